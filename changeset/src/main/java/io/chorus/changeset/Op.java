@@ -1,0 +1,4 @@
+package io.chorus.changeset;
+
+/** The operation of a row change. */
+public enum Op { INSERT, UPDATE, DELETE }

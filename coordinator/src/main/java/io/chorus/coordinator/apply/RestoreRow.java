@@ -1,0 +1,23 @@
+package io.chorus.coordinator.apply;
+
+import io.chorus.changeset.Relation;
+import io.chorus.changeset.Tuple;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Eager rollback at a loser's origin (DESIGN §3, R3): set the row identified by {@code identity} (the values of the
+ * relation's key columns, in column order) to {@code target}, or remove it when {@code target} is null. Restores run
+ * in the helper transaction of the winner that doomed them, before the winner's changes: first every affected row
+ * that exists is deleted, then every present target is inserted, so unique values can swap.
+ */
+public record RestoreRow(Relation relation, List<String> identity, Tuple target) {
+    public RestoreRow {
+        Objects.requireNonNull(relation, "relation");
+        identity = List.copyOf(identity);
+    }
+
+    public boolean removes() {
+        return target == null;
+    }
+}

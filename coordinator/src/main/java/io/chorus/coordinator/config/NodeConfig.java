@@ -1,0 +1,103 @@
+package io.chorus.coordinator.config;
+
+import io.chorus.changeset.ChorusException;
+import io.chorus.changeset.NodeId;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The sidecar's configuration: validated once by {@link ConfigLoader}, immutable afterwards. Every option, its default
+ * and its meaning are listed in {@code docs/configuration.md}; {@link #describe()} gives the effective configuration
+ * with secrets masked, for the start-up log.
+ *
+ * @param node        this node's id (created once and kept in {@code dataDir/node-id} when not configured)
+ * @param dataDir     where the sidecar keeps its state (node id, group log, capture state)
+ * @param postgres    how to reach the local PostgreSQL
+ * @param group       the group transport and its voting members
+ * @param helpers     apply helper connections per database
+ * @param mode        {@code async} or {@code sync}
+ */
+public record NodeConfig(NodeId node, Path dataDir, Postgres postgres, Group group, int helpers, Mode mode,
+                         Duration requestTimeout) {
+
+    public enum Mode { ASYNC, SYNC }
+
+    public NodeConfig {
+        Objects.requireNonNull(node, "node");
+        Objects.requireNonNull(dataDir, "dataDir");
+        Objects.requireNonNull(postgres, "postgres");
+        Objects.requireNonNull(group, "group");
+        if (helpers < 1 || helpers > 64) {
+            throw new ChorusException("apply.helpers must be between 1 and 64, got " + helpers);
+        }
+    }
+
+    /**
+     * The local PostgreSQL.
+     *
+     * @param databases the databases this sidecar installs its SQL surface into and serves once enabled
+     */
+    public record Postgres(String host, int port, String user, String password, List<String> databases) {
+        public Postgres {
+            databases = List.copyOf(databases);
+            if (port < 1 || port > 65535) {
+                throw new ChorusException("postgres.port must be 1-65535, got " + port);
+            }
+            if (databases.isEmpty()) {
+                throw new ChorusException("postgres.databases is empty: list the databases to serve, e.g. databases: [app]");
+            }
+        }
+
+        public String jdbcUrl(String database) {
+            return "jdbc:postgresql://" + host + ":" + port + "/" + database;
+        }
+
+        @Override
+        public String toString() {
+            return "Postgres[host=" + host + ", port=" + port + ", user=" + user + ", password="
+                    + (password == null || password.isEmpty() ? "(none)" : "****") + ", databases=" + databases + "]";
+        }
+    }
+
+    /**
+     * The group transport.
+     *
+     * @param listen    host:port this node's group endpoint binds to (each database's group adds
+     *                  {@link #portOffset(String)} to the port)
+     * @param members   every voting member: node id → host:port (data nodes and arbitrators)
+     * @param secret    shared secret authenticating members and keying encryption (null: not set)
+     * @param fsync     whether the group log is fsynced on every write
+     */
+    public record Group(String listenHost, int listenPort, Map<String, String> members, String secret, boolean fsync,
+                        Duration appendTimeout, long retentionBytes, Duration retentionAge) {
+        public Group {
+            members = Map.copyOf(members);
+            if (members.isEmpty()) {
+                throw new ChorusException("group.members is empty: list every voting member as node-id: host:port");
+            }
+        }
+
+        /** The port a database's group uses on a node whose base port is {@code base}: distinct per group name. */
+        public static int portOffset(String groupName) {
+            java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+            crc.update(groupName.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return (int) (crc.getValue() % 50);
+        }
+
+        @Override
+        public String toString() {
+            return "Group[listen=" + listenHost + ":" + listenPort + ", members=" + members + ", secret="
+                    + (secret == null ? "(none)" : "****") + ", fsync=" + fsync + ", appendTimeout=" + appendTimeout
+                    + ", retentionBytes=" + retentionBytes + ", retentionAge=" + retentionAge + "]";
+        }
+    }
+
+    /** The effective configuration, secrets masked, one line. */
+    public String describe() {
+        return "node=" + node + ", dataDir=" + dataDir + ", " + postgres + ", " + group + ", helpers=" + helpers
+                + ", mode=" + mode.name().toLowerCase() + ", requestTimeout=" + requestTimeout;
+    }
+}

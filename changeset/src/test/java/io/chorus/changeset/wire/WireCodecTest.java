@@ -1,0 +1,175 @@
+package io.chorus.changeset.wire;
+
+import io.chorus.changeset.Change;
+import io.chorus.changeset.ChangeSet;
+import io.chorus.changeset.Column;
+import io.chorus.changeset.Gsn;
+import io.chorus.changeset.Gtid;
+import io.chorus.changeset.Key;
+import io.chorus.changeset.KeyKind;
+import io.chorus.changeset.Lsn;
+import io.chorus.changeset.NodeId;
+import io.chorus.changeset.Op;
+import io.chorus.changeset.Relation;
+import io.chorus.changeset.RelationName;
+import io.chorus.changeset.RowChange;
+import io.chorus.changeset.Tuple;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class WireCodecTest {
+    private final WireCodec codec = new WireCodec();
+
+    private static final Relation ITEMS = new Relation(RelationName.of("public", "items"), 'd', List.of(
+            new Column("id", true, 23, -1), new Column("a_rather_long_description_column", false, 25, -1)));
+
+    static RowChange insert(int id) {
+        return new RowChange(ITEMS, Op.INSERT, Tuple.ofTexts(Integer.toString(id), "d" + id), null, false,
+                List.of(new Key(KeyKind.WRITE, ITEMS.name(), "pkey", List.of(Integer.toString(id)))));
+    }
+
+    static ChangeSet changeSet(List<Change> changes) {
+        return new ChangeSet(new Gtid(NodeId.of("node1"), Lsn.parse("16/B374D848")), 4711,
+                Instant.parse("2026-11-22T03:50:44.123456789Z"), Gsn.of(42), changes);
+    }
+
+    @Test
+    void roundTripsEveryFieldExactly() {
+        Tuple withStates = Tuple.builder(3).setText(0, "7").setNull(1).setUnchanged(2).build();
+        Relation three = new Relation(RelationName.of("s", "t"), 'f', List.of(new Column("a", true, 23, -1),
+                new Column("b", false, 1043, 14), new Column("c", false, 25, -1)));
+        RowChange update = new RowChange(three, Op.UPDATE, withStates, Tuple.ofTexts("6", "", null), false,
+                List.of(Key.table(three.name()), new Key(KeyKind.DELETE, three.name(), "t_b_key", List.of(""))));
+        ChangeSet cs = changeSet(List.of(update, insert(1)));
+        List<ChangeSet> back = codec.decode(codec.encode(List.of(cs, cs.withDeps(Gsn.NONE))));
+        assertThat(back).containsExactly(cs, cs.withDeps(Gsn.NONE));
+        RowChange decoded = (RowChange) back.get(0).changes().get(0);
+        assertThat(decoded.newTuple().state(1)).isEqualTo(Tuple.State.NULL);
+        assertThat(decoded.newTuple().state(2)).isEqualTo(Tuple.State.UNCHANGED);
+        assertThat(decoded.oldTuple().text(1)).isEqualTo("");
+        assertThat(back.get(0).commitTime().getNano()).isEqualTo(123456789);
+        assertThat(back.get(0).gtid().commitLsn()).isEqualTo(Lsn.parse("16/B374D848"));
+    }
+
+    @Test
+    void emptyBatchAndEmptyChangeSetRoundTrip() {
+        assertThat(codec.decode(codec.encode(List.of()))).isEmpty();
+        ChangeSet empty = changeSet(List.of());
+        assertThat(codec.decode(codec.encode(List.of(empty)))).containsExactly(empty);
+    }
+
+    @Test
+    void relationDefinitionIsWrittenOncePerBatch() {
+        List<Change> rows = new ArrayList<>();
+        for (int i = 0; i < 50; i++) {
+            rows.add(insert(i));
+        }
+        byte[] bytes = codec.encode(List.of(changeSet(rows.subList(0, 25)), changeSet(rows.subList(25, 50))));
+        assertThat(occurrences(bytes, "a_rather_long_description_column")).isEqualTo(1);
+        assertThat(occurrences(bytes, "items")).isEqualTo(1);
+        List<ChangeSet> back = codec.decode(bytes);
+        RowChange first = (RowChange) back.get(0).changes().get(0);
+        RowChange last = (RowChange) back.get(1).changes().get(24);
+        assertThat(last.relation()).isSameAs(first.relation());
+    }
+
+    @Test
+    void singleChangeFrameRoundTrips() {
+        RowChange rc = insert(5);
+        assertThat(codec.decodeChange(codec.encodeChange(rc))).isEqualTo(rc);
+        assertThatThrownBy(() -> codec.decode(codec.encodeChange(rc)))
+                .isInstanceOf(WireFormatException.class).hasMessageContaining("wrong frame kind at offset 6");
+    }
+
+    @Test
+    void otherFormatVersionIsRefusedNamingBothVersions() {
+        byte[] bytes = codec.encode(List.of(changeSet(List.of(insert(1)))));
+        bytes[4] = 0;
+        bytes[5] = 2;
+        assertThatThrownBy(() -> codec.decode(bytes)).isInstanceOf(WireFormatException.class)
+                .hasMessageContaining("version 2").hasMessageContaining("the sender speaks version 2")
+                .hasMessageContaining("this node speaks version 1");
+    }
+
+    @Test
+    void truncatedAndCorruptedFramesNameTheProblemAndOffset() {
+        byte[] bytes = codec.encode(List.of(changeSet(List.of(insert(1)))));
+        assertThatThrownBy(() -> codec.decode(Arrays.copyOf(bytes, bytes.length - 1)))
+                .isInstanceOf(WireFormatException.class).hasMessageContaining("frame length mismatch at offset 7");
+        assertThatThrownBy(() -> codec.decode(Arrays.copyOf(bytes, 9)))
+                .isInstanceOf(WireFormatException.class).hasMessageContaining("truncated frame while reading the header");
+        byte[] flipped = bytes.clone();
+        flipped[bytes.length - 3] ^= 0x10;
+        assertThatThrownBy(() -> codec.decode(flipped))
+                .isInstanceOf(WireFormatException.class).hasMessageContaining("checksum mismatch over the body at offset 15");
+        byte[] foreign = "GET / HTTP/1.1\r\nHost: x\r\n".getBytes(StandardCharsets.US_ASCII);
+        assertThatThrownBy(() -> codec.decode(foreign))
+                .isInstanceOf(WireFormatException.class).hasMessageContaining("not a Chorus frame");
+    }
+
+    @Test
+    void bodyErrorBehindAValidChecksumNamesWhatWasRead() {
+        byte[] bytes = codec.encode(List.of(changeSet(List.of(insert(1)))));
+        byte[] body = Arrays.copyOf(bytes, bytes.length - 4);
+        Frame.seal(Frame.KIND_BATCH, body);
+        assertThatThrownBy(() -> codec.decode(body)).isInstanceOf(WireFormatException.class)
+                .hasMessageContaining("while reading").hasMessageContaining("of change #0 of changeset #0")
+                .hasMessageContaining("at offset");
+    }
+
+    @Test
+    void unpairedSurrogateIsRefusedAtEncode() {
+        RowChange rc = new RowChange(ITEMS, Op.INSERT, Tuple.ofTexts("1", "bad\uD800"), null, false, List.of());
+        assertThatThrownBy(() -> codec.encodeChange(rc)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("unpaired UTF-16 surrogate");
+    }
+
+    @Test
+    void concurrentCallersShareOneCodec() throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(4, r -> new Thread(r, "wire-test"));
+        try {
+            List<Future<Integer>> results = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                long seed = 1000 + t;
+                results.add(pool.submit(() -> {
+                    RandomChanges gen = new RandomChanges(seed);
+                    int checked = 0;
+                    for (int i = 0; i < 300; i++) {
+                        List<ChangeSet> batch = gen.batch(4, 6);
+                        assertThat(codec.decode(codec.encode(batch))).isEqualTo(batch);
+                        checked++;
+                    }
+                    return checked;
+                }));
+            }
+            for (Future<Integer> f : results) {
+                assertThat(f.get(60, TimeUnit.SECONDS)).isEqualTo(300);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private static int occurrences(byte[] haystack, String needle) {
+        byte[] n = needle.getBytes(StandardCharsets.UTF_8);
+        int count = 0;
+        for (int i = 0; i + n.length <= haystack.length; i++) {
+            if (Arrays.equals(haystack, i, i + n.length, n, 0, n.length)) {
+                count++;
+            }
+        }
+        return count;
+    }
+}

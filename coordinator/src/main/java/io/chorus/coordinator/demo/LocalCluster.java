@@ -1,0 +1,189 @@
+package io.chorus.coordinator.demo;
+
+import io.chorus.coordinator.config.NodeConfig;
+import io.chorus.testkit.PgServer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A cluster on this machine: N embedded PostgreSQL servers and N sidecars, each sidecar its own JVM process, on
+ * loopback. Used by {@code chorus demo} and by the cluster tests. Everything it starts is stopped by {@link #close()}
+ * (and by the JVM's shutdown hooks for the servers).
+ */
+public final class LocalCluster implements AutoCloseable {
+    private final Path dir;
+    private final String database;
+    private final String group;
+    private final List<PgServer> servers = new ArrayList<>();
+    private final List<Process> sidecars = new ArrayList<>();
+    private final List<Path> configs = new ArrayList<>();
+
+    private LocalCluster(Path dir, String database, String group) {
+        this.dir = dir;
+        this.database = database;
+        this.group = group;
+    }
+
+    /** Starts {@code n} PostgreSQL servers, creates {@code database} on each and writes the sidecar configurations. */
+    public static LocalCluster create(int n, String database, String group) throws SQLException {
+        Path dir;
+        try {
+            dir = Files.createTempDirectory("chorus-cluster-");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        LocalCluster c = new LocalCluster(dir, database, group);
+        try {
+            for (int i = 1; i <= n; i++) {
+                PgServer pg = PgServer.builder().name("node" + i).embedded().start();
+                c.servers.add(pg);
+                pg.createDatabase(database);
+            }
+            c.writeConfigs();
+        } catch (RuntimeException | SQLException e) {
+            c.close();
+            throw e;
+        }
+        return c;
+    }
+
+    private void writeConfigs() {
+        int offset = NodeConfig.Group.portOffset(group);
+        List<Integer> ports = new ArrayList<>();
+        for (int i = 0; i < servers.size(); i++) {
+            ports.add(freePort() - offset);
+        }
+        StringBuilder members = new StringBuilder();
+        for (int i = 0; i < servers.size(); i++) {
+            members.append("    node").append(i + 1).append(": 127.0.0.1:").append(ports.get(i)).append('\n');
+        }
+        for (int i = 0; i < servers.size(); i++) {
+            String yaml = "node: node" + (i + 1) + "\n"
+                    + "dataDir: node" + (i + 1) + "-data\n"
+                    + "postgres:\n  host: 127.0.0.1\n  port: " + servers.get(i).port() + "\n  user: postgres\n"
+                    + "  databases: [" + database + "]\n"
+                    + "group:\n  listen: 127.0.0.1:" + ports.get(i) + "\n  fsync: false\n  members:\n" + members
+                    + "apply:\n  helpers: 4\n";
+            Path file = dir.resolve("node" + (i + 1) + ".yaml");
+            try {
+                Files.writeString(file, yaml, StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            configs.add(file);
+        }
+    }
+
+    /** Starts every sidecar process. */
+    public void startSidecars() {
+        for (int i = 0; i < servers.size(); i++) {
+            sidecars.add(null);
+            startSidecar(i + 1);
+        }
+    }
+
+    /** Starts (or restarts) the sidecar of node {@code i} (1-based). */
+    public void startSidecar(int i) {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        ProcessBuilder pb = new ProcessBuilder(java, "-Xmx512m", "-cp", System.getProperty("java.class.path"),
+                "io.chorus.coordinator.cli.ChorusCli", "run", "--config", configs.get(i - 1).toString())
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("node" + i + ".log").toFile()));
+        try {
+            sidecars.set(i - 1, pb.start());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot start the sidecar of node" + i, e);
+        }
+    }
+
+    /** Kills node {@code i}'s sidecar with SIGKILL (a crash). */
+    public void killSidecar(int i) throws InterruptedException {
+        Process p = sidecars.get(i - 1);
+        if (p != null) {
+            p.destroyForcibly();
+            p.waitFor(30, TimeUnit.SECONDS);
+        }
+    }
+
+    public int size() {
+        return servers.size();
+    }
+
+    public PgServer server(int i) {
+        return servers.get(i - 1);
+    }
+
+    public Connection connect(int i) throws SQLException {
+        return servers.get(i - 1).connect(database);
+    }
+
+    /** node name → open connection to the replicated database, for every node (the caller closes them). */
+    public Map<String, Connection> connectAll() throws SQLException {
+        Map<String, Connection> out = new LinkedHashMap<>();
+        for (int i = 1; i <= servers.size(); i++) {
+            out.put("node" + i, connect(i));
+        }
+        return out;
+    }
+
+    public Path directory() {
+        return dir;
+    }
+
+    public Path sidecarLog(int i) {
+        return dir.resolve("node" + i + ".log");
+    }
+
+    public String database() {
+        return database;
+    }
+
+    public String group() {
+        return group;
+    }
+
+    private static int freePort() {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public void close() {
+        for (Process p : sidecars) {
+            if (p != null && p.isAlive()) {
+                p.destroy();
+            }
+        }
+        for (Process p : sidecars) {
+            if (p == null) {
+                continue;
+            }
+            try {
+                if (!p.waitFor(20, TimeUnit.SECONDS)) {
+                    p.destroyForcibly();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                p.destroyForcibly();
+            }
+        }
+        for (PgServer s : servers) {
+            s.close();
+        }
+    }
+}

@@ -1,0 +1,49 @@
+package io.chorus.coordinator.apply;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+
+/**
+ * The applier's local bookkeeping in schema {@code chorus}: the conflict log. Local, not replicated: the capture
+ * ignores schema chorus, and helper transactions carry a replication origin anyway.
+ *
+ * <p>Stateless and thread-safe.
+ */
+public final class ApplySchema {
+    /** Idempotent DDL of the conflict log; one row per lost row change, identical on every node. */
+    public static final String CONFLICTS_DDL = """
+            CREATE SCHEMA IF NOT EXISTS chorus;
+            CREATE TABLE IF NOT EXISTS chorus.conflicts (
+                gsn bigint NOT NULL,
+                change_index int NOT NULL,
+                kind text NOT NULL,
+                loser_origin text NOT NULL,
+                winner_gsn bigint NOT NULL,
+                winner_origin text NOT NULL,
+                relation text NOT NULL,
+                key text NOT NULL,
+                cause_gsn bigint NOT NULL,
+                recorded_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (gsn, change_index))""";
+
+    static final String INSERT_CONFLICT = "INSERT INTO chorus.conflicts (gsn, change_index, kind, loser_origin, "
+            + "winner_gsn, winner_origin, relation, key, cause_gsn) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+    private ApplySchema() {
+    }
+
+    /**
+     * Creates schema chorus and table chorus.conflicts when missing. Blocking; commits on its own when the connection
+     * is in auto-commit mode, else leaves the commit to the caller.
+     *
+     * @throws SQLException when the DDL fails (e.g. 42501: the role may not create schema chorus)
+     */
+    public static void ensure(Connection connection) throws SQLException {
+        try (Statement st = connection.createStatement()) {
+            for (String ddl : CONFLICTS_DDL.split(";\n")) {
+                st.execute(ddl);
+            }
+        }
+    }
+}

@@ -1,0 +1,107 @@
+package io.chorus.coordinator.apply;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+
+/**
+ * Cuts the submitted units into batches, in GSN order, and hands each batch to an idle helper once no batch in flight
+ * meets its keys. Batches start in GSN order, so the head of the line always holds a helper. Units with nothing to
+ * write (self-delivered changesets without restores or conflicts, progress-only entries) are held and folded into the
+ * next batch; after {@link ApplierConfig#idleFlush()} without one they go alone, as a progress-only transaction.
+ *
+ * <p>Runs on its own thread; thread-safe entry point {@link #stop()}.
+ */
+final class Dispatcher implements Runnable {
+    private static final Logger LOG = LogManager.getLogger(Dispatcher.class);
+    private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+
+    private final ApplierConfig config;
+    private final BlockingQueue<ApplyUnit> queue;
+    private final BlockingQueue<Helper> idle;
+    private final Sequencer sequencer;
+    private final List<ApplyUnit> held = new ArrayList<>();
+    private long heldSince;
+    private volatile boolean stopped;
+
+    Dispatcher(ApplierConfig config, BlockingQueue<ApplyUnit> queue, BlockingQueue<Helper> idle, Sequencer sequencer) {
+        this.config = config;
+        this.queue = queue;
+        this.idle = idle;
+        this.sequencer = sequencer;
+    }
+
+    void stop() {
+        stopped = true;
+    }
+
+    @Override
+    public void run() {
+        try {
+            while (!stopped && !sequencer.aborted()) {
+                step();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (!held.isEmpty()) {
+            LOG.debug("applier closing with {} progress-only units not flushed (from GSN {})", held.size(),
+                    held.get(0).gsn());
+        }
+    }
+
+    private void step() throws InterruptedException {
+        long wait = held.isEmpty() ? POLL_NANOS : heldSince + config.idleFlush().toNanos() - System.nanoTime();
+        ApplyUnit first = wait > 0 ? queue.poll(wait, TimeUnit.NANOSECONDS) : queue.poll();
+        if (first == null) {
+            if (!held.isEmpty() && System.nanoTime() - heldSince >= config.idleFlush().toNanos()) {
+                dispatch(takeHeld());
+            }
+            return;
+        }
+        List<ApplyUnit> units = takeHeld();
+        units.add(first);
+        boolean work = first.hasWork();
+        int count = 1;
+        ApplyUnit next;
+        while (count < config.maxBatch() && (next = queue.poll()) != null) {
+            units.add(next);
+            work |= next.hasWork();
+            count++;
+        }
+        if (work) {
+            dispatch(units);
+        } else {
+            if (held.isEmpty() && units.size() == count) {
+                heldSince = System.nanoTime();
+            }
+            held.addAll(units);
+        }
+    }
+
+    private List<ApplyUnit> takeHeld() {
+        List<ApplyUnit> units = new ArrayList<>(held);
+        held.clear();
+        return units;
+    }
+
+    private void dispatch(List<ApplyUnit> units) throws InterruptedException {
+        Batch b = new Batch(units);
+        Helper h = null;
+        while (h == null) {
+            if (stopped || sequencer.aborted()) {
+                return;
+            }
+            h = idle.poll(POLL_NANOS, TimeUnit.NANOSECONDS);
+        }
+        if (!sequencer.admit(b)) {
+            idle.add(h);
+            return;
+        }
+        LOG.trace("dispatching {} to helper {}", b, h.name());
+        h.assign(b);
+    }
+}

@@ -1,0 +1,251 @@
+package io.chorus.coordinator.apply;
+
+import io.chorus.changeset.ChorusException;
+import io.chorus.changeset.Gsn;
+import java.sql.SQLException;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+
+/**
+ * One helper: a thread that owns one {@link HelperSession} and runs the batches handed to it, committing each only when
+ * every lower GSN has committed. A batch that must yield to the head of the line, or that met a retriable error, is
+ * rolled back and re-run once it is itself the head; a batch that met anything else is re-run in careful mode (one
+ * unit per transaction, one statement at a time) to commit every unit before the failing one and to pin the error to
+ * its GSN; an error in careful mode stops the applier.
+ *
+ * <p>Thread-safe entry points: {@link #assign}, {@link #stop}. Everything else runs on the helper's own thread.
+ */
+final class Helper implements Runnable {
+    private static final Logger LOG = LogManager.getLogger(Helper.class);
+    private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+
+    /** The applier's side of a helper: where to return when idle and how to report. */
+    interface Owner {
+        void idle(Helper h);
+
+        void applied(Gsn upTo);
+
+        void failed(ChorusException reason);
+    }
+
+    private final int index;
+    private final ApplierConfig config;
+    private final Sequencer sequencer;
+    private final ApplyMetrics metrics;
+    private final Owner owner;
+    private final BlockingQueue<Batch> mailbox = new ArrayBlockingQueue<>(1);
+    private volatile boolean stopped;
+    private HelperSession session;
+
+    Helper(int index, ApplierConfig config, Sequencer sequencer, ApplyMetrics metrics, Owner owner) {
+        this.index = index;
+        this.config = config;
+        this.sequencer = sequencer;
+        this.metrics = metrics;
+        this.owner = owner;
+    }
+
+    /** Opens the connection now, so that configuration errors surface at start. Call before the thread starts. */
+    void connect() throws SQLException {
+        session = HelperSession.open(config, config.originName(index));
+    }
+
+    String name() {
+        return config.originName(index);
+    }
+
+    void assign(Batch b) {
+        if (!mailbox.offer(b)) {
+            throw new IllegalStateException("helper " + name() + " was handed " + b + " while busy");
+        }
+    }
+
+    void stop() {
+        stopped = true;
+    }
+
+    /** Closes the connection of a helper whose thread never started. */
+    void disconnect() {
+        stopped = true;
+        closeSession();
+    }
+
+    @Override
+    public void run() {
+        try {
+            while (!stopped && !sequencer.aborted()) {
+                Batch b = mailbox.poll(POLL_NANOS, TimeUnit.NANOSECONDS);
+                if (b != null) {
+                    process(b);
+                    owner.idle(this);
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            closeSession();
+        }
+    }
+
+    private void process(Batch b) throws InterruptedException {
+        boolean careful = false;
+        boolean waitHead = false;
+        int failures = 0;
+        while (true) {
+            if (waitHead && sequencer.awaitTurn(b, false) == Sequencer.Turn.STOP) {
+                return;
+            }
+            b.clearYield();
+            try {
+                if (openIfNeeded(b)) {
+                    return;
+                }
+                if (careful ? runCareful(b) : runBatched(b)) {
+                    return;
+                }
+                metrics.yields.increment();
+                waitHead = true;
+            } catch (RowWriter.Recheck r) {
+                release(b);
+                metrics.rechecks.increment();
+                LOG.debug("helper {}: re-running {} in careful mode: {}", name(), b, r.getMessage());
+                careful = true;
+                waitHead = true;
+            } catch (SQLException e) {
+                release(b);
+                if (b.yieldRequested() || SqlErrors.isRetriable(e) && ++failures <= config.maxRetries()) {
+                    retryAfter(b, e, failures);
+                } else if (!careful && !SqlErrors.isRetriable(e)) {
+                    careful = true;
+                } else {
+                    fail(b, e);
+                    return;
+                }
+                waitHead = true;
+            } catch (ChorusException e) {
+                release(b);
+                if (careful) {
+                    fail(e);
+                    return;
+                }
+                careful = true;
+                waitHead = true;
+            }
+        }
+    }
+
+    /** Opens a fresh session after a lost one; returns true when the batch turns out to be committed already. */
+    private boolean openIfNeeded(Batch b) throws SQLException {
+        if (session != null) {
+            return false;
+        }
+        session = HelperSession.open(config, name());
+        Gsn durable = session.committedProgress();
+        int before = b.committedUnits();
+        b.skipCommittedUpTo(durable);
+        if (b.committedUnits() > before) {
+            LOG.info("helper {}: GSN {} was committed before the connection was lost; not applying it again",
+                    name(), b.units().get(b.committedUnits() - 1).gsn());
+            committed(b, b.units().get(b.committedUnits() - 1).gsn(), b.committedUnits() - before);
+        }
+        return b.isDone();
+    }
+
+    /** Runs the rest of the batch as one transaction; returns false when it had to yield to the head. */
+    private boolean runBatched(Batch b) throws SQLException, RowWriter.Recheck, InterruptedException {
+        List<ApplyUnit> rest = b.units().subList(b.committedUnits(), b.units().size());
+        b.executing(session.pid());
+        new RowWriter(session, false).write(rest, b.last(), b);
+        Sequencer.Turn turn = sequencer.awaitTurn(b, true);
+        if (turn != Sequencer.Turn.GO) {
+            release(b);
+            if (turn == Sequencer.Turn.YIELD) {
+                LOG.info("helper {}: {} rolled back to let the head of the line pass (hidden conflict); it re-runs "
+                        + "after the head commits", name(), b);
+            }
+            return turn == Sequencer.Turn.STOP;
+        }
+        session.commit();
+        b.released();
+        committed(b, b.last(), rest.size());
+        return true;
+    }
+
+    /** Runs the rest of the batch one unit per transaction; the batch is the head of the line. */
+    private boolean runCareful(Batch b) throws SQLException {
+        while (!b.isDone()) {
+            ApplyUnit u = b.units().get(b.committedUnits());
+            b.executing(session.pid());
+            try {
+                new RowWriter(session, true).write(List.of(u), u.gsn(), b);
+            } catch (RowWriter.Recheck impossible) {
+                throw new IllegalStateException("careful mode never asks for a recheck", impossible);
+            }
+            session.commit();
+            b.released();
+            committed(b, u.gsn(), 1);
+        }
+        return true;
+    }
+
+    private void committed(Batch b, Gsn upTo, int units) {
+        b.unitsCommitted((int) (upTo.value() - b.first().value()) + 1);
+        sequencer.committed(b, upTo);
+        metrics.units.add(units);
+        for (int i = b.committedUnits() - units; i < b.committedUnits(); i++) {
+            ApplyUnit u = b.units().get(i);
+            metrics.rows.add(u.changes().size() + u.restores().size());
+        }
+        metrics.transactions.increment();
+        owner.applied(upTo);
+    }
+
+    private void retryAfter(Batch b, SQLException e, int failures) throws InterruptedException {
+        if (SqlErrors.breaksConnection(e)) {
+            closeSession();
+        }
+        if (b.yieldRequested()) {
+            LOG.info("helper {}: {} cancelled to let the head of the line pass (hidden conflict); it re-runs after "
+                    + "the head commits", name(), b);
+            metrics.yields.increment();
+            return;
+        }
+        metrics.retries.increment();
+        LOG.warn("helper {}: {} failed ({}), re-running it{} (attempt {} of {})", name(), b, SqlErrors.describe(e),
+                SqlErrors.breaksConnection(e) ? " on a fresh connection" : "", failures, config.maxRetries());
+        long backoff = Math.min(config.retryWait().toNanos(), TimeUnit.MILLISECONDS.toNanos(10L << Math.min(failures - 1, 10)));
+        sequencer.pause(failures == 1 ? 0 : backoff);
+    }
+
+    private void fail(Batch b, SQLException e) {
+        ApplyUnit u = b.units().get(Math.min(b.committedUnits(), b.units().size() - 1));
+        String origin = u.gtid() != null ? u.gtid().origin().value() : "unknown";
+        String fix = SqlErrors.isRetriable(e) ? "it kept failing after " + config.maxRetries() + " re-runs; check the "
+                + "server's health" : "fix the cause (e.g. create the missing table, free disk space)";
+        fail(new ChorusException("applying GSN " + u.gsn() + " (origin " + origin + ") failed with "
+                + SqlErrors.describe(e) + "; the applier stopped with every GSN up to " + sequencer.committed()
+                + " committed and will not skip GSN " + u.gsn() + ": " + fix + ", then restart the sidecar", e));
+    }
+
+    private void fail(ChorusException reason) {
+        owner.failed(reason);
+    }
+
+    private void release(Batch b) {
+        if (session != null) {
+            session.rollbackQuietly();
+        }
+        b.released();
+    }
+
+    private void closeSession() {
+        if (session != null) {
+            session.close();
+            session = null;
+        }
+    }
+}

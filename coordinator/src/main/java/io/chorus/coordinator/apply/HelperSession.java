@@ -1,0 +1,191 @@
+package io.chorus.coordinator.apply;
+
+import io.chorus.changeset.Gsn;
+import io.chorus.changeset.Lsn;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+
+/**
+ * One helper's JDBC connection: session_replication_role = replica, no statement or lock timeout, synchronous_commit
+ * off, bound to the helper's own replication origin, with its prepared statements cached by shape.
+ *
+ * <p>Not thread-safe: owned by one helper thread.
+ */
+final class HelperSession implements AutoCloseable {
+    private static final Logger LOG = LogManager.getLogger(HelperSession.class);
+    private static final int MAX_CACHED_STATEMENTS = 512;
+    private static final String[] SESSION_SETTINGS = {
+        "SET session_replication_role = replica", "SET statement_timeout = 0", "SET lock_timeout = 0",
+        "SET idle_in_transaction_session_timeout = 0", "SET synchronous_commit = off"};
+
+    private final ApplierConfig config;
+    private final String origin;
+    private final Connection connection;
+    private final int pid;
+    private final Map<RowStatement.Shape, PreparedStatement> statements =
+            new LinkedHashMap<>(64, 0.75f, true) {
+                private static final long serialVersionUID = 1L;
+
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<RowStatement.Shape, PreparedStatement> eldest) {
+                    if (size() <= MAX_CACHED_STATEMENTS) {
+                        return false;
+                    }
+                    closeQuietly(eldest.getValue());
+                    return true;
+                }
+            };
+    private PreparedStatement progress;
+    private PreparedStatement conflicts;
+
+    private HelperSession(ApplierConfig config, String origin, Connection connection, int pid) {
+        this.config = config;
+        this.origin = origin;
+        this.connection = connection;
+        this.pid = pid;
+    }
+
+    /**
+     * Connects and binds the session to {@code origin} (created when missing). Blocking; fails with SQLState 55006
+     * while a dead backend still holds the origin (retriable).
+     */
+    static HelperSession open(ApplierConfig config, String origin) throws SQLException {
+        Properties props = new Properties();
+        props.setProperty("ApplicationName", origin);
+        props.setProperty("tcpKeepAlive", "true");
+        Connection c = DriverManager.getConnection(config.jdbcUrl(), props);
+        try {
+            c.setAutoCommit(true);
+            int pid;
+            try (Statement st = c.createStatement()) {
+                for (String s : SESSION_SETTINGS) {
+                    st.execute(s);
+                }
+                try (ResultSet rs = st.executeQuery("SELECT pg_backend_pid()")) {
+                    rs.next();
+                    pid = rs.getInt(1);
+                }
+            }
+            bindOrigin(c, origin);
+            c.setAutoCommit(false);
+            LOG.debug("helper {} connected (backend pid {})", origin, pid);
+            return new HelperSession(config, origin, c, pid);
+        } catch (SQLException | RuntimeException e) {
+            closeQuietly(c);
+            throw e;
+        }
+    }
+
+    private static void bindOrigin(Connection c, String origin) throws SQLException {
+        try (PreparedStatement create = c.prepareStatement("SELECT pg_replication_origin_create(?) WHERE NOT EXISTS "
+                + "(SELECT 1 FROM pg_replication_origin WHERE roname = ?)")) {
+            create.setString(1, origin);
+            create.setString(2, origin);
+            create.execute();
+        }
+        try (PreparedStatement setup = c.prepareStatement("SELECT pg_replication_origin_session_setup(?)")) {
+            setup.setString(1, origin);
+            setup.execute();
+        }
+    }
+
+    int pid() {
+        return pid;
+    }
+
+    String origin() {
+        return origin;
+    }
+
+    Connection connection() {
+        return connection;
+    }
+
+    PreparedStatement statement(RowStatement.Shape shape) throws SQLException {
+        PreparedStatement ps = statements.get(shape);
+        if (ps == null) {
+            ps = connection.prepareStatement(shape.sql());
+            statements.put(shape, ps);
+        }
+        return ps;
+    }
+
+    PreparedStatement conflictInsert() throws SQLException {
+        if (conflicts == null) {
+            conflicts = connection.prepareStatement(ApplySchema.INSERT_CONFLICT);
+        }
+        return conflicts;
+    }
+
+    /** Makes the current transaction record {@code gsn} as this helper's progress when it commits. */
+    void recordProgress(Gsn gsn, Instant originCommitTime) throws SQLException {
+        if (progress == null) {
+            progress = connection.prepareStatement("SELECT pg_replication_origin_xact_setup(?::pg_lsn, ?)");
+        }
+        progress.setString(1, gsn.asLsn().toString());
+        progress.setObject(2, OffsetDateTime.ofInstant(originCommitTime, ZoneOffset.UTC));
+        progress.execute();
+    }
+
+    /** This helper's committed progress, to tell after a lost connection whether the last commit happened. */
+    Gsn committedProgress() throws SQLException {
+        try (PreparedStatement ps = connection.prepareStatement(
+                "SELECT pg_replication_origin_progress(?, false)::text")) {
+            ps.setString(1, origin);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                String text = rs.getString(1);
+                connection.commit();
+                return text == null ? Gsn.NONE : Gsn.of(Lsn.parse(text).value());
+            }
+        }
+    }
+
+    void commit() throws SQLException {
+        connection.commit();
+    }
+
+    void rollbackQuietly() {
+        try {
+            if (!connection.isClosed()) {
+                connection.rollback();
+            }
+        } catch (SQLException e) {
+            LOG.debug("helper {}: rollback failed ({}); the connection will be replaced", origin,
+                    SqlErrors.describe(e));
+        }
+    }
+
+    ApplierConfig config() {
+        return config;
+    }
+
+    @Override
+    public void close() {
+        statements.values().forEach(HelperSession::closeQuietly);
+        statements.clear();
+        closeQuietly(connection);
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        try {
+            if (c != null) {
+                c.close();
+            }
+        } catch (Exception e) {
+            LOG.trace("close failed: {}", e.toString());
+        }
+    }
+}

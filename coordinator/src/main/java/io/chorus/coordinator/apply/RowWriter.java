@@ -1,0 +1,201 @@
+package io.chorus.coordinator.apply;
+
+import io.chorus.changeset.Change;
+import io.chorus.changeset.Gsn;
+import io.chorus.changeset.MessageChange;
+import io.chorus.changeset.Op;
+import io.chorus.changeset.RelationName;
+import io.chorus.changeset.RowChange;
+import io.chorus.changeset.TruncateChange;
+import java.sql.BatchUpdateException;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Savepoint;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+
+/**
+ * Writes apply units into a helper's open transaction, in one of two modes. Batched: consecutive rows of one statement
+ * shape go to the server as one JDBC batch; any doubt (a row count of 0, any non-retriable error) is reported as
+ * {@link Recheck} so the caller re-runs in careful mode. Careful: one statement at a time, INSERTs under a savepoint,
+ * so the exact row that diverges (or the exact error) is pinned to its GSN.
+ *
+ * <p>Not thread-safe: used by one helper thread.
+ */
+final class RowWriter {
+    private static final Logger LOG = LogManager.getLogger(RowWriter.class);
+
+    /** Batched mode met something that needs careful mode to judge. */
+    static final class Recheck extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        Recheck(String why, Throwable cause) {
+            super(why, cause, false, false);
+        }
+    }
+
+    private record Entry(ApplyUnit unit, RowStatement row, boolean restore) {
+    }
+
+    private final HelperSession session;
+    private final PendingRows pendingRows;
+    private final boolean careful;
+    private final List<Entry> entries = new ArrayList<>();
+    private RowStatement.Shape shape;
+    private PreparedStatement current;
+    private int conflictRows;
+
+    RowWriter(HelperSession session, boolean careful) {
+        this.session = session;
+        this.pendingRows = session.config().pendingRows();
+        this.careful = careful;
+    }
+
+    /** Writes the units (restores, changes, conflicts) and records progress = the last unit's GSN. No commit. */
+    void write(List<ApplyUnit> units, Gsn progress, Batch batch) throws SQLException, Recheck {
+        for (ApplyUnit u : units) {
+            writeRestores(u);
+            for (Change c : u.changes()) {
+                writeChange(u, c);
+            }
+            for (ConflictRow r : u.conflicts()) {
+                addConflict(r);
+            }
+        }
+        flush();
+        if (conflictRows > 0) {
+            session.conflictInsert().executeBatch();
+            conflictRows = 0;
+        }
+        session.recordProgress(progress, batch.commitTimeOf(units.get(units.size() - 1)));
+    }
+
+    private void writeRestores(ApplyUnit u) throws SQLException, Recheck {
+        for (RestoreRow r : u.restores()) {
+            add(u, RowStatement.restoreDelete(r), true);
+        }
+        for (RestoreRow r : u.restores()) {
+            if (!r.removes()) {
+                add(u, RowStatement.restoreInsert(r), true);
+            }
+        }
+    }
+
+    private void writeChange(ApplyUnit u, Change c) throws SQLException, Recheck {
+        if (c instanceof RowChange rc) {
+            add(u, RowStatement.of(rc), false);
+        } else if (c instanceof TruncateChange t) {
+            flush();
+            truncate(t);
+        } else if (c instanceof MessageChange m) {
+            LOG.debug("GSN {}: logical message '{}' ignored by the applier", u.gsn(), m.prefix());
+        }
+    }
+
+    private void truncate(TruncateChange t) throws SQLException {
+        String sql = "TRUNCATE " + t.relations().stream().map(RelationName::quoted).collect(Collectors.joining(", "))
+                + (t.restartIdentity() ? " RESTART IDENTITY" : "") + (t.cascade() ? " CASCADE" : "");
+        try (Statement st = session.connection().createStatement()) {
+            st.execute(sql);
+        }
+    }
+
+    private void addConflict(ConflictRow r) throws SQLException {
+        PreparedStatement ps = session.conflictInsert();
+        ps.setLong(1, r.gsn());
+        ps.setInt(2, r.changeIndex());
+        ps.setString(3, r.kind());
+        ps.setString(4, r.loserOrigin());
+        ps.setLong(5, r.winnerGsn());
+        ps.setString(6, r.winnerOrigin());
+        ps.setString(7, r.relation());
+        ps.setString(8, r.key());
+        ps.setLong(9, r.causeGsn());
+        ps.addBatch();
+        conflictRows++;
+    }
+
+    private void add(ApplyUnit u, RowStatement row, boolean restore) throws SQLException, Recheck {
+        if (LOG.isTraceEnabled()) {
+            LOG.trace("GSN {}: {} {} key {}", u.gsn(), row.op(), row.relation(), row.identity());
+        }
+        if (careful) {
+            executeOne(u, row, restore);
+            return;
+        }
+        if (!row.shape().equals(shape)) {
+            flush();
+            shape = row.shape();
+            current = session.statement(shape);
+        }
+        row.bind(current);
+        current.addBatch();
+        entries.add(new Entry(u, row, restore));
+    }
+
+    private void flush() throws SQLException, Recheck {
+        if (entries.isEmpty()) {
+            return;
+        }
+        int[] counts;
+        try {
+            counts = current.executeBatch();
+        } catch (BatchUpdateException e) {
+            SQLException cause = e.getNextException() != null ? e.getNextException() : e;
+            if (SqlErrors.isRetriable(cause)) {
+                throw cause;
+            }
+            throw new Recheck(SqlErrors.describe(cause), cause);
+        }
+        for (int i = 0; i < counts.length; i++) {
+            Entry en = entries.get(i);
+            if (counts[i] == 0 && !en.restore() && en.row().op() != Op.INSERT) {
+                throw new Recheck(en.row().op() + " of " + en.row().relation() + " key " + en.row().identity()
+                        + " at GSN " + en.unit().gsn() + " affected no row", null);
+            }
+        }
+        entries.clear();
+    }
+
+    private void executeOne(ApplyUnit u, RowStatement row, boolean restore) throws SQLException {
+        PreparedStatement ps = session.statement(row.shape());
+        row.bind(ps);
+        if (row.op() == Op.INSERT && !restore) {
+            insertUnderSavepoint(u, row, ps);
+            return;
+        }
+        int count = ps.executeUpdate();
+        if (count == 0 && !restore) {
+            notFound(u, row, (row.op() == Op.UPDATE ? "an UPDATE" : "a DELETE") + " found no row");
+        }
+    }
+
+    private void insertUnderSavepoint(ApplyUnit u, RowStatement row, PreparedStatement ps) throws SQLException {
+        Savepoint sp = session.connection().setSavepoint();
+        try {
+            ps.executeUpdate();
+            session.connection().releaseSavepoint(sp);
+        } catch (SQLException e) {
+            if (!SqlErrors.UNIQUE_VIOLATION.equals(e.getSQLState())) {
+                throw e;
+            }
+            session.connection().rollback(sp);
+            notFound(u, row, "an INSERT found the row already there (" + SqlErrors.describe(e) + ")");
+        }
+    }
+
+    /** A row is missing or present where the group's order says otherwise: tolerated only for own pending rows. */
+    private void notFound(ApplyUnit u, RowStatement row, String what) {
+        if (pendingRows.isPendingRow(row.relation(), row.identity())) {
+            LOG.warn("GSN {}: {} in {} key {}, a row this node changed and has not delivered yet; its own "
+                    + "certification decides it", u.gsn(), what, row.relation(), row.identity());
+            return;
+        }
+        String origin = u.gtid() != null ? u.gtid().origin().value() : "unknown";
+        throw new DivergenceException(u.gsn(), origin, row.relation(), row.identity(), what);
+    }
+}

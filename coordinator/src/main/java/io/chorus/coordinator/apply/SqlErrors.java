@@ -1,0 +1,39 @@
+package io.chorus.coordinator.apply;
+
+import java.sql.SQLException;
+
+/** Classifies SQL errors by SQLState, never by message text. Stateless. */
+final class SqlErrors {
+    static final String UNIQUE_VIOLATION = "23505";
+    static final String QUERY_CANCELED = "57014";
+    static final String OBJECT_IN_USE = "55006";
+
+    private SqlErrors() {
+    }
+
+    /**
+     * Whether re-running the transaction (on a fresh connection when {@link #breaksConnection}) may succeed:
+     * serialization failure, deadlock, lock not available, cancel, a terminated backend, server shutdown or start-up,
+     * too many connections, and every connection exception (class 08). A missing SQLState means the driver lost the
+     * connection.
+     */
+    static boolean isRetriable(SQLException e) {
+        String state = e.getSQLState();
+        if (state == null) {
+            return true;
+        }
+        return state.startsWith("08") || state.startsWith("57P") || state.equals("40001") || state.equals("40P01")
+                || state.equals("55P03") || state.equals(QUERY_CANCELED) || state.equals("53300")
+                || state.equals(OBJECT_IN_USE);
+    }
+
+    /** Whether the connection is unusable after this error and must be replaced. */
+    static boolean breaksConnection(SQLException e) {
+        String state = e.getSQLState();
+        return state == null || state.startsWith("08") || state.startsWith("57P");
+    }
+
+    static String describe(SQLException e) {
+        return "SQLState " + e.getSQLState() + ": " + e.getMessage();
+    }
+}

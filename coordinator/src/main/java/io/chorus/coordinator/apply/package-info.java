@@ -1,0 +1,33 @@
+/**
+ * The applier pool: deadlock-free, ordered apply of delivered changesets (DESIGN §2 step 4, §4).
+ *
+ * <h2>Protocol</h2>
+ * <ol>
+ *   <li>{@link io.chorus.coordinator.apply.Applier#submit} takes {@link io.chorus.coordinator.apply.ApplyUnit}s in
+ *       GSN order into a bounded queue (a full queue blocks the caller: flow control, never a drop).</li>
+ *   <li>The dispatcher cuts the queue into batches of up to {@code maxBatch} consecutive units that share one
+ *       transaction, and hands them out in GSN order. A batch starts only when no batch in flight meets its keys
+ *       (same item, or a TABLE key of the item's relation); batches with restores or logical messages, or without
+ *       keys, run alone. Since batches start in order, the head of the line (lowest uncommitted GSN) always holds a
+ *       helper. Units with nothing to write are folded into the next batch, or flushed alone after
+ *       {@code idleFlush}.</li>
+ *   <li>A helper writes its batch (rows of one statement shape go as one JDBC batch through a cached prepared
+ *       statement), calls {@code pg_replication_origin_xact_setup(last GSN, origin commit time)}, then waits until
+ *       every lower GSN has committed, and commits. Data and progress are one commit record, so W after a crash is
+ *       the maximum progress over the helper origins ({@link io.chorus.coordinator.apply.ApplyProgress}), and a lost
+ *       connection is resolved by reading the helper's own origin: committed or not, never both.</li>
+ *   <li>The blocker watch polls {@code pg_blocking_pids} of the head while it runs: a later helper that blocks the head
+ *       (a hidden conflict through a trigger or an index the keys do not show) is cancelled, rolls back, and re-runs
+ *       once it is itself the head. Every re-run waits to be the head, so re-runs cannot livelock.</li>
+ *   <li>Retriable errors (class 08, 57P0x, 40001, 40P01, 55P03, 57014, 55006) re-run the batch, on a fresh
+ *       connection when the old one is gone. Any other error, a row count of 0 or a unique violation first re-runs
+ *       the batch in careful mode: one unit per transaction, one statement at a time, INSERTs under a savepoint.
+ *       That commits every unit before the culprit and pins the error to its GSN; an error there stops the applier
+ *       (never a skip), and a missing or existing row that is not this node's pending row raises
+ *       {@link io.chorus.coordinator.apply.DivergenceException}.</li>
+ * </ol>
+ *
+ * <p>Replication origins are server-wide: two domains on one server must use different
+ * {@link io.chorus.coordinator.apply.ApplierConfig#originPrefix() origin prefixes}.
+ */
+package io.chorus.coordinator.apply;

@@ -1,0 +1,169 @@
+package io.chorus.coordinator.apply;
+
+import static io.chorus.coordinator.apply.Units.insert;
+import static io.chorus.coordinator.apply.Units.relation;
+import static io.chorus.coordinator.apply.Units.remote;
+import static io.chorus.coordinator.apply.Units.update;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.chorus.changeset.Gsn;
+import io.chorus.changeset.Relation;
+import io.chorus.changeset.TruncateChange;
+import io.chorus.changeset.Tuple;
+import io.chorus.testkit.PgServer;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The applier against a real PostgreSQL: ordered commit, durable watermark, conflicts, restores, local units. */
+class ApplierTest {
+    private static PgServer pg;
+
+    @BeforeAll
+    static void start() {
+        pg = PgServer.start("apply");
+    }
+
+    @AfterAll
+    static void stop() {
+        if (pg != null) {
+            pg.close();
+        }
+    }
+
+    @Test
+    void commitsInGsnOrderUnderParallelism() throws Exception {
+        TestDb db = TestDb.create(pg, "ordered");
+        db.exec("CREATE TABLE items (id int PRIMARY KEY, v text)", "CREATE TABLE counter (id int PRIMARY KEY, n bigint)",
+                "INSERT INTO counter VALUES (1, 0)");
+        Relation items = relation("items", "id", "v");
+        Relation counter = relation("counter", "id", "n");
+        int n = 1500;
+        List<ApplyUnit> units = new ArrayList<>();
+        for (int g = 1; g <= n; g++) {
+            units.add(g % 7 == 0 ? remote(g, "node2", insert(items, "" + g, "v" + g), update(counter, "1", "" + g))
+                    : remote(g, "node2", insert(items, "" + g, "v" + g)));
+        }
+        Units.Recorder rec = new Units.Recorder();
+        try (Applier applier = new Applier(db.config().poolSize(4).maxBatch(3).build(), rec)) {
+            CompletableFuture<Void> feed = CompletableFuture.runAsync(() -> submitAll(applier, units));
+            int samples = 0;
+            List<String> violations = new ArrayList<>();
+            try (Connection c = DriverManager.getConnection(db.url()); Statement st = c.createStatement()) {
+                long deadline = System.nanoTime() + TestDb.WAIT.toNanos();
+                while (applier.appliedGsn().value() < n && System.nanoTime() < deadline) {
+                    samples += sample(db, st, violations) ? 1 : 0;
+                }
+            }
+            feed.join();
+            applier.awaitApplied(Gsn.of(n), TestDb.WAIT);
+            assertThat(violations).as("progress vs data samples").isEmpty();
+            assertThat(samples).as("samples taken while applying").isGreaterThan(5);
+            assertThat(applier.transactions()).isGreaterThan(n / 3 - 1);
+            assertThat(rec.applied).isSortedAccordingTo(Gsn::compareTo);
+        }
+        assertThat(db.queryLong("SELECT count(*) FROM items")).isEqualTo(n);
+        assertThat(db.queryLong("SELECT n FROM counter")).isEqualTo(n / 7 * 7);
+        assertThat(db.watermark()).isEqualTo(Gsn.of(n));
+    }
+
+    /** W read before and after the data must bracket it, and the data must be exactly the prefix 1..count. */
+    private static boolean sample(TestDb db, Statement st, List<String> violations) throws Exception {
+        long before = db.watermark().value();
+        long count;
+        long max;
+        long counter;
+        try (ResultSet rs = st.executeQuery("SELECT (SELECT count(*) FROM items), (SELECT coalesce(max(id), 0) FROM "
+                + "items), (SELECT n FROM counter)")) {
+            rs.next();
+            count = rs.getLong(1);
+            max = rs.getLong(2);
+            counter = rs.getLong(3);
+        }
+        long after = db.watermark().value();
+        if (count != max || count < before || count > after || counter != count / 7 * 7) {
+            violations.add("W " + before + ".." + after + " but count=" + count + " max=" + max + " counter=" + counter);
+        }
+        return true;
+    }
+
+    private static void submitAll(Applier applier, List<ApplyUnit> units) {
+        try {
+            for (ApplyUnit u : units) {
+                applier.submit(u);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Test
+    void watermarkSurvivesReopenAndConflictsAreWrittenWithTheData() throws Exception {
+        TestDb db = TestDb.create(pg, "reopen");
+        db.exec("CREATE TABLE t (id int PRIMARY KEY, big text, v text)");
+        Relation t = relation("t", "id", "big", "v");
+        ConflictRow lost = new ConflictRow(3, 0, "update_update", "node1", 2, "node2", "public.t", "WRITE:public.t/pkey[1]", 2);
+        ConflictRow lostLocal = new ConflictRow(4, 1, "insert_insert", "node1", 1, "node2", "public.t", "WRITE:public.t/pkey[2]", 1);
+        Units.Recorder rec = new Units.Recorder();
+        try (Applier applier = new Applier(db.config().build(), rec)) {
+            applier.submit(remote(1, "node2", insert(t, "1", "toast-me", "a"), insert(t, "2", "x", "b")));
+            Tuple unchangedBig = Tuple.builder(3).setText(0, "1").setUnchanged(1).setText(2, "a2").build();
+            applier.submit(remote(2, "node2", update(t, unchangedBig)));
+            applier.submit(new ApplyUnit(Gsn.of(3), Units.gtid("node1", 3), Instant.now(), false, List.of(),
+                    List.of(), List.of(lost), List.of()));
+            applier.submit(Units.local(4, "node1", List.of(lostLocal)));
+            for (int g = 5; g <= 20; g++) {
+                applier.submit(Units.local(g, "node1", List.of()));
+            }
+            applier.awaitApplied(Gsn.of(20), TestDb.WAIT);
+        }
+        assertThat(db.watermark()).isEqualTo(Gsn.of(20));
+        assertThat(db.column("SELECT id || ':' || big || ':' || v FROM t ORDER BY id")).containsExactly("1:toast-me:a2",
+                "2:x:b");
+        assertThat(db.column("SELECT gsn || '/' || change_index || '/' || kind || '/' || winner_gsn || '/' || key "
+                + "FROM chorus.conflicts ORDER BY gsn")).containsExactly("3/0/update_update/2/WRITE:public.t/pkey[1]",
+                "4/1/insert_insert/1/WRITE:public.t/pkey[2]");
+
+        try (Applier again = new Applier(db.config().build(), ApplyListener.NONE)) {
+            assertThat(again.startWatermark()).isEqualTo(Gsn.of(20));
+            assertThat(again.appliedGsn()).isEqualTo(Gsn.of(20));
+            again.submit(remote(20, "node2", insert(t, "20", "dup", "dup")));
+            again.submit(remote(21, "node2", insert(t, "3", "y", "c")));
+            again.awaitApplied(Gsn.of(21), TestDb.WAIT);
+            assertThat(db.column("SELECT id::text FROM t ORDER BY id")).containsExactly("1", "2", "3");
+            again.submit(new ApplyUnit(Gsn.of(22), Units.gtid("node2", 22), Instant.now(), false, List.of(),
+                    List.of(new TruncateChange(List.of(t.name()), false, false)), List.of(),
+                    List.of(io.chorus.changeset.Key.table(t.name()))));
+            again.awaitApplied(Gsn.of(22), TestDb.WAIT);
+        }
+        assertThat(db.queryLong("SELECT count(*) FROM t")).isZero();
+        assertThat(db.watermark()).isEqualTo(Gsn.of(22));
+    }
+
+    @Test
+    void restoresRunFirstAndCanSwapUniqueValues() throws Exception {
+        TestDb db = TestDb.create(pg, "restore");
+        db.exec("CREATE TABLE u (id int PRIMARY KEY, email text UNIQUE)",
+                "INSERT INTO u VALUES (1, 'b@x'), (2, 'a@x'), (3, 'gone@x')");
+        Relation u = relation("u", "id", "email");
+        List<RestoreRow> restores = List.of(new RestoreRow(u, List.of("1"), Tuple.ofTexts("1", "a@x")),
+                new RestoreRow(u, List.of("2"), Tuple.ofTexts("2", "b@x")), new RestoreRow(u, List.of("3"), null));
+        ApplyUnit winner = new ApplyUnit(Gsn.of(1), Units.gtid("node2", 1), Instant.now(), false, restores,
+                List.of(insert(u, "4", "c@x")), List.of(), List.of(Units.write(u, "4")));
+        try (Applier applier = new Applier(db.config().build(), ApplyListener.NONE)) {
+            applier.submit(winner);
+            applier.awaitApplied(Gsn.of(1), TestDb.WAIT);
+            assertThat(applier.rows()).isEqualTo(4);
+        }
+        assertThat(db.column("SELECT id || '=' || email FROM u ORDER BY id")).containsExactly("1=a@x", "2=b@x", "4=c@x");
+    }
+}

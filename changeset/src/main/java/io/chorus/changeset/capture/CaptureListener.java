@@ -1,0 +1,31 @@
+package io.chorus.changeset.capture;
+
+import io.chorus.changeset.ChangeSet;
+import io.chorus.changeset.ChorusException;
+import io.chorus.changeset.Gsn;
+import io.chorus.changeset.Lsn;
+
+/**
+ * Receives what {@link SlotCapture} decodes, in WAL commit order. All callbacks run on the capture's single reader
+ * thread: they must return promptly (hand the work to a bounded queue; to slow capture down, delay
+ * {@link SlotCapture#markDelivered}, never block here for long — the server drops a walsender whose client stops
+ * answering for wal_sender_timeout, and capture then reconnects).
+ *
+ * <p>After a reconnect, local changesets that were emitted but not yet confirmed to the server are emitted again with
+ * the same GTID and the same deps; consumers drop them by GTID.
+ */
+public interface CaptureListener {
+    /** A local transaction committed: gtid = (node, commit LSN), deps = GSN of the last helper commit before it. */
+    void onLocalChangeSet(ChangeSet cs);
+
+    /** A helper (applier) transaction committed: it applied {@code appliedGsn} (its replication origin LSN). */
+    void onHelperCommit(String originName, Gsn appliedGsn, Lsn commitLsn);
+
+    /** The stream is idle and everything the server had decoded up to {@code walEnd} has been delivered. */
+    default void onCaughtUp(Lsn walEnd) {
+    }
+
+    /** Capture stopped for good (a non-retriable error); {@link SlotCapture#failure()} returns the same cause. */
+    default void onFailure(ChorusException cause) {
+    }
+}

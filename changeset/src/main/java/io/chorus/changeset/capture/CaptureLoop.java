@@ -1,0 +1,209 @@
+package io.chorus.changeset.capture;
+
+import io.chorus.changeset.ChangeSet;
+import io.chorus.changeset.ChorusException;
+import io.chorus.changeset.Gsn;
+import io.chorus.changeset.Lsn;
+import io.chorus.changeset.capture.CaptureConfig.SlotMode;
+import io.chorus.changeset.capture.CaptureState.Position;
+import io.chorus.changeset.pgoutput.PgOutputParser;
+import java.nio.ByteBuffer;
+import java.sql.SQLException;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+
+/**
+ * The body of the capture reader thread: one session at a time, reconnecting with capped exponential backoff after
+ * retriable failures, always resuming from the confirmed position (deps restored from it). Owns the stream, the
+ * parser, the assembler and the state file; publishes positions through volatile fields.
+ */
+final class CaptureLoop implements Runnable, TransactionAssembler.Output {
+    private static final Logger LOG = LogManager.getLogger(CaptureLoop.class);
+    private static final long BACKOFF_FIRST_MS = 100;
+    private static final long BACKOFF_MAX_MS = 5_000;
+    private static final long IDLE_POLL_MAX_MS = 20;
+    private static final long PERSIST_MIN_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    private static final int MESSAGES_BETWEEN_CONFIRMS = 1_000;
+
+    private final CaptureConfig cfg;
+    private final CaptureListener listener;
+    private final ConfirmTracker tracker;
+    private final CaptureState state;
+    private final CountDownLatch stop = new CountDownLatch(1);
+    private final PgOutputParser parser = new PgOutputParser(ReplicationSession.PROTOCOL_VERSION);
+    private final TransactionAssembler assembler;
+
+    private volatile Position confirmed;
+    private volatile Lsn received;
+    private volatile ChorusException failure;
+    private volatile int reconnects;
+    private Lsn lastCaughtUp = Lsn.INVALID;
+    private long lastPersistNanos;
+
+    CaptureLoop(CaptureConfig cfg, CaptureListener listener, ConfirmTracker tracker, CaptureState state, Position start) {
+        this.cfg = cfg;
+        this.listener = listener;
+        this.tracker = tracker;
+        this.state = state;
+        this.confirmed = start;
+        this.received = start.lsn();
+        this.assembler = new TransactionAssembler(cfg.node(), cfg.helperOriginPrefix(), start.deps(),
+                () -> ChangeCollector.create(cfg.spillThresholdBytes(), cfg.workDir()), this);
+    }
+
+    Position confirmed() {
+        return confirmed;
+    }
+
+    Lsn received() {
+        return received;
+    }
+
+    ChorusException failure() {
+        return failure;
+    }
+
+    int reconnects() {
+        return reconnects;
+    }
+
+    void requestStop() {
+        stop.countDown();
+    }
+
+    @Override
+    public void run() {
+        long backoff = BACKOFF_FIRST_MS;
+        while (stop.getCount() > 0) {
+            try {
+                if (runSession()) {
+                    backoff = BACKOFF_FIRST_MS;
+                }
+            } catch (SQLException e) {
+                if (!handle(new CaptureException("replication stream of slot " + cfg.slotName() + " failed: "
+                        + SqlStates.describe(e), e, SqlStates.isRetriable(e)), backoff)) {
+                    return;
+                }
+                backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
+            } catch (ChorusException e) {
+                if (!handle(e, backoff)) {
+                    return;
+                }
+                backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
+            }
+        }
+    }
+
+    /** Logs and waits before a retry; false when capture must stop for good. */
+    private boolean handle(ChorusException e, long backoffMs) {
+        if (!e.isRetriable() || cfg.slotMode() == SlotMode.TEMPORARY) {
+            failure = e.isRetriable() ? CaptureException.fatal(e.getMessage()
+                    + "; the temporary slot died with the connection, so capture cannot resume", e) : e;
+            LOG.error("capture of slot {} stopped: {}", cfg.slotName(), failure.getMessage(), e);
+            listener.onFailure(failure);
+            return false;
+        }
+        reconnects++;
+        LOG.warn("capture of slot {} lost its stream ({}); reconnect #{} in {} ms from confirmed {}", cfg.slotName(),
+                e.getMessage(), reconnects, backoffMs, confirmed.lsn());
+        awaitStop(backoffMs);
+        return true;
+    }
+
+    /** Streams until stopped or failed; true when the session got as far as streaming. */
+    private boolean runSession() throws SQLException {
+        Position from = confirmed;
+        parser.reset();
+        assembler.restart(from.deps());
+        received = from.lsn();
+        try (ReplicationSession session = ReplicationSession.open(cfg, from.lsn())) {
+            LOG.info("streaming slot {} from {} with deps {}", cfg.slotName(), from.lsn(), from.deps());
+            long idleMs = 0;
+            int sinceConfirm = 0;
+            while (stop.getCount() > 0) {
+                ByteBuffer payload = session.readPending();
+                if (payload == null) {
+                    onIdle(session);
+                    idleMs = Math.min(Math.max(1, idleMs * 2), IDLE_POLL_MAX_MS);
+                    awaitStop(idleMs); // a poll interval: pgjdbc offers no blocking read that returns on idle
+                    continue;
+                }
+                idleMs = 0;
+                assembler.accept(parser.parse(payload));
+                if (++sinceConfirm >= MESSAGES_BETWEEN_CONFIRMS) {
+                    sinceConfirm = 0;
+                    maybeConfirm(session);
+                }
+            }
+            lastPersistNanos = 0;
+            maybeConfirm(session);
+            session.sendStatusNow();
+            return true;
+        } finally {
+            assembler.abandon();
+        }
+    }
+
+    private void onIdle(ReplicationSession session) {
+        if (!assembler.inTransaction()) {
+            Lsn heard = session.lastReceived();
+            if (heard.isAfter(received)) {
+                received = heard;
+            }
+            if (!received.equals(lastCaughtUp)) {
+                lastCaughtUp = received;
+                listener.onCaughtUp(received);
+            }
+        }
+        maybeConfirm(session);
+    }
+
+    /** Persists, then reports, the confirmable position when it moved (at most every 100 ms). */
+    private void maybeConfirm(ReplicationSession session) {
+        long now = System.nanoTime();
+        if (now - lastPersistNanos < PERSIST_MIN_INTERVAL_NANOS) {
+            return;
+        }
+        Position next = tracker.confirmable(received, assembler.deps());
+        if (!next.lsn().isAfter(confirmed.lsn())) {
+            return;
+        }
+        if (cfg.slotMode() != SlotMode.TEMPORARY) {
+            state.save(next);
+        }
+        lastPersistNanos = now;
+        confirmed = next;
+        session.confirm(next.lsn());
+        LOG.debug("confirmed {} (deps {}), {} local changesets pending", next.lsn(), next.deps(), tracker.pendingCount());
+    }
+
+    @Override
+    public void localCommit(ChangeSet cs, Lsn endLsn) {
+        tracker.emitted(cs.gtid().commitLsn(), cs.deps());
+        received = endLsn;
+        listener.onLocalChangeSet(cs);
+    }
+
+    @Override
+    public void helperCommit(String originName, Gsn appliedGsn, Lsn commitLsn, Lsn endLsn) {
+        received = endLsn;
+        LOG.trace("helper commit {} of origin {} applied GSN {}", commitLsn, originName, appliedGsn);
+        listener.onHelperCommit(originName, appliedGsn, commitLsn);
+    }
+
+    @Override
+    public void emptyCommit(Lsn commitLsn, Lsn endLsn) {
+        received = endLsn;
+    }
+
+    private void awaitStop(long ms) {
+        try {
+            stop.await(ms, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            stop.countDown();
+        }
+    }
+}

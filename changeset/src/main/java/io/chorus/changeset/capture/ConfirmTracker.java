@@ -1,0 +1,89 @@
+package io.chorus.changeset.capture;
+
+import io.chorus.changeset.Gsn;
+import io.chorus.changeset.Lsn;
+import io.chorus.changeset.capture.CaptureState.Position;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+
+/**
+ * The local changesets emitted and not yet confirmed to the server, and the confirm rule.
+ *
+ * <p>Rule: when every emitted local changeset has been delivered back in total order, the confirmable position is
+ * everything received (with the deps in force there); otherwise it is the commit LSN of the first undelivered local
+ * changeset, with that changeset's deps. The server skips, on restart, exactly the transactions whose commit record
+ * starts before the confirmed position, so the first undelivered changeset and everything after it are decoded again,
+ * with the deps restored from the position. Thread-safe: {@link #markDelivered} is called by consumers, everything else
+ * by the reader thread.
+ */
+final class ConfirmTracker {
+    private static final Logger LOG = LogManager.getLogger(ConfirmTracker.class);
+
+    private static final class Entry {
+        final Gsn deps;
+        boolean delivered;
+
+        Entry(Gsn deps) {
+            this.deps = deps;
+        }
+    }
+
+    private final TreeMap<Lsn, Entry> pending = new TreeMap<>();
+    private int reEmitted;
+
+    /**
+     * Records an emitted local changeset. Returns false if it was already pending (a re-emission after a reconnect);
+     * then its deps must equal the first emission's.
+     */
+    synchronized boolean emitted(Lsn commitLsn, Gsn deps) {
+        Entry e = pending.get(commitLsn);
+        if (e == null) {
+            pending.put(commitLsn, new Entry(deps));
+            return true;
+        }
+        reEmitted++;
+        if (!e.deps.equals(deps)) {
+            // an inexact deps diverges the cluster (DESIGN §3): make it loud
+            throw CaptureException.fatal("changeset committed at " + commitLsn + " was decoded again with deps " + deps
+                    + " but first with deps " + e.deps + ": the restored capture position is inconsistent; stop and report this");
+        }
+        return false;
+    }
+
+    /** Marks a local changeset delivered in total order; false if it is not pending (unknown or already confirmed). */
+    synchronized boolean markDelivered(Lsn commitLsn) {
+        Entry e = pending.get(commitLsn);
+        if (e == null) {
+            LOG.debug("markDelivered({}) for a changeset that is not pending: already confirmed or never emitted", commitLsn);
+            return false;
+        }
+        e.delivered = true;
+        return true;
+    }
+
+    /**
+     * The position that may be confirmed, given everything received up to {@code received} with {@code currentDeps}
+     * in force there. Forgets the delivered prefix.
+     */
+    synchronized Position confirmable(Lsn received, Gsn currentDeps) {
+        while (!pending.isEmpty() && pending.firstEntry().getValue().delivered) {
+            pending.pollFirstEntry();
+        }
+        if (pending.isEmpty()) {
+            return new Position(received, currentDeps);
+        }
+        Map.Entry<Lsn, Entry> first = pending.firstEntry();
+        return new Position(first.getKey(), first.getValue().deps);
+    }
+
+    synchronized int pendingCount() {
+        return pending.size();
+    }
+
+    /** How many local changesets were emitted a second time (after reconnects) in this capture's life. */
+    synchronized int reEmitted() {
+        return reEmitted;
+    }
+}

@@ -1,0 +1,30 @@
+/**
+ * Certification: "first in total order wins" (DESIGN §3), a pure function of the delivered log.
+ *
+ * <p>Design note. {@link io.chorus.coordinator.certify.Certifier} keeps an index of the keys applied changes put on
+ * items (hash map item → entries in GSN order, plus per-relation lists for TABLE keys), purged through the horizon
+ * min(last W of every known member), never more than the window below the head. A change of C (origin O, GSN g,
+ * deps d) loses when a changeset of another origin in (d, g) applied a clashing key on the same item, or by R2 when an
+ * earlier lost change of O (earlier in C, or in an earlier changeset of O) with cause above d clashes with it or
+ * WROTE a parent it REFERENCEs. The cause of a loss is the lowest winner GSN, inherited along R2. The clash and R2
+ * rules live in {@link io.chorus.coordinator.certify.CertRules}, shared with the loser-origin rollback
+ * ({@code io.chorus.coordinator.pending}), so both sides always agree.
+ *
+ * <p>Choices where the design is silent:
+ * <ul>
+ *   <li>A TRUNCATE carries a TABLE key per relation and is certified like a row change (kinds {@code truncate_*} and
+ *       {@code *_truncate}). A TRUNCATE that loses cannot be rolled back at its origin (the rows are not decoded):
+ *       the origin stops and rejoins by full transfer.</li>
+ *   <li>Logical messages carry no keys and never lose.</li>
+ *   <li>Uncertifiable changesets lose every keyed change with cause = their own GSN, so later changesets of the same
+ *       origin that depend on them (deps below that GSN) lose too, by R2.</li>
+ *   <li>When a change loses both directly and by R2, the conflict is the direct one (kind {@code <winner>_<loser>})
+ *       and its cause is the lower of the two.</li>
+ *   <li>A changeset's deps never decrease within one origin (WAL order), so R2 forgets a loss once a later changeset
+ *       of its origin has deps at or above its cause, or once the cause falls below the low mark.</li>
+ *   <li>Restart: {@link io.chorus.coordinator.certify.Certifier#resumingAt} plus
+ *       {@link io.chorus.coordinator.certify.Certifier#replayDecided} rebuild the same index from the log and the
+ *       recorded conflicts.</li>
+ * </ul>
+ */
+package io.chorus.coordinator.certify;

@@ -1,0 +1,353 @@
+package io.chorus.coordinator.pending;
+
+import io.chorus.changeset.Change;
+import io.chorus.changeset.ChangeSet;
+import io.chorus.changeset.ChorusException;
+import io.chorus.changeset.Gsn;
+import io.chorus.changeset.Key;
+import io.chorus.changeset.NodeId;
+import io.chorus.changeset.RelationName;
+import io.chorus.changeset.RowChange;
+import io.chorus.changeset.TruncateChange;
+import io.chorus.coordinator.apply.PendingRows;
+import io.chorus.coordinator.apply.RestoreRow;
+import io.chorus.coordinator.certify.CertRules;
+import io.chorus.coordinator.certify.Dependency;
+import io.chorus.coordinator.certify.Verdict;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+
+/**
+ * Eager rollback at the loser's origin (DESIGN §3 "At the loser's origin", rule R3). Tracks this node's pending
+ * changesets (committed locally, not yet delivered in total order), the group's version of every row they touch (the
+ * base), and which of their changes are doomed. Before a remote winner applies, {@link #onRemoteWinner} certifies
+ * the pending changes against the winner's applied keys with the certifier's own rules (R2 included) and returns the
+ * rows to restore in the winner's helper transaction.
+ *
+ * <p>Not thread-safe: owned by the delivery thread. {@link #isPendingRow} alone may be called from any thread (helpers)
+ * and never blocks. No method blocks or does I/O.
+ */
+public final class PendingTracker implements PendingRows {
+    private static final Logger LOG = LogManager.getLogger(PendingTracker.class);
+
+    private final NodeId self;
+    private final Deque<PendingSet> pending = new ArrayDeque<>();
+    private final Map<RowId, RowState> rows = new HashMap<>();
+    private final Set<RowId> pendingRows = ConcurrentHashMap.newKeySet();
+
+    public PendingTracker(NodeId self) {
+        this.self = Objects.requireNonNull(self, "self");
+    }
+
+    /**
+     * Rebuilds the tracker after a sidecar restart. {@code pending}: the re-decoded local changesets not yet delivered,
+     * in commit order (the slot is never confirmed past them). {@code remoteWinners}: the verdicts of every remote
+     * changeset this node applied above the first pending changeset's deps, in GSN order (re-certified from the log).
+     * Winners and local commits are interleaved as they happened: a winner at GSN g was applied after every pending
+     * changeset with deps < g committed and before the others. The restores are not returned: their helper
+     * transactions committed before the restart, atomically with the progress that put their GSN at or below W.
+     */
+    public static PendingTracker rebuild(NodeId self, List<ChangeSet> pending, List<Verdict> remoteWinners) {
+        PendingTracker t = new PendingTracker(self);
+        int j = 0;
+        for (ChangeSet cs : pending) {
+            while (j < remoteWinners.size() && !remoteWinners.get(j).gsn().isAfter(cs.deps())) {
+                t.onRemoteWinner(remoteWinners.get(j++));
+            }
+            t.addLocal(cs);
+        }
+        while (j < remoteWinners.size()) {
+            t.onRemoteWinner(remoteWinners.get(j++));
+        }
+        LOG.info("pending-row tracker of {} rebuilt: {} pending changesets, {} rows, {} winners replayed", self,
+                t.pendingCount(), t.rows.size(), remoteWinners.size());
+        return t;
+    }
+
+    /** A captured local commit (committed here, not yet delivered). Call in commit order. */
+    public void addLocal(ChangeSet cs) {
+        requireOrigin(cs, true);
+        PendingSet ps = new PendingSet(cs);
+        List<Change> changes = cs.changes();
+        for (int i = 0; i < changes.size(); i++) {
+            Change c = changes.get(i);
+            List<Key> keys = CertRules.keysOf(c);
+            if (keys.isEmpty() && !(c instanceof RowChange)) {
+                continue;
+            }
+            PendingChange pc = new PendingChange(ps, i, c, keys);
+            if (c instanceof RowChange rc) {
+                for (RowStep step : RowStep.of(rc)) {
+                    track(pc, step);
+                }
+            }
+            ps.changes.add(pc);
+        }
+        pending.addLast(ps);
+        LOG.trace("pending local changeset {} (deps {}): {} changes", cs.gtid(), cs.deps(), ps.changes.size());
+    }
+
+    private void track(PendingChange pc, RowStep step) {
+        RowState st = rows.get(step.row());
+        if (st == null) {
+            st = new RowState(step.before());
+            rows.put(step.row(), st);
+            pendingRows.add(step.row());
+        }
+        st.relation = step.relation();
+        Version v = new Version(pc, step.row(), step.after(st.current()));
+        st.chain.add(v);
+        pc.versions.add(v);
+    }
+
+    /**
+     * Call before applying a remote changeset's winning changes. Dooms the pending changes that lose to it (its
+     * applied keys, then R2) and returns the rows to restore in the same helper transaction, before the winner's
+     * changes: every row whose newest pending version became doomed goes back to its newest live pending version,
+     * or to its base. Then takes the winner's applied row changes into the bases.
+     *
+     * @throws ChorusException when a restore needs a value this node never saw (a table that needs REPLICA IDENTITY
+     *                         FULL lacks it) or a doomed change is a TRUNCATE (its rows cannot be brought back)
+     */
+    public List<RestoreRow> onRemoteWinner(Verdict v) {
+        requireOrigin(v.changeSet(), false);
+        List<Key> applied = v.appliedKeys();
+        if (pending.isEmpty() || applied.isEmpty()) {
+            return List.of();
+        }
+        Set<RowId> touched = doom(v.gsn(), applied);
+        List<RestoreRow> restores = RestorePlan.restores(touched, rows, v);
+        updateBases(v);
+        if (!restores.isEmpty()) {
+            LOG.debug("GSN {} from {}: {} local rows rolled back", v.gsn(), v.changeSet().origin(), restores.size());
+        }
+        return restores;
+    }
+
+    private Set<RowId> doom(Gsn g, List<Key> applied) {
+        Set<RowId> touched = new LinkedHashSet<>();
+        List<PendingChange> doomedSoFar = new ArrayList<>();
+        for (PendingSet ps : pending) {
+            for (PendingChange pc : ps.changes) {
+                if (pc.doomCause == null) {
+                    Gsn cause = clashesAny(pc.keys, applied) ? g : null;
+                    if (cause == null) {
+                        Dependency<PendingChange> d = CertRules.sameOriginCause(pc.keys, doomedSoFar, ps.cs.deps());
+                        cause = d == null ? null : d.lost().doomCause;
+                    }
+                    if (cause == null) {
+                        continue;
+                    }
+                    markDoomed(pc, cause, g);
+                    for (Version ver : pc.versions) {
+                        touched.add(ver.row);
+                    }
+                }
+                doomedSoFar.add(pc);
+            }
+        }
+        return touched;
+    }
+
+    private void markDoomed(PendingChange pc, Gsn cause, Gsn g) {
+        if (pc.change instanceof TruncateChange tc) {
+            throw new ChorusException("pending local TRUNCATE of " + tc.relations() + " in changeset "
+                    + pc.owner.cs.gtid() + " loses to GSN " + g + ": the truncated rows cannot be restored on this "
+                    + "node; stop applying, save the node's data if needed and rejoin it by full state transfer");
+        }
+        pc.doomCause = cause;
+        LOG.trace("pending change {} of {} doomed at GSN {} (cause GSN {})", pc.index, pc.owner.cs.gtid(), g, cause);
+    }
+
+    private static boolean clashesAny(List<Key> keys, List<Key> applied) {
+        for (Key k : keys) {
+            for (Key a : applied) {
+                if (CertRules.clashes(k, a)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private void updateBases(Verdict v) {
+        for (Change c : v.winningChanges()) {
+            if (c instanceof RowChange rc) {
+                for (RowStep step : RowStep.of(rc)) {
+                    RowState st = rows.get(step.row());
+                    if (st != null) {
+                        st.base = step.after(st.base);
+                    }
+                }
+            } else if (c instanceof TruncateChange tc) {
+                for (Map.Entry<RowId, RowState> e : rows.entrySet()) {
+                    if (tc.relations().contains(e.getKey().relation())) {
+                        e.getValue().base = RowImage.ABSENT;
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * This node's own changeset was delivered and certified. Checks that the changes doomed here are exactly the
+     * certifier's losers, takes the winning changes into the bases and forgets the changeset.
+     *
+     * @throws IllegalStateException when the changeset is not the oldest pending one, or the doomed set differs from
+     *                               the certifier's losers (a bug: the node must stop)
+     * @throws ChorusException       when the verdict is uncertifiable: the rows exist only here; save them and rejoin
+     */
+    public void onOwnDelivered(Verdict v) {
+        requireOrigin(v.changeSet(), true);
+        PendingSet ps = pending.peekFirst();
+        if (ps == null || !ps.cs.gtid().equals(v.changeSet().gtid())) {
+            throw new IllegalStateException("own changeset " + v.changeSet().gtid() + " delivered at GSN " + v.gsn()
+                    + " but the oldest pending changeset is " + (ps == null ? "none" : ps.cs.gtid())
+                    + ": local changesets must be delivered in commit order, each once");
+        }
+        if (v.uncertifiable()) {
+            throw new ChorusException("own changeset " + ps.cs.gtid() + " at GSN " + v.gsn() + " is uncertifiable "
+                    + "(deps " + ps.cs.deps() + " is below the certification low mark): its rows exist only on "
+                    + self + "; save them as SQL for the operator and rejoin this node by full state transfer");
+        }
+        Set<Integer> doomed = new TreeSet<>();
+        for (PendingChange pc : ps.changes) {
+            if (pc.doomCause != null) {
+                doomed.add(pc.index);
+            }
+        }
+        if (!doomed.equals(v.lostIndexes())) {
+            throw new IllegalStateException("own changeset " + ps.cs.gtid() + " at GSN " + v.gsn() + ": rolled back "
+                    + "changes " + doomed + " locally but the certifier says changes " + v.lostIndexes()
+                    + " lost; this node's data no longer matches the group: stop applying and rejoin by full transfer");
+        }
+        pending.pollFirst();
+        for (PendingChange pc : ps.changes) {
+            for (Version ver : pc.versions) {
+                RowState st = rows.get(ver.row);
+                if (pc.doomCause == null) {
+                    st.base = ver.after;
+                }
+                st.chain.remove(ver);
+                if (st.chain.isEmpty()) {
+                    rows.remove(ver.row);
+                    pendingRows.remove(ver.row);
+                }
+            }
+        }
+    }
+
+    /** Whether the row has a pending version (live or doomed) here. Thread-safe, non-blocking. */
+    @Override
+    public boolean isPendingRow(RelationName rel, List<String> identity) {
+        return pendingRows.contains(new RowId(rel, identity));
+    }
+
+    /** Number of pending changesets. */
+    public int pendingCount() {
+        return pending.size();
+    }
+
+    /** Number of rows with pending versions. */
+    public int pendingRowCount() {
+        return rows.size();
+    }
+
+    private void requireOrigin(ChangeSet cs, boolean own) {
+        if (cs.origin().equals(self) != own) {
+            throw new IllegalArgumentException("changeset " + cs.gtid() + " is " + (own ? "not" : "")
+                    + " from this node (" + self + ")" + (own ? "" : " but was passed as a remote winner")
+                    + ": pass own changesets to addLocal/onOwnDelivered and remote ones to onRemoteWinner");
+        }
+    }
+
+    /** One pending local changeset. */
+    static final class PendingSet {
+        final ChangeSet cs;
+        final List<PendingChange> changes = new ArrayList<>();
+
+        PendingSet(ChangeSet cs) {
+            this.cs = cs;
+        }
+    }
+
+    /** One certified change of a pending changeset; doomed once {@code doomCause} is set. */
+    static final class PendingChange implements io.chorus.coordinator.certify.LostChange {
+        final PendingSet owner;
+        final int index;
+        final Change change;
+        final List<Key> keys;
+        final List<Version> versions = new ArrayList<>();
+        Gsn doomCause;
+
+        PendingChange(PendingSet owner, int index, Change change, List<Key> keys) {
+            this.owner = owner;
+            this.index = index;
+            this.change = change;
+            this.keys = keys;
+        }
+
+        @Override
+        public List<Key> keys() {
+            return keys;
+        }
+
+        @Override
+        public Gsn cause() {
+            return doomCause;
+        }
+    }
+
+    /** The row as one pending change left it. */
+    static final class Version {
+        final PendingChange owner;
+        final RowId row;
+        final RowImage after;
+
+        Version(PendingChange owner, RowId row, RowImage after) {
+            this.owner = owner;
+            this.row = row;
+            this.after = after;
+        }
+
+        boolean doomed() {
+            return owner.doomCause != null;
+        }
+    }
+
+    /** A row touched by pending changes: the group's version (base) and the pending versions in commit order. */
+    static final class RowState {
+        io.chorus.changeset.Relation relation;
+        RowImage base;
+        final List<Version> chain = new ArrayList<>();
+
+        RowState(RowImage base) {
+            this.base = base;
+        }
+
+        /** The row as the database holds it: the newest live pending version, else the base. */
+        RowImage current() {
+            for (int i = chain.size() - 1; i >= 0; i--) {
+                if (!chain.get(i).doomed()) {
+                    return chain.get(i).after;
+                }
+            }
+            return base;
+        }
+
+        boolean newestDoomed() {
+            return !chain.isEmpty() && chain.get(chain.size() - 1).doomed();
+        }
+    }
+}

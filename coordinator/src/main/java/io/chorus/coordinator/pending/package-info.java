@@ -1,0 +1,21 @@
+/**
+ * Eager rollback at the loser's origin (DESIGN §3 "At the loser's origin", rule R3).
+ *
+ * <p>Design note. Only the origin of a lost change holds it, so only the origin undoes it, in the helper transaction
+ * of the winner that dooms it. {@link io.chorus.coordinator.pending.PendingTracker} keeps, per row touched by pending
+ * local changesets, the chain of pending versions and the base (the group's version: the old tuple of the first
+ * pending change, replaced by every winner applied to the row and by each own change that wins at delivery). It never
+ * reads a peer's row. Dooming uses the certifier's own rules, so the doomed set equals the certifier's losers; this is
+ * asserted at every own delivery.
+ *
+ * <p>Unchanged TOAST: a pending version's unchanged columns are resolved when the change is added, from the decoded
+ * old tuple, else from the row's current version here; a column nobody sent stays "unknown" and is never written as
+ * a placeholder. A restore that needs an unknown column takes it from the winner when the winner writes the row
+ * (it overwrites the row in the same transaction), is skipped when the winner deletes the row, and otherwise stops
+ * the node with an error asking for REPLICA IDENTITY FULL.
+ *
+ * <p>Restart: {@link io.chorus.coordinator.pending.PendingTracker#rebuild} re-adds the re-decoded pending changesets
+ * (the slot is never confirmed past them) interleaved with the verdicts of the remote winners applied above their
+ * deps, re-certified from the log; the restores are not repeated (they committed with their GSN).
+ */
+package io.chorus.coordinator.pending;

@@ -1,0 +1,300 @@
+package io.chorus.coordinator.certify;
+
+import io.chorus.changeset.Change;
+import io.chorus.changeset.ChangeSet;
+import io.chorus.changeset.Gsn;
+import io.chorus.changeset.Gtid;
+import io.chorus.changeset.Lsn;
+import io.chorus.changeset.NodeId;
+import io.chorus.changeset.RowChange;
+import io.chorus.changeset.TruncateChange;
+import io.chorus.coordinator.apply.ConflictRow;
+import io.chorus.coordinator.apply.RestoreRow;
+import io.chorus.coordinator.pending.PendingTracker;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Simulated nodes around one shared log, each processing the log in GSN order with the real {@link Certifier} and
+ * {@link PendingTracker} and helper semantics (no FK check, unique enforced, a missing/existing row that is not the
+ * node's own pending row is a failure). Deterministic: the caller drives every event.
+ */
+final class SimCluster {
+    record Failure(String kind, String message) {
+    }
+
+    /** A watermark report in the log. */
+    record WReport(NodeId node, Gsn w) {
+    }
+
+    final class Node {
+        final NodeId id;
+        final SimDb db;
+        final Certifier certifier = new Certifier(new CertifierConfig(WINDOW));
+        final PendingTracker tracker;
+        final List<ChangeSet> outbox = new ArrayList<>();
+        final Map<Long, Verdict> verdicts = new HashMap<>();
+        long w;
+        String halted;
+
+        Node(NodeId id) {
+            this.id = id;
+            this.db = init.copy();
+            this.tracker = new PendingTracker(id);
+        }
+    }
+
+    static final long WINDOW = 10_000;
+    final SimDb init;
+    final List<Node> nodes = new ArrayList<>();
+    final List<Object> log = new ArrayList<>();
+    final List<Failure> failures = new ArrayList<>();
+    final List<String> trace = new ArrayList<>();
+    final boolean tracing;
+    private long txn;
+
+    SimCluster(int n, SimDb init, boolean tracing) {
+        this.init = init;
+        this.tracing = tracing;
+        Set<NodeId> ids = new HashSet<>();
+        for (int i = 0; i < n; i++) {
+            Node nd = new Node(NodeId.of(name(i).toLowerCase()));
+            nodes.add(nd);
+            ids.add(nd.id);
+        }
+        nodes.forEach(nd -> nd.certifier.onMembers(ids));
+    }
+
+    static String name(int n) {
+        return String.valueOf("ABCDEFGH".charAt(n));
+    }
+
+    private void say(String s) {
+        if (tracing) {
+            trace.add(s);
+        }
+    }
+
+    private void fail(Node nd, String kind, String msg) {
+        failures.add(new Failure(kind, msg));
+        say("  !! " + kind + ": " + msg);
+        if (nd != null && nd.halted == null && !kind.startsWith("transient")) {
+            nd.halted = msg;
+        }
+    }
+
+    /** A local transaction on node n; statements PostgreSQL would refuse are skipped. False if nothing committed. */
+    boolean local(int n, List<SimDb.Stmt> stmts) {
+        Node nd = nodes.get(n);
+        if (nd.halted != null) {
+            return false;
+        }
+        List<Change> changes = new ArrayList<>();
+        for (SimDb.Stmt s : stmts) {
+            Change c = nd.db.local(s);
+            if (c != null) {
+                changes.add(c);
+            }
+        }
+        if (changes.isEmpty()) {
+            return false;
+        }
+        txn++;
+        ChangeSet cs = new ChangeSet(new Gtid(nd.id, Lsn.of(txn)), txn, Instant.EPOCH, Gsn.of(nd.w), changes);
+        nd.tracker.addLocal(cs);
+        nd.outbox.add(cs);
+        say(name(n) + ": local T" + txn + " commits, deps=" + nd.w);
+        changes.forEach(c -> say("      " + show(c)));
+        return true;
+    }
+
+    /** Appends the head of node n's outbox to the log. */
+    boolean append(int n) {
+        Node nd = nodes.get(n);
+        if (nd.outbox.isEmpty()) {
+            return false;
+        }
+        ChangeSet cs = nd.outbox.remove(0);
+        log.add(cs);
+        say(name(n) + ": T" + cs.xid() + " appended as GSN " + log.size());
+        return true;
+    }
+
+    /**
+     * Node n appends a watermark report: its W, but never above the deps of a changeset it has not yet appended
+     * (those must stay certifiable).
+     */
+    boolean report(int n) {
+        Node nd = nodes.get(n);
+        long w = nd.w;
+        for (ChangeSet cs : nd.outbox) {
+            w = Math.min(w, cs.deps().value());
+        }
+        log.add(new WReport(nd.id, Gsn.of(w)));
+        say(name(n) + ": reports W=" + w + " as GSN " + log.size());
+        return true;
+    }
+
+    /** Node n processes its next GSN. False when it has nothing to do or is halted. */
+    boolean process(int n) {
+        Node nd = nodes.get(n);
+        if (nd.halted != null || nd.w >= log.size()) {
+            return false;
+        }
+        long g = nd.w + 1;
+        Object entry = log.get((int) g - 1);
+        if (entry instanceof WReport r) {
+            nd.certifier.onWatermark(r.node(), r.w());
+            nd.w = g;
+            return true;
+        }
+        ChangeSet cs = (ChangeSet) entry;
+        Verdict v = nd.certifier.certify(Gsn.of(g), cs);
+        nd.verdicts.put(g, v);
+        say(name(n) + ": GSN " + g + " = T" + cs.xid() + " from " + cs.origin() + " (deps=" + cs.deps() + ")"
+                + describe(v));
+        try {
+            if (cs.origin().equals(nd.id)) {
+                nd.tracker.onOwnDelivered(v);
+            } else {
+                applyRemote(nd, v);
+            }
+        } catch (RuntimeException e) {
+            fail(nd, "tracker", name(n) + " GSN " + g + ": " + e.getMessage());
+            return true;
+        }
+        if (nd.halted == null) {
+            nd.w = g;
+            nd.db.orphans().forEach(o -> fail(nd, "transient-orphan", name(n) + " after GSN " + g + ": " + o));
+            nd.db.duplicates().forEach(d -> fail(nd, "dup-unique", name(n) + " after GSN " + g + ": " + d));
+        }
+        return true;
+    }
+
+    private void applyRemote(Node nd, Verdict v) {
+        List<RestoreRow> restores = nd.tracker.onRemoteWinner(v);
+        for (RestoreRow r : restores) {
+            say("      " + nd.id + " rolls back " + r.relation().name().table() + r.identity() + " -> "
+                    + (r.removes() ? "<absent>" : SimSchema.show(r.relation().name().table(), r.target())));
+        }
+        String f = nd.db.restore(restores);
+        for (Change c : v.winningChanges()) {
+            if (f != null) {
+                break;
+            }
+            if (c instanceof RowChange rc) {
+                f = nd.db.applyHelper(rc, nd.tracker);
+            } else if (c instanceof TruncateChange tc) {
+                nd.db.truncate(tc.relations());
+            }
+        }
+        if (f != null) {
+            fail(nd, "apply-error", nd.id + " GSN " + v.gsn() + ": " + f);
+        }
+    }
+
+    private static String describe(Verdict v) {
+        StringBuilder sb = new StringBuilder();
+        for (Conflict c : v.conflicts()) {
+            sb.append("\n      LOSES change ").append(c.changeIndex()).append(": ").append(c.kind()).append(" ")
+                    .append(c.key()).append(" vs GSN ").append(c.winnerGsn()).append(" (cause ").append(c.cause())
+                    .append(')');
+        }
+        return sb.toString();
+    }
+
+    static String show(Change c) {
+        if (c instanceof RowChange rc) {
+            String t = rc.relation().name().table();
+            String what = switch (rc.op()) {
+                case INSERT -> "INSERT " + SimSchema.show(t, rc.newTuple());
+                case UPDATE -> "UPDATE " + SimSchema.show(t, rc.oldTuple()) + " -> " + SimSchema.show(t, rc.newTuple());
+                case DELETE -> "DELETE " + SimSchema.show(t, rc.oldTuple());
+            };
+            return what + "  keys" + rc.keys();
+        }
+        return c.toString();
+    }
+
+    /** Appends every outbox and lets every node process the whole log. */
+    void drain() {
+        boolean progress = true;
+        while (progress) {
+            progress = false;
+            for (int n = 0; n < nodes.size(); n++) {
+                while (append(n)) {
+                    progress = true;
+                }
+            }
+            for (int n = 0; n < nodes.size(); n++) {
+                while (process(n)) {
+                    progress = true;
+                }
+            }
+        }
+    }
+
+    /** The model's final checks: stuck, divergence, decisions, orphans, duplicates, the oracle. */
+    void finalChecks() {
+        for (Node nd : nodes) {
+            if (nd.halted == null && nd.w < log.size()) {
+                fail(nd, "stuck", nd.id + " cannot get past GSN " + nd.w + " of " + log.size());
+            }
+            if (nd.halted == null && nd.tracker.pendingCount() != 0) {
+                fail(nd, "stuck", nd.id + " still has " + nd.tracker.pendingCount() + " pending changesets");
+            }
+        }
+        if (failures.stream().anyMatch(f -> f.kind().equals("stuck") || f.kind().equals("apply-error")
+                || f.kind().equals("tracker"))) {
+            return;
+        }
+        Node a = nodes.get(0);
+        for (Node nd : nodes.subList(1, nodes.size())) {
+            if (!nd.db.equals(a.db)) {
+                fail(null, "diverge", "A: " + a.db + "  vs  " + nd.id + ": " + nd.db);
+            }
+            if (!conflicts(nd).equals(conflicts(a))) {
+                fail(null, "decisions", nd.id + " certified differently from A");
+            }
+        }
+        for (Node nd : nodes) {
+            nd.db.orphans().forEach(o -> fail(null, "orphan", nd.id + " ends with orphan " + o));
+            nd.db.duplicates().forEach(d -> fail(null, "dup-unique", nd.id + " ends with duplicate " + d));
+        }
+        if (failures.stream().noneMatch(f -> f.kind().equals("diverge")) && !oracle().equals(a.db)) {
+            fail(null, "oracle", "all nodes agree on " + a.db + " but replaying the log's winners gives " + oracle());
+        }
+    }
+
+    Map<Long, List<ConflictRow>> conflicts(Node nd) {
+        Map<Long, List<ConflictRow>> out = new HashMap<>();
+        nd.verdicts.forEach((g, v) -> out.put(g, v.conflictRows()));
+        return out;
+    }
+
+    /** The initial state plus every winning change of the log, in GSN order (node A's decisions). */
+    SimDb oracle() {
+        SimDb db = init.copy();
+        for (Map.Entry<Long, Verdict> e : new java.util.TreeMap<>(nodes.get(0).verdicts).entrySet()) {
+            for (Change c : e.getValue().winningChanges()) {
+                if (c instanceof RowChange rc) {
+                    String t = rc.relation().name().table();
+                    String pk = rc.identityTuple().text(0);
+                    db.put(t, pk, rc.newTuple() == null ? null : SimDb.merged(rc.newTuple(), db.get(t, pk)));
+                } else if (c instanceof TruncateChange tc) {
+                    db.truncate(tc.relations());
+                }
+            }
+        }
+        return db;
+    }
+
+    void sayFinal() {
+        nodes.forEach(nd -> say("final " + nd.id + ": " + nd.db));
+    }
+}

@@ -1,0 +1,17 @@
+/**
+ * What Chorus knows of a database's schema: the catalog facts certification needs, the keys of each row change,
+ * the replica identity policy applied when replication is enabled, and the schema fingerprint.
+ *
+ * <p>Design (DESIGN §3 "Keys", model rule R1). {@link io.chorus.schema.Catalog} reads, per table, its identity (the
+ * primary key, or the replica identity index with REPLICA IDENTITY USING INDEX), its certifiable unique indexes
+ * (valid, non-partial, not on expressions; INCLUDE columns left out), its foreign keys and whether it is referenced.
+ * {@link io.chorus.schema.KeyDeriver} turns a row change into keys: the row's own item is always named "pkey" so that
+ * a child's REFERENCE key, whose index is "pkey" when its foreign key points at the parent's identity and the unique
+ * index's name otherwise, meets the parent's own keys; foreign-key values are put in the parent index's column order.
+ * Key values are the text forms pgoutput sends, so every node derives the same keys for the same change.
+ * {@link io.chorus.schema.ReplicaIdentityPolicy} refuses tables without a key and turns on REPLICA IDENTITY FULL where
+ * old rows are needed. Known gaps: unique indexes with NULLS NOT DISTINCT are treated like ordinary ones (a NULL
+ * skips the key), exclusion constraints are not certified, and foreign keys between columns whose text forms differ
+ * for equal values (e.g. numeric of different scales) would not meet.
+ */
+package io.chorus.schema;

@@ -1,0 +1,148 @@
+package io.chorus.gcs;
+
+import io.chorus.changeset.Gsn;
+import io.chorus.changeset.NodeId;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+
+/**
+ * Hands what the log delivers to the {@link GroupListener} on one named thread through a bounded queue. The producer
+ * side ({@link #record}, {@link #snapshotInstalled}) is called by the Raft thread only; a full queue blocks it (flow
+ * control: the log stops applying, the group slows down, nothing is dropped). {@link #membership} may be called from
+ * any thread.
+ */
+final class Deliverer implements AutoCloseable {
+    private static final Logger LOG = LogManager.getLogger(Deliverer.class);
+
+    private sealed interface Event permits Delivered, MembershipChanged, TransferNeeded, Stop {
+    }
+
+    private record Delivered(long gsn, NodeId origin, long seq, byte[] payload) implements Event {
+    }
+
+    private record MembershipChanged(Membership membership) implements Event {
+    }
+
+    private record TransferNeeded(String reason) implements Event {
+    }
+
+    private record Stop() implements Event {
+    }
+
+    private final GroupListener listener;
+    private final BlockingQueue<Event> queue;
+    private final Thread thread;
+    private volatile boolean closed;
+    /** Highest GSN handed to the queue (or skipped as at or below resumeAfter); Raft thread only. */
+    private long handedOff;
+    private volatile long delivered;
+
+    Deliverer(NodeId self, GroupListener listener, Gsn resumeAfter, int capacity) {
+        this.listener = listener;
+        this.queue = new ArrayBlockingQueue<>(capacity);
+        this.handedOff = resumeAfter.value();
+        this.delivered = resumeAfter.value();
+        this.thread = new Thread(this::run, "chorus-gcs-deliver-" + self);
+        thread.setDaemon(true);
+    }
+
+    void start() {
+        thread.start();
+    }
+
+    /** A record got GSN {@code gsn}; hands it off unless it is at or below the resume point. */
+    void record(long gsn, String origin, long seq, byte[] payload) {
+        if (gsn <= handedOff) {
+            return;
+        }
+        if (gsn != handedOff + 1) {
+            throw new IllegalStateException("delivery gap: GSN " + gsn + " follows " + handedOff
+                    + "; the log's state machine is inconsistent");
+        }
+        put(new Delivered(gsn, NodeId.of(origin), seq, payload));
+        handedOff = gsn;
+    }
+
+    /** The state machine was loaded from a snapshot ending at {@code snapshotGsn}. */
+    void snapshotInstalled(long snapshotGsn, String where) {
+        if (snapshotGsn > handedOff) {
+            String reason = "records " + (handedOff + 1) + ".." + snapshotGsn + " are no longer in the log ("
+                    + where + " snapshot ends at GSN " + snapshotGsn + "); deliveries resume at GSN "
+                    + (snapshotGsn + 1) + " after a full transfer";
+            LOG.warn("full transfer needed: {}", reason);
+            put(new TransferNeeded(reason));
+            handedOff = snapshotGsn;
+        }
+    }
+
+    void membership(Membership m) {
+        put(new MembershipChanged(m));
+    }
+
+    /** The highest GSN the listener has returned from. */
+    long delivered() {
+        return delivered;
+    }
+
+    private void put(Event e) {
+        try {
+            while (!closed) {
+                if (queue.offer(e, 100, TimeUnit.MILLISECONDS)) {
+                    return;
+                }
+            }
+        } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void run() {
+        try {
+            while (true) {
+                Event e = queue.take();
+                if (e instanceof Stop) {
+                    return;
+                }
+                dispatch(e);
+            }
+        } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void dispatch(Event e) {
+        try {
+            if (e instanceof Delivered d) {
+                listener.onDelivered(Gsn.of(d.gsn()), d.origin(), d.seq(), d.payload());
+                delivered = d.gsn();
+            } else if (e instanceof MembershipChanged m) {
+                listener.onMembership(m.membership());
+            } else if (e instanceof TransferNeeded t) {
+                listener.onFullTransferNeeded(t.reason());
+            }
+        } catch (RuntimeException ex) {
+            LOG.error("group listener failed on {}; the listener must not throw", e, ex);
+        }
+    }
+
+    /** Stops after the events already queued; bounded by {@code timeoutMillis}. */
+    @Override
+    public void close() {
+        closed = true;
+        if (!queue.offer(new Stop())) {
+            thread.interrupt();
+        }
+        try {
+            thread.join(5_000);
+        } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
+        }
+        if (thread.isAlive()) {
+            LOG.warn("delivery thread {} did not stop within 5 s (listener busy); interrupting it", thread.getName());
+            thread.interrupt();
+        }
+    }
+}

@@ -1,0 +1,119 @@
+package io.chorus.gcs;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The byte layout of one log entry: a batch of records appended by one origin.
+ *
+ * <pre>
+ * byte    format version (1)
+ * short   origin length, then the origin's UTF-8 bytes
+ * long    sender incarnation (random per Group instance)
+ * long    batch number within the incarnation (from 1)
+ * long    wall-clock milliseconds at the sender (log retention by age)
+ * int     record count n
+ * n times: long originSeq, int length, length bytes of payload
+ * </pre>
+ *
+ * The response of the state machine to an entry is n longs: each record's GSN, or 0 for a dropped duplicate whose
+ * GSN is not known. Stateless and thread-safe.
+ */
+final class EntryCodec {
+    static final byte VERSION = 1;
+
+    private EntryCodec() {
+    }
+
+    /** One record inside an entry. */
+    record Rec(long seq, byte[] payload) {
+    }
+
+    /** A decoded entry. */
+    record Entry(String origin, long incarnation, long batchNo, long timeMillis, List<Rec> records) {
+    }
+
+    static byte[] encode(String origin, long incarnation, long batchNo, long timeMillis, List<Rec> records) {
+        int size = 1 + 2 + origin.length() * 3 + 8 * 3 + 4;
+        for (Rec r : records) {
+            size += 12 + r.payload().length;
+        }
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(size);
+        try (DataOutputStream out = new DataOutputStream(bytes)) {
+            out.writeByte(VERSION);
+            byte[] name = origin.getBytes(StandardCharsets.UTF_8);
+            out.writeShort(name.length);
+            out.write(name);
+            out.writeLong(incarnation);
+            out.writeLong(batchNo);
+            out.writeLong(timeMillis);
+            out.writeInt(records.size());
+            for (Rec r : records) {
+                out.writeLong(r.seq());
+                out.writeInt(r.payload().length);
+                out.write(r.payload());
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return bytes.toByteArray();
+    }
+
+    static Entry decode(byte[] buf, int offset, int length) {
+        try (DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(buf, offset, length))) {
+            byte version = in.readByte();
+            if (version != VERSION) {
+                throw new IllegalStateException("log entry has format version " + version + ", this build reads "
+                        + VERSION + "; upgrade this member to the group's version");
+            }
+            byte[] name = new byte[in.readUnsignedShort()];
+            in.readFully(name);
+            long incarnation = in.readLong();
+            long batchNo = in.readLong();
+            long time = in.readLong();
+            int n = in.readInt();
+            List<Rec> records = new ArrayList<>(n);
+            for (int i = 0; i < n; i++) {
+                long seq = in.readLong();
+                byte[] payload = new byte[in.readInt()];
+                in.readFully(payload);
+                records.add(new Rec(seq, payload));
+            }
+            return new Entry(new String(name, StandardCharsets.UTF_8), incarnation, batchNo, time, records);
+        } catch (IOException e) {
+            throw new IllegalStateException("log entry of " + length + " bytes is truncated or corrupt", e);
+        }
+    }
+
+    /** The sender's timestamp of an encoded entry, without decoding its records. */
+    static long timeMillis(byte[] buf, int offset) {
+        ByteBuffer b = ByteBuffer.wrap(buf, offset, buf.length - offset);
+        b.get();
+        int nameLength = Short.toUnsignedInt(b.getShort());
+        return b.getLong(b.position() + nameLength + 16);
+    }
+
+    static byte[] encodeResponse(long[] gsns) {
+        ByteBuffer b = ByteBuffer.allocate(gsns.length * 8);
+        for (long g : gsns) {
+            b.putLong(g);
+        }
+        return b.array();
+    }
+
+    static long[] decodeResponse(byte[] buf) {
+        ByteBuffer b = ByteBuffer.wrap(buf);
+        long[] gsns = new long[buf.length / 8];
+        for (int i = 0; i < gsns.length; i++) {
+            gsns[i] = b.getLong();
+        }
+        return gsns;
+    }
+}

@@ -1,0 +1,195 @@
+package io.chorus.gcs;
+
+import io.chorus.changeset.Gsn;
+import io.chorus.changeset.NodeId;
+import java.nio.file.Files;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+import org.jgroups.JChannel;
+import org.jgroups.raft.Options;
+import org.jgroups.raft.RaftHandle;
+
+/**
+ * One member's handle on a group's replicated, totally ordered log (JGroups for transport, membership, failure
+ * detection and merges; jgroups-raft for the log). Records appended by any member are delivered to every member's
+ * {@link GroupListener} in one order, numbered by GSN: contiguous from 1, identical everywhere, continued across
+ * restarts. Only a primary component (a majority of the voters) commits.
+ *
+ * <p>Thread-safe. {@link #append} does not wait for the commit (it blocks only while the send queue is full);
+ * {@link #join}, {@link #addMember}, {@link #removeMember} and {@link #close} block, each bounded. The design is in
+ * this package's {@code package-info}.
+ */
+public final class Group implements AutoCloseable {
+    private static final Logger LOG = LogManager.getLogger(Group.class);
+
+    private final GroupConfig cfg;
+    private final Credentials credentials;
+    private final Deliverer deliverer;
+    private final LogStateMachine stateMachine;
+    private final MembershipMonitor monitor;
+    private final Sender sender;
+    private final Retention retention;
+    private JChannel channel;
+    private RaftHandle raft;
+    private MembershipView view;
+    private volatile boolean closed;
+
+    private Group(GroupConfig cfg, GroupListener listener, Gsn resumeAfter, UUID identity) {
+        this.cfg = cfg;
+        this.credentials = new Credentials(cfg, identity);
+        this.deliverer = new Deliverer(cfg.self(), listener, resumeAfter, cfg.queueCapacity());
+        this.stateMachine = new LogStateMachine(deliverer);
+        this.monitor = new MembershipMonitor("chorus-gcs-watch-" + cfg.self(), this::computeMembership,
+                deliverer::membership);
+        this.sender = new Sender(cfg, this::submit, monitor);
+        this.retention = new Retention(cfg, () -> raft);
+    }
+
+    /**
+     * Joins (or, for the first member, forms) the group and starts delivering records with GSN above
+     * {@code resumeAfter} (replayed from the local log first, then from the group). Blocks until the member is
+     * connected (bounded by the stack's join timeout).
+     *
+     * @throws GcsException REFUSED when the group refuses this member (identity, protocol version, credential), with
+     *     the reason; FAILED when the stack cannot start (e.g. the port is taken)
+     */
+    public static Group join(GroupConfig cfg, GroupListener listener, Gsn resumeAfter) {
+        LOG.info("joining group: {} (resume after GSN {})", cfg, resumeAfter);
+        UUID identity = IdentityFile.reconcile(cfg);
+        Group g = new Group(cfg, listener, resumeAfter, identity);
+        try {
+            g.start();
+            return g;
+        } catch (SecurityException e) {
+            g.close();
+            LOG.error("{}", e.getMessage());
+            throw new GcsException(GcsException.Kind.REFUSED, e.getMessage(), e);
+        } catch (Exception e) {
+            g.close();
+            throw new GcsException(GcsException.Kind.FAILED, "cannot join group '" + cfg.groupName() + "' as "
+                    + cfg.self() + ": " + e.getMessage() + " (check that " + cfg.selfMember().host() + ":"
+                    + cfg.selfMember().port() + " is free and the data directory " + cfg.dataDir()
+                    + " is writable)", e);
+        }
+    }
+
+    private void start() throws Exception {
+        Files.createDirectories(cfg.dataDir());
+        deliverer.start();
+        channel = StackFactory.create(cfg, credentials);
+        raft = new RaftHandle(channel, stateMachine);
+        view = new MembershipView(channel, raft);
+        channel.connect(cfg.groupName());
+        stateMachine.live();
+        if (credentials.identity() == null && channel.getView().size() == 1) {
+            credentials.adopt(UUID.randomUUID());
+            LOG.info("formed a new group '{}' with identity {}", cfg.groupName(), credentials.identity());
+        }
+        IdentityFile.store(cfg, credentials.identity());
+        monitor.start();
+        sender.start();
+        monitor.every(retention.periodMillis(), retention::check);
+        LOG.info("joined group '{}' as {}; identity {}, log applied up to GSN {}", cfg.groupName(), cfg.self(),
+                credentials.identity(), stateMachine.appliedGsn());
+    }
+
+    private CompletableFuture<byte[]> submit(byte[] entry) throws Exception {
+        return raft.setAsync(entry, 0, entry.length, Options.create(false));
+    }
+
+    private Membership computeMembership() {
+        return view.compute();
+    }
+
+    /**
+     * Appends one record. The future completes with the record's GSN once the record is committed (stored on a
+     * majority), or with {@link Gsn#NONE} if it was a duplicate of a record delivered earlier (originSeq at or below
+     * the origin's last delivered one) whose GSN this member does not know. It fails with a {@link GcsException}:
+     * TIMEOUT after the configured append timeout (the record may still be committed: retry the same records in
+     * order), CLOSED when the group is closed. Records of one member are committed in the order of their appends.
+     *
+     * @param originSeq the caller's sequence number for this record, increasing per origin; 0 = never deduplicated
+     */
+    public CompletableFuture<Gsn> append(long originSeq, byte[] payload) {
+        if (originSeq < 0) {
+            throw new IllegalArgumentException("originSeq must be >= 0, got " + originSeq);
+        }
+        if (closed) {
+            return CompletableFuture.failedFuture(new GcsException(GcsException.Kind.CLOSED, "group '"
+                    + cfg.groupName() + "' member " + cfg.self() + " is closed; join again to append"));
+        }
+        return sender.append(originSeq, payload);
+    }
+
+    /** Whether this member is in the primary component now (a leader is known and a majority of voters present). */
+    public boolean isPrimary() {
+        return !closed && view != null && view.compute().primary();
+    }
+
+    /** The membership as this member sees it now. */
+    public Membership membership() {
+        return view == null ? monitor.current() : view.compute();
+    }
+
+    /** This member's node id. */
+    public NodeId self() {
+        return cfg.self();
+    }
+
+    /** The group's identity, once known (configured, stored, adopted or created). */
+    public Optional<UUID> groupIdentity() {
+        return Optional.ofNullable(credentials.identity());
+    }
+
+    /** The highest GSN assigned by this member's copy of the log (it may lag the leader's). */
+    public Gsn appliedGsn() {
+        return Gsn.of(stateMachine.appliedGsn());
+    }
+
+    /** The first GSN still in this member's log: records below it exist only in snapshots (full transfer). */
+    public Gsn firstAvailable() {
+        return Gsn.of(stateMachine.snapshotGsn() + 1);
+    }
+
+    /**
+     * Adds a voter to the log's configuration (blocks until committed, bounded by the append timeout). Start the new
+     * member first and let it catch up ({@link #appliedGsn()} close to the leader's): a voter that is far behind
+     * counts towards the majority without storing anything, which stalls commits.
+     */
+    public void addMember(Member m) {
+        Reconfiguration.change(raft, cfg, m.id(), true);
+    }
+
+    /** Removes a voter from the log's configuration (blocks until committed, bounded by the append timeout). */
+    public void removeMember(NodeId n) {
+        Reconfiguration.change(raft, cfg, n, false);
+    }
+
+    /** Fault injection inside the real stack, for tests. */
+    public FaultHook faults() {
+        return new FaultHook(this, channel);
+    }
+
+    /** Leaves the group cleanly: fails queued appends (CLOSED), stops delivery, closes the channel. Idempotent. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        sender.close();
+        monitor.close();
+        deliverer.close();
+        if (channel != null) {
+            channel.close();
+        }
+        LOG.info("left group '{}' as {} at GSN {}", cfg.groupName(), cfg.self(), stateMachine.appliedGsn());
+    }
+
+    GroupConfig config() {
+        return cfg;
+    }
+}

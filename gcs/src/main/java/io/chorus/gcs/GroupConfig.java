@@ -1,0 +1,156 @@
+package io.chorus.gcs;
+
+import io.chorus.changeset.NodeId;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.UUID;
+
+/**
+ * The validated, immutable configuration of one member of a group. Build it with {@link #builder}; defaults are
+ * documented on the builder's setters.
+ *
+ * @param groupName the JGroups cluster name; every member of one group uses the same
+ * @param self this member's node id; must be in {@code members}
+ * @param groupIdentity the group's identity, or null to adopt the identity of the group this member joins (a member
+ *     that finds no group creates one)
+ * @param protocolVersion the wire protocol version; members with another version are refused
+ * @param dataDir where the replicated log, its snapshots and the adopted identity are kept
+ * @param transport TCP (production) or IN_JVM (tests)
+ * @param members the static member list (node id and TCP endpoint); the voters of the log at bootstrap
+ * @param voting whether this member votes (a member outside {@code members} cannot vote)
+ * @param appendTimeout how long an append may wait for commit, including waiting for a primary component
+ * @param fsync whether the log is forced to disk before an entry counts as stored (default true)
+ * @param retentionBytes the log is compacted into a snapshot once it holds more bytes than this
+ * @param retentionAge the log is compacted once its oldest entry is older than this
+ * @param sharedSecret the credential of the production stack (null: no authentication and no encryption)
+ * @param maxBatchRecords at most this many records share one log entry
+ * @param queueCapacity bound of the send queue and of the delivery hand-off queue (records)
+ */
+public record GroupConfig(String groupName, NodeId self, UUID groupIdentity, int protocolVersion, Path dataDir,
+                          Transport transport, List<Member> members, boolean voting, Duration appendTimeout,
+                          boolean fsync, long retentionBytes, Duration retentionAge, String sharedSecret,
+                          int maxBatchRecords, int queueCapacity) {
+
+    public GroupConfig {
+        Objects.requireNonNull(self, "self");
+        if (groupName == null || !groupName.matches("[A-Za-z0-9_.-]{1,64}")) {
+            throw new IllegalArgumentException("group name '" + groupName
+                    + "' is invalid: use 1-64 characters of letters, digits, '_', '.' or '-'");
+        }
+        Objects.requireNonNull(dataDir, "dataDir");
+        Objects.requireNonNull(transport, "transport");
+        members = List.copyOf(members);
+        checkMembers(self, members);
+        require(protocolVersion >= 1, "protocolVersion must be >= 1, got " + protocolVersion);
+        require(positive(appendTimeout), "appendTimeout must be positive, got " + appendTimeout);
+        require(positive(retentionAge), "retentionAge must be positive, got " + retentionAge);
+        require(retentionBytes >= 64 * 1024, "retentionBytes must be at least 65536, got " + retentionBytes);
+        require(retentionBytes <= Integer.MAX_VALUE, "retentionBytes must be at most 2 GiB, got " + retentionBytes);
+        require(maxBatchRecords >= 1 && maxBatchRecords <= 4096, "maxBatchRecords must be 1..4096, got " + maxBatchRecords);
+        require(queueCapacity >= 1, "queueCapacity must be >= 1, got " + queueCapacity);
+        require(sharedSecret == null || sharedSecret.length() >= 16,
+                "the shared secret must have at least 16 characters (it is hashed into the authentication and "
+                        + "encryption keys)");
+    }
+
+    private static void checkMembers(NodeId self, List<Member> members) {
+        Set<NodeId> ids = new HashSet<>();
+        Set<String> endpoints = new HashSet<>();
+        for (Member m : members) {
+            require(ids.add(m.id()), "member " + m.id() + " is listed twice");
+            require(endpoints.add(m.endpoint()), "endpoint " + m.host() + ":" + m.port() + " is listed twice");
+        }
+        require(ids.contains(self), "this member " + self + " is not in the member list " + members
+                + "; add it as " + self + "=host:port");
+    }
+
+    private static boolean positive(Duration d) {
+        return d != null && !d.isNegative() && !d.isZero();
+    }
+
+    private static void require(boolean ok, String message) {
+        if (!ok) {
+            throw new IllegalArgumentException(message);
+        }
+    }
+
+    /** This member's own entry in the member list. */
+    public Member selfMember() {
+        return members.stream().filter(m -> m.id().equals(self)).findFirst().orElseThrow();
+    }
+
+    /** The configuration with secrets masked, for logs. */
+    @Override
+    public String toString() {
+        return "GroupConfig[group=" + groupName + ", self=" + self + ", identity=" + groupIdentity
+                + ", protocolVersion=" + protocolVersion + ", dataDir=" + dataDir + ", transport=" + transport
+                + ", members=" + members + ", voting=" + voting + ", appendTimeout=" + appendTimeout
+                + ", fsync=" + fsync + ", retentionBytes=" + retentionBytes + ", retentionAge=" + retentionAge
+                + ", sharedSecret=" + (sharedSecret == null ? "none" : "****") + ", maxBatchRecords="
+                + maxBatchRecords + ", queueCapacity=" + queueCapacity + "]";
+    }
+
+    public static Builder builder(String groupName, NodeId self, Path dataDir) {
+        return new Builder(groupName, self, dataDir);
+    }
+
+    /** Builds a {@link GroupConfig}; not thread-safe. */
+    public static final class Builder {
+        private final String groupName;
+        private final NodeId self;
+        private final Path dataDir;
+        private UUID groupIdentity;
+        private int protocolVersion = 1;
+        private Transport transport = Transport.TCP;
+        private List<Member> members = List.of();
+        private boolean voting = true;
+        private Duration appendTimeout = Duration.ofSeconds(30);
+        private boolean fsync = true;
+        private long retentionBytes = 256L * 1024 * 1024;
+        private Duration retentionAge = Duration.ofHours(24);
+        private String sharedSecret;
+        private int maxBatchRecords = 32;
+        private int queueCapacity = 10_000;
+
+        private Builder(String groupName, NodeId self, Path dataDir) {
+            this.groupName = groupName;
+            this.self = self;
+            this.dataDir = dataDir;
+        }
+
+        /** Default null: adopt the group's identity. */
+        public Builder groupIdentity(UUID v) { groupIdentity = v; return this; }
+        /** Default 1. */
+        public Builder protocolVersion(int v) { protocolVersion = v; return this; }
+        /** Default TCP. */
+        public Builder transport(Transport v) { transport = v; return this; }
+        /** Required. */
+        public Builder members(List<Member> v) { members = v; return this; }
+        /** Default true. */
+        public Builder voting(boolean v) { voting = v; return this; }
+        /** Default 30 s. */
+        public Builder appendTimeout(Duration v) { appendTimeout = v; return this; }
+        /** Default true. */
+        public Builder fsync(boolean v) { fsync = v; return this; }
+        /** Default 256 MiB. */
+        public Builder retentionBytes(long v) { retentionBytes = v; return this; }
+        /** Default 24 h. */
+        public Builder retentionAge(Duration v) { retentionAge = v; return this; }
+        /** Default none (no authentication, no encryption). */
+        public Builder sharedSecret(String v) { sharedSecret = v; return this; }
+        /** Default 32. */
+        public Builder maxBatchRecords(int v) { maxBatchRecords = v; return this; }
+        /** Default 10 000. */
+        public Builder queueCapacity(int v) { queueCapacity = v; return this; }
+
+        public GroupConfig build() {
+            return new GroupConfig(groupName, self, groupIdentity, protocolVersion, dataDir, transport, members,
+                    voting, appendTimeout, fsync, retentionBytes, retentionAge, sharedSecret, maxBatchRecords,
+                    queueCapacity);
+        }
+    }
+}

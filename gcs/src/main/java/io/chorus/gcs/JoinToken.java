@@ -1,0 +1,97 @@
+package io.chorus.gcs;
+
+import java.io.DataInput;
+import java.io.DataOutput;
+import java.io.IOException;
+import java.security.MessageDigest;
+import java.util.UUID;
+import org.jgroups.Message;
+import org.jgroups.auth.AuthToken;
+
+/**
+ * What a member presents when it joins or merges (and what a coordinator answers with): its node id, the group
+ * identity it holds (if any), its protocol version and a proof of the shared secret (an HMAC over the other fields,
+ * empty without a secret). The instance configured in the stack holds the local {@link Credentials}; instances read
+ * from the wire only carry fields. The decision is made by {@link JoinGuard}, which can say why it refuses.
+ */
+public final class JoinToken extends AuthToken {
+    private String nodeId = "";
+    private String identity = "";
+    private int protocolVersion;
+    private byte[] proof = new byte[0];
+    private Credentials local;
+
+    /** For deserialization. */
+    public JoinToken() {
+    }
+
+    JoinToken(Credentials local) {
+        this.local = local;
+    }
+
+    @Override
+    public String getName() {
+        return JoinToken.class.getName();
+    }
+
+    @Override
+    public int size() {
+        return 2 + nodeId.length() * 3 + 2 + identity.length() * 3 + 4 + 4 + proof.length;
+    }
+
+    /** Never called: {@link JoinGuard} decides (with a reason); kept strict in case a plain AUTH uses it. */
+    @Override
+    public boolean authenticate(AuthToken token, Message msg) {
+        return local != null && token instanceof JoinToken t && local.refusal(t.nodeId, t.identity(),
+                t.protocolVersion, t.proof) == null;
+    }
+
+    @Override
+    public void writeTo(DataOutput out) throws IOException {
+        if (local != null) {
+            nodeId = local.self();
+            UUID id = local.identity();
+            identity = id == null ? "" : id.toString();
+            protocolVersion = local.protocolVersion();
+            proof = local.proof(nodeId, identity, protocolVersion);
+        }
+        out.writeUTF(nodeId);
+        out.writeUTF(identity);
+        out.writeInt(protocolVersion);
+        out.writeInt(proof.length);
+        out.write(proof);
+    }
+
+    @Override
+    public void readFrom(DataInput in) throws IOException {
+        nodeId = in.readUTF();
+        identity = in.readUTF();
+        protocolVersion = in.readInt();
+        int n = in.readInt();
+        if (n < 0 || n > 1024) {
+            throw new IOException("join token proof of " + n + " bytes is invalid");
+        }
+        proof = new byte[n];
+        in.readFully(proof);
+    }
+
+    String nodeId() {
+        return nodeId;
+    }
+
+    UUID identity() {
+        return identity.isEmpty() ? null : UUID.fromString(identity);
+    }
+
+    int protocolVersion() {
+        return protocolVersion;
+    }
+
+    byte[] proof() {
+        return proof.clone();
+    }
+
+    static boolean sameProof(byte[] a, byte[] b) {
+        return MessageDigest.isEqual(a, b);
+    }
+}

@@ -1,0 +1,67 @@
+package io.chorus.gcs;
+
+import io.chorus.changeset.NodeId;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Optional;
+import org.jgroups.Address;
+import org.jgroups.JChannel;
+import org.jgroups.View;
+import org.jgroups.raft.RaftHandle;
+import org.jgroups.util.NameCache;
+
+/**
+ * Computes a {@link Membership} from the channel's view and the log's configuration and leader. Primary means: a
+ * leader is known, it is in this member's view, and the view holds a majority of the voters (a stale leader on the
+ * minority side of a partition does not count). Thread-safe (reads volatile state of the stack).
+ */
+final class MembershipView {
+    private final JChannel channel;
+    private final RaftHandle raft;
+
+    MembershipView(JChannel channel, RaftHandle raft) {
+        this.channel = channel;
+        this.raft = raft;
+    }
+
+    Membership compute() {
+        View v = channel.getView();
+        if (v == null) {
+            return new Membership(List.of(), List.of(), Optional.empty(), false, 0);
+        }
+        List<NodeId> voters = ids(raft.raft().members());
+        List<NodeId> present = new ArrayList<>();
+        for (Address a : v.getMembers()) {
+            name(a).ifPresent(present::add);
+        }
+        present.sort(null);
+        Address leaderAddress = raft.leader();
+        Optional<NodeId> leader = leaderAddress == null ? Optional.empty() : name(leaderAddress);
+        long votersPresent = voters.stream().filter(present::contains).count();
+        boolean primary = leaderAddress != null && v.containsMember(leaderAddress)
+                && votersPresent >= voters.size() / 2 + 1;
+        return new Membership(voters, present, leader, primary, v.getViewId().getId());
+    }
+
+    static Optional<NodeId> name(Address a) {
+        String n = NameCache.get(a);
+        if (n == null) {
+            n = a.toString();
+        }
+        try {
+            return Optional.of(NodeId.of(n));
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static List<NodeId> ids(Collection<String> names) {
+        List<NodeId> ids = new ArrayList<>();
+        for (String n : names) {
+            ids.add(NodeId.of(n));
+        }
+        ids.sort(null);
+        return ids;
+    }
+}

@@ -1,0 +1,59 @@
+package io.chorus.gcs;
+
+import java.util.function.Supplier;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+import org.jgroups.protocols.raft.Log;
+import org.jgroups.protocols.raft.LogEntry;
+import org.jgroups.raft.RaftHandle;
+
+/**
+ * Log retention by age: when the oldest retained entry is older than the configured age, the member compacts its
+ * log into a snapshot (jgroups-raft truncates everything up to the last applied entry). Retention by size is
+ * jgroups-raft's own {@code max_log_size}. Each member compacts its own log; a member that needs entries another
+ * member has compacted receives that member's snapshot instead ({@link GroupListener#onFullTransferNeeded}).
+ */
+final class Retention {
+    private static final Logger LOG = LogManager.getLogger(Retention.class);
+    private final GroupConfig cfg;
+    private final Supplier<RaftHandle> raft;
+
+    Retention(GroupConfig cfg, Supplier<RaftHandle> raft) {
+        this.cfg = cfg;
+        this.raft = raft;
+    }
+
+    long periodMillis() {
+        return Math.max(100, Math.min(60_000, cfg.retentionAge().toMillis() / 10));
+    }
+
+    void check() {
+        RaftHandle h = raft.get();
+        if (h == null) {
+            return;
+        }
+        long oldest = oldestEntryMillis(h.log(), h.lastApplied());
+        if (oldest > 0 && System.currentTimeMillis() - oldest > cfg.retentionAge().toMillis()) {
+            LOG.info("log of group '{}' holds entries older than {}; compacting it into a snapshot",
+                    cfg.groupName(), cfg.retentionAge());
+            try {
+                h.snapshot();
+            } catch (Exception e) {
+                LOG.warn("log compaction failed: {}; retrying in {} ms", e.toString(), periodMillis());
+            }
+        }
+    }
+
+    /** The timestamp of the oldest applied data entry after the snapshot point, 0 if none. */
+    private static long oldestEntryMillis(Log log, long lastApplied) {
+        // after a compaction the entry at firstAppended is the snapshot point itself: start after it
+        long first = log.firstAppended() <= 1 ? 1 : log.firstAppended() + 1;
+        for (long i = first; i <= lastApplied && i < first + 16; i++) {
+            LogEntry e = log.get(i);
+            if (e != null && !e.internal() && e.command() != null && e.length() > 0) {
+                return EntryCodec.timeMillis(e.command(), e.offset());
+            }
+        }
+        return 0;
+    }
+}

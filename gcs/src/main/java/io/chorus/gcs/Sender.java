@@ -1,0 +1,229 @@
+package io.chorus.gcs;
+
+import io.chorus.changeset.Gsn;
+import io.chorus.changeset.NodeId;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+
+/**
+ * Batches this member's appends into log entries and submits them, one entry in flight at a time, on one named
+ * thread. One entry in flight keeps an origin's records in submission order whatever happens to leaders, and makes
+ * every retry exact: a retried entry is either the origin's last applied entry (answered from the
+ * {@link OriginTable}) or was never applied. While an entry is in flight, new appends queue up and form the next,
+ * larger entry, so batching grows with the load.
+ *
+ * <p>Each attempt has a deadline ({@link #ATTEMPT_TIMEOUT}) because a request forwarded to a leader that dies is
+ * never answered; a leader change also ends the attempt early. Without a primary component the entry waits (for a
+ * membership change, bounded by the records' deadline) and then fails with {@link GcsException.Kind#TIMEOUT}.
+ */
+final class Sender implements AutoCloseable {
+    private static final Logger LOG = LogManager.getLogger(Sender.class);
+    static final Duration ATTEMPT_TIMEOUT = Duration.ofSeconds(5);
+    private static final int MAX_ENTRY_BYTES = 1 << 20;
+    private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
+
+    /** Submits an encoded entry to the log (leader or via redirect). */
+    interface LogClient {
+        CompletableFuture<byte[]> submit(byte[] entry) throws Exception;
+    }
+
+    private record Pending(long seq, byte[] payload, CompletableFuture<Gsn> future, long deadline) {
+    }
+
+    private final NodeId self;
+    private final String groupName;
+    private final LogClient client;
+    private final MembershipMonitor monitor;
+    private final Duration appendTimeout;
+    private final int maxBatch;
+    private final BlockingQueue<Pending> queue;
+    private final Thread thread;
+    private final long incarnation = ThreadLocalRandom.current().nextLong();
+    private long batchNo;
+    private volatile boolean closed;
+
+    Sender(GroupConfig cfg, LogClient client, MembershipMonitor monitor) {
+        this.self = cfg.self();
+        this.groupName = cfg.groupName();
+        this.client = client;
+        this.monitor = monitor;
+        this.appendTimeout = cfg.appendTimeout();
+        this.maxBatch = cfg.maxBatchRecords();
+        this.queue = new ArrayBlockingQueue<>(cfg.queueCapacity());
+        this.thread = new Thread(this::run, "chorus-gcs-send-" + self);
+        thread.setDaemon(true);
+    }
+
+    void start() {
+        thread.start();
+    }
+
+    /** Queues a record; blocks while the send queue is full (flow control). */
+    CompletableFuture<Gsn> append(long seq, byte[] payload) {
+        CompletableFuture<Gsn> f = new CompletableFuture<>();
+        Pending p = new Pending(seq, payload.clone(), f, System.nanoTime() + appendTimeout.toNanos());
+        try {
+            while (!queue.offer(p, 100, TimeUnit.MILLISECONDS)) {
+                if (closed) {
+                    break;
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            f.completeExceptionally(new GcsException(GcsException.Kind.FAILED, "interrupted while queueing an append"));
+        }
+        if (closed) {
+            f.completeExceptionally(closedError());
+        }
+        return f;
+    }
+
+    private GcsException closedError() {
+        return new GcsException(GcsException.Kind.CLOSED, "group '" + groupName + "' member " + self
+                + " is closed; join the group again to append");
+    }
+
+    private void run() {
+        List<Pending> batch = new ArrayList<>(maxBatch);
+        try {
+            while (!closed) {
+                Pending first = queue.poll(100, TimeUnit.MILLISECONDS);
+                if (first == null) {
+                    continue;
+                }
+                batch.clear();
+                batch.add(first);
+                int bytes = first.payload().length;
+                while (batch.size() < maxBatch && bytes < MAX_ENTRY_BYTES) {
+                    Pending next = queue.peek();
+                    if (next == null || bytes + next.payload().length > MAX_ENTRY_BYTES) {
+                        break;
+                    }
+                    batch.add(queue.poll());
+                    bytes += next.payload().length;
+                }
+                send(batch);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            failAll(batch);
+        }
+    }
+
+    private void send(List<Pending> batch) throws InterruptedException {
+        List<EntryCodec.Rec> records = new ArrayList<>(batch.size());
+        for (Pending p : batch) {
+            records.add(new EntryCodec.Rec(p.seq(), p.payload()));
+        }
+        byte[] entry = EntryCodec.encode(self.value(), incarnation, ++batchNo, System.currentTimeMillis(), records);
+        long deadline = batch.get(0).deadline();
+        int attempts = 0;
+        while (!closed) {
+            if (System.nanoTime() - deadline > 0) {
+                fail(batch, timeoutError(batch, attempts));
+                return;
+            }
+            long version = monitor.version();
+            Membership m = monitor.current();
+            if (!m.primary()) {
+                monitor.awaitChange(version, Math.min(deadline - System.nanoTime(), POLL_NANOS * 10));
+                continue;
+            }
+            attempts++;
+            long[] gsns = attempt(entry, m.leader(), deadline);
+            if (gsns != null) {
+                complete(batch, gsns);
+                return;
+            }
+        }
+        fail(batch, closedError());
+    }
+
+    /** One attempt; the GSNs on success, null when it must be retried. */
+    private long[] attempt(byte[] entry, Optional<NodeId> leader, long deadline) throws InterruptedException {
+        CompletableFuture<byte[]> f;
+        try {
+            f = client.submit(entry);
+        } catch (Exception e) {
+            LOG.debug("submit to leader {} failed: {}", leader, e.toString());
+            monitor.awaitChange(monitor.version(), POLL_NANOS);
+            return null;
+        }
+        long end = Math.min(deadline, System.nanoTime() + ATTEMPT_TIMEOUT.toNanos());
+        while (!closed && System.nanoTime() - end < 0) {
+            try {
+                return EntryCodec.decodeResponse(f.get(POLL_NANOS, TimeUnit.NANOSECONDS));
+            } catch (TimeoutException e) {
+                if (!monitor.current().leader().equals(leader)) {
+                    LOG.info("leader changed from {} to {} while an entry was in flight; resubmitting it",
+                            leader.orElse(null), monitor.current().leader().orElse(null));
+                    return null;
+                }
+            } catch (ExecutionException e) {
+                LOG.debug("entry attempt via leader {} failed: {}", leader, e.getCause().toString());
+                monitor.awaitChange(monitor.version(), POLL_NANOS);
+                return null;
+            }
+        }
+        LOG.info("entry not committed within {} ms via leader {}; resubmitting it", ATTEMPT_TIMEOUT.toMillis(),
+                leader.orElse(null));
+        return null;
+    }
+
+    private GcsException timeoutError(List<Pending> batch, int attempts) {
+        return new GcsException(GcsException.Kind.TIMEOUT, "append of " + batch.size() + " record(s) (origin "
+                + self + ", originSeq " + batch.get(0).seq() + ".." + batch.get(batch.size() - 1).seq()
+                + ") was not committed within " + appendTimeout.toMillis() + " ms after " + attempts
+                + " attempt(s); group '" + groupName + "' is " + monitor.current()
+                + ". The records may still be committed: retry the same records in order once the group has a "
+                + "primary component (a majority of the voters reachable)");
+    }
+
+    private static void complete(List<Pending> batch, long[] gsns) {
+        for (int i = 0; i < batch.size(); i++) {
+            batch.get(i).future().complete(Gsn.of(i < gsns.length ? gsns[i] : 0));
+        }
+    }
+
+    private static void fail(List<Pending> batch, GcsException e) {
+        for (Pending p : batch) {
+            p.future().completeExceptionally(e);
+        }
+    }
+
+    private void failAll(List<Pending> batch) {
+        GcsException e = closedError();
+        for (Pending p : batch) {
+            p.future().completeExceptionally(e);
+        }
+        Pending p;
+        while ((p = queue.poll()) != null) {
+            p.future().completeExceptionally(e);
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        try {
+            thread.join(ATTEMPT_TIMEOUT.toMillis() + 1_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (thread.isAlive()) {
+            thread.interrupt();
+        }
+    }
+}

@@ -156,8 +156,8 @@ final class SimCluster {
         ChangeSet cs = (ChangeSet) entry;
         Verdict v = nd.certifier.certify(Gsn.of(g), cs);
         nd.verdicts.put(g, v);
-        say(name(n) + ": GSN " + g + " = T" + cs.xid() + " from " + cs.origin() + " (deps=" + cs.deps() + ")"
-                + describe(v));
+        say(name(n) + ": GSN " + g + " = T" + cs.xid() + " from " + cs.origin() + " (deps=" + cs.deps() + ")");
+        describe(v);
         try {
             if (cs.origin().equals(nd.id)) {
                 nd.tracker.onOwnDelivered(v);
@@ -198,14 +198,11 @@ final class SimCluster {
         }
     }
 
-    private static String describe(Verdict v) {
-        StringBuilder sb = new StringBuilder();
+    private void describe(Verdict v) {
         for (Conflict c : v.conflicts()) {
-            sb.append("\n      LOSES change ").append(c.changeIndex()).append(": ").append(c.kind()).append(" ")
-                    .append(c.key()).append(" vs GSN ").append(c.winnerGsn()).append(" (cause ").append(c.cause())
-                    .append(')');
+            say("      LOSES change " + c.changeIndex() + ": " + c.kind() + " " + c.key() + " vs GSN " + c.winnerGsn()
+                    + " (cause " + c.cause() + ")");
         }
-        return sb.toString();
     }
 
     static String show(Change c) {

@@ -189,6 +189,11 @@ public final class Group implements AutoCloseable {
         LOG.info("left group '{}' as {} at GSN {}", cfg.groupName(), cfg.self(), stateMachine.appliedGsn());
     }
 
+    /** Whether the file log forces entries to disk (tests check that the configuration reached jgroups-raft). */
+    boolean logUsesFsync() {
+        return raft.raft().logUseFsync();
+    }
+
     GroupConfig config() {
         return cfg;
     }

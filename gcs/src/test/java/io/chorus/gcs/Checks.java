@@ -1,0 +1,35 @@
+package io.chorus.gcs;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/** Assertions over delivered sequences (tests). */
+final class Checks {
+    private Checks() {
+    }
+
+    /** GSNs contiguous from {@code firstGsn}, and no (origin, seq) twice (for seq > 0). */
+    static void gapFreeAndDuplicateFree(List<RecordingListener.Delivery> ds, long firstGsn) {
+        Set<String> seen = new HashSet<>();
+        for (int i = 0; i < ds.size(); i++) {
+            RecordingListener.Delivery d = ds.get(i);
+            assertThat(d.gsn()).as("GSN at position %d", i).isEqualTo(firstGsn + i);
+            if (d.seq() > 0) {
+                assertThat(seen.add(d.origin() + "/" + d.seq())).as("record %s/%d delivered once", d.origin(),
+                        d.seq()).isTrue();
+            }
+        }
+    }
+
+    /** Every member's sequence is a prefix of (or equal to) the longest one. */
+    static void samePrefix(List<List<RecordingListener.Delivery>> all) {
+        List<RecordingListener.Delivery> longest = all.stream().max((a, b) -> Integer.compare(a.size(), b.size()))
+                .orElseThrow();
+        for (List<RecordingListener.Delivery> ds : all) {
+            assertThat(ds).isEqualTo(longest.subList(0, ds.size()));
+        }
+    }
+}

@@ -146,7 +146,8 @@ final class CaptureLoop implements Runnable, TransactionAssembler.Output {
         }
     }
 
-    private void onIdle(ReplicationSession session) {
+    /** Between messages: take the keepalive position, tell the listener, and report a moved position at once. */
+    private void onIdle(ReplicationSession session) throws SQLException {
         if (!assembler.inTransaction()) {
             Lsn heard = session.lastReceived();
             if (heard.isAfter(received)) {
@@ -157,18 +158,20 @@ final class CaptureLoop implements Runnable, TransactionAssembler.Output {
                 listener.onCaughtUp(received);
             }
         }
-        maybeConfirm(session);
+        if (maybeConfirm(session)) {
+            session.sendStatusNow(); // idle: no reason to leave the server up to a status interval behind
+        }
     }
 
     /** Persists, then reports, the confirmable position when it moved (at most every 100 ms). */
-    private void maybeConfirm(ReplicationSession session) {
+    private boolean maybeConfirm(ReplicationSession session) {
         long now = System.nanoTime();
         if (now - lastPersistNanos < PERSIST_MIN_INTERVAL_NANOS) {
-            return;
+            return false;
         }
         Position next = tracker.confirmable(received, assembler.deps());
         if (!next.lsn().isAfter(confirmed.lsn())) {
-            return;
+            return false;
         }
         if (cfg.slotMode() != SlotMode.TEMPORARY) {
             state.save(next);
@@ -177,11 +180,14 @@ final class CaptureLoop implements Runnable, TransactionAssembler.Output {
         confirmed = next;
         session.confirm(next.lsn());
         LOG.debug("confirmed {} (deps {}), {} local changesets pending", next.lsn(), next.deps(), tracker.pendingCount());
+        return true;
     }
 
     @Override
     public void localCommit(ChangeSet cs, Lsn endLsn) {
-        tracker.emitted(cs.gtid().commitLsn(), cs.deps());
+        if (!tracker.emitted(cs.gtid().commitLsn(), cs.deps())) {
+            LOG.debug("re-emitting {} (deps {}) after a reconnect", cs.gtid(), cs.deps());
+        }
         received = endLsn;
         listener.onLocalChangeSet(cs);
     }

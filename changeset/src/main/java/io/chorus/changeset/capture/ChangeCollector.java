@@ -1,46 +1,40 @@
 package io.chorus.changeset.capture;
 
 import io.chorus.changeset.Change;
+import io.chorus.changeset.spill.ChangeBuffer;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Where the changes of the transaction being assembled accumulate. The seam for spilling large transactions to disk:
- * today an in-memory list; {@code io.chorus.changeset.spill.ChangeBuffer} plugs in here. One per transaction, used by
- * the reader thread only.
+ * Where the changes of the transaction being assembled accumulate: a {@link ChangeBuffer}, on the heap while small and
+ * in a spill file under {@code workDir/spill} beyond the threshold. One per transaction, reader thread only.
  */
-interface ChangeCollector extends AutoCloseable {
-    void add(Change change);
+final class ChangeCollector implements AutoCloseable {
+    private final ChangeBuffer buffer;
 
-    /** The changes in the order added; valid until {@link #close()}. */
-    List<Change> finish();
-
-    @Override
-    void close();
-
-    /** A collector for one transaction; {@code spillThresholdBytes} and {@code spillDir} are for the disk-backed one. */
-    static ChangeCollector create(long spillThresholdBytes, Path spillDir) {
-        return new InMemory();
+    private ChangeCollector(ChangeBuffer buffer) {
+        this.buffer = buffer;
     }
 
-    /** Keeps every change on the heap. */
-    final class InMemory implements ChangeCollector {
-        private final List<Change> changes = new ArrayList<>();
+    static ChangeCollector create(long spillThresholdBytes, Path workDir) {
+        return new ChangeCollector(new ChangeBuffer(spillThresholdBytes, workDir.resolve("spill")));
+    }
 
-        @Override
-        public void add(Change change) {
-            changes.add(change);
-        }
+    void add(Change change) {
+        buffer.add(change);
+    }
 
-        @Override
-        public List<Change> finish() {
-            return changes;
-        }
+    /** The changes in the order added; valid until {@link #close()}. */
+    List<Change> finish() {
+        return buffer.finish();
+    }
 
-        @Override
-        public void close() {
-            changes.clear();
-        }
+    boolean isEmpty() {
+        return buffer.size() == 0;
+    }
+
+    @Override
+    public void close() {
+        buffer.close();
     }
 }

@@ -65,13 +65,15 @@ final class ConfirmTracker {
 
     /**
      * The position that may be confirmed, given everything received up to {@code received} with {@code currentDeps}
-     * in force there. Forgets the delivered prefix.
+     * in force there: the commit LSN of the first undelivered local changeset below {@code received}, else
+     * {@code received}. Forgets the delivered changesets below that position; those at or above it (emitted before a
+     * reconnect and not received again yet) are kept, so their delivery is not forgotten when the server re-sends them.
      */
     synchronized Position confirmable(Lsn received, Gsn currentDeps) {
-        while (!pending.isEmpty() && pending.firstEntry().getValue().delivered) {
+        while (!pending.isEmpty() && pending.firstEntry().getValue().delivered && pending.firstKey().isBefore(received)) {
             pending.pollFirstEntry();
         }
-        if (pending.isEmpty()) {
+        if (pending.isEmpty() || !pending.firstKey().isBefore(received)) {
             return new Position(received, currentDeps);
         }
         Map.Entry<Lsn, Entry> first = pending.firstEntry();

@@ -149,12 +149,11 @@ final class TransactionAssembler {
                 out.helperCommit(origin.name(), applied, c.commitLsn(), c.endLsn());
                 return;
             }
-            List<io.chorus.changeset.Change> list = changes.finish();
-            if (list.isEmpty()) {
+            if (changes.isEmpty()) {
                 out.emptyCommit(c.commitLsn(), c.endLsn());
                 return;
             }
-            ChangeSet cs = new ChangeSet(new Gtid(node, c.commitLsn()), begin.xid(), c.commitTime(), deps, list);
+            ChangeSet cs = new ChangeSet(new Gtid(node, c.commitLsn()), begin.xid(), c.commitTime(), deps, changes.finish());
             out.localCommit(cs, c.endLsn());
         } finally {
             abandon();

@@ -10,7 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** Records what capture reports; optionally marks each local changeset delivered at once. Thread-safe. */
+/** Records what capture reports; optionally marks each new local changeset delivered at once. Thread-safe. */
 final class RecordingListener implements CaptureListener {
     record Helper(String origin, Gsn gsn, Lsn commitLsn) {
     }
@@ -25,9 +25,9 @@ final class RecordingListener implements CaptureListener {
     @Override
     public synchronized void onLocalChangeSet(ChangeSet cs) {
         all.add(cs);
-        deduped.putIfAbsent(cs.gtid(), cs);
+        boolean first = deduped.putIfAbsent(cs.gtid(), cs) == null;
         SlotCapture c = deliverTo;
-        if (c != null) {
+        if (c != null && first) { // like a real consumer: a duplicate is dropped, not delivered again
             c.markDelivered(cs.gtid().commitLsn());
         }
     }

@@ -1,0 +1,72 @@
+package io.chorus.gcs;
+
+import io.chorus.changeset.Gsn;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Appends numbered records from one member on its own thread, at most {@code window} unacknowledged, and remembers
+ * which were acknowledged; a TIMEOUT is retried with the same records in order, as the contract asks (tests).
+ */
+final class Writer implements AutoCloseable {
+    private final Group group;
+    private final String origin;
+    private final Thread thread;
+    private final Semaphore window;
+    private final ConcurrentLinkedQueue<Long> acked = new ConcurrentLinkedQueue<>();
+    private volatile boolean stop;
+    private volatile long next = 1;
+
+    Writer(Group group, int window) {
+        this.group = group;
+        this.origin = group.self().value();
+        this.window = new Semaphore(window);
+        this.thread = new Thread(this::run, "writer-" + origin);
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    static byte[] payload(String origin, long seq) {
+        return (origin + "/" + seq).getBytes(StandardCharsets.UTF_8);
+    }
+
+    private void run() {
+        try {
+            while (!stop) {
+                if (!window.tryAcquire(100, TimeUnit.MILLISECONDS)) {
+                    continue;
+                }
+                long seq = next++;
+                CompletableFuture<Gsn> f = group.append(seq, payload(origin, seq));
+                f.whenComplete((gsn, err) -> {
+                    window.release();
+                    if (err == null) {
+                        acked.add(seq);
+                    }
+                });
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Sequence numbers acknowledged so far. */
+    List<Long> acked() {
+        return new ArrayList<>(acked);
+    }
+
+    long submitted() {
+        return next - 1;
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        stop = true;
+        thread.join(10_000);
+    }
+}

@@ -63,7 +63,12 @@ final class ChangeSerializers {
             ctx.at(index, -1, "changeset header");
             Gtid gtid = new Gtid(NodeId.of(WireContext.readText(in, "origin node id")), Lsn.of(in.readLong()));
             long xid = in.readVarLong(true);
-            Instant commitTime = Instant.ofEpochSecond(in.readVarLong(false), in.readVarInt(true));
+            long seconds = in.readVarLong(false);
+            int nanos = in.readVarInt(true);
+            if (nanos < 0 || nanos > 999_999_999) {
+                throw new IllegalArgumentException("commit time nanoseconds " + nanos + " out of range");
+            }
+            Instant commitTime = Instant.ofEpochSecond(seconds, nanos);
             Gsn deps = Gsn.of(in.readVarLong(true));
             int count = WireContext.readCount(in, "change");
             List<Change> changes = new ArrayList<>(count);

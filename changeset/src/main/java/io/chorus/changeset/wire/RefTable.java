@@ -5,6 +5,7 @@ import com.esotericsoftware.kryo.io.Output;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BiConsumer;
@@ -18,6 +19,8 @@ import java.util.function.Function;
 final class RefTable<T> {
     private final String what;
     private final Map<T, Integer> ids = new HashMap<>();
+    /** Decoders hand the same instance again and again: an identity hit avoids hashing a whole relation. */
+    private final Map<T, Integer> sameInstance = new IdentityHashMap<>();
     private final List<T> values = new ArrayList<>();
 
     RefTable(String what) {
@@ -26,18 +29,27 @@ final class RefTable<T> {
 
     void clear() {
         ids.clear();
+        sameInstance.clear();
         values.clear();
     }
 
     void write(Output out, T value, BiConsumer<Output, T> definition) {
-        Integer id = ids.get(value);
+        Integer id = sameInstance.get(value);
+        if (id == null) {
+            id = ids.get(value);
+            if (id != null) {
+                sameInstance.put(value, id);
+            }
+        }
         if (id != null) {
             out.writeVarInt(id + 1, true);
             return;
         }
         out.writeVarInt(0, true);
         definition.accept(out, value);
-        ids.put(value, ids.size());
+        id = ids.size();
+        ids.put(value, id);
+        sameInstance.put(value, id);
     }
 
     T read(Input in, Function<Input, T> definition) {

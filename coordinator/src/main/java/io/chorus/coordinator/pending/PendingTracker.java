@@ -51,28 +51,72 @@ public final class PendingTracker implements PendingRows {
     }
 
     /**
-     * Rebuilds the tracker after a sidecar restart. {@code pending}: the re-decoded local changesets not yet delivered,
-     * in commit order (the slot is never confirmed past them). {@code remoteWinners}: the verdicts of every remote
-     * changeset this node applied above the first pending changeset's deps, in GSN order (re-certified from the log).
-     * Winners and local commits are interleaved as they happened: a winner at GSN g was applied after every pending
-     * changeset with deps < g committed and before the others. The restores are not returned: their helper
-     * transactions committed before the restart, atomically with the progress that put their GSN at or below W.
+     * Rebuilds the tracker after a sidecar restart by replaying what happened since the oldest commit that can still
+     * matter: from the lowest deps of the undelivered changesets, extended back over this node's own changesets
+     * delivered above it (their losses feed R2) until stable. Local commits and deliveries are interleaved as they
+     * happened: a changeset with deps d committed after GSN d was applied and before GSN d + 1. Restores are not
+     * returned: they committed before the restart, atomically with the GSN they belong to.
+     *
+     * @param logFrom     the first GSN {@code delivered} covers
+     * @param delivered   verdicts of the changesets delivered here (own and remote), in GSN order, from
+     *                    {@code logFrom} up to the watermark (re-certified from the log)
+     * @param undelivered the re-decoded local changesets not yet delivered, in commit order (the slot is never
+     *                    confirmed past them)
+     * @throws IllegalArgumentException when {@code delivered} does not reach back far enough
      */
-    public static PendingTracker rebuild(NodeId self, List<ChangeSet> pending, List<Verdict> remoteWinners) {
-        PendingTracker t = new PendingTracker(self);
-        int j = 0;
-        for (ChangeSet cs : pending) {
-            while (j < remoteWinners.size() && !remoteWinners.get(j).gsn().isAfter(cs.deps())) {
-                t.onRemoteWinner(remoteWinners.get(j++));
+    public static PendingTracker rebuild(NodeId self, Gsn logFrom, List<Verdict> delivered,
+                                         List<ChangeSet> undelivered) {
+        long start = replayStart(self, delivered, undelivered);
+        if (start + 1 < logFrom.value()) {
+            throw new IllegalArgumentException("cannot rebuild the pending rows of " + self + ": the replay must start"
+                    + " after GSN " + start + " but the delivered verdicts start at GSN " + logFrom
+                    + "; pass the log from GSN " + (start + 1) + " (or rejoin by full transfer)");
+        }
+        List<ChangeSet> own = new ArrayList<>();
+        for (Verdict v : delivered) {
+            if (v.gsn().value() > start && v.changeSet().origin().equals(self)) {
+                own.add(v.changeSet());
             }
-            t.addLocal(cs);
         }
-        while (j < remoteWinners.size()) {
-            t.onRemoteWinner(remoteWinners.get(j++));
+        own.addAll(undelivered);
+        PendingTracker t = new PendingTracker(self);
+        int next = 0;
+        for (Verdict v : delivered) {
+            if (v.gsn().value() <= start) {
+                continue;
+            }
+            while (next < own.size() && own.get(next).deps().isBefore(v.gsn())) {
+                t.addLocal(own.get(next++));
+            }
+            if (v.changeSet().origin().equals(self)) {
+                t.onOwnDelivered(v);
+            } else {
+                t.onRemoteWinner(v);
+            }
         }
-        LOG.info("pending-row tracker of {} rebuilt: {} pending changesets, {} rows, {} winners replayed", self,
-                t.pendingCount(), t.rows.size(), remoteWinners.size());
+        while (next < own.size()) {
+            t.addLocal(own.get(next++));
+        }
+        LOG.info("pending-row tracker of {} rebuilt from GSN {}: {} pending changesets, {} rows", self, start + 1,
+                t.pendingCount(), t.rows.size());
         return t;
+    }
+
+    private static long replayStart(NodeId self, List<Verdict> delivered, List<ChangeSet> undelivered) {
+        long start = Long.MAX_VALUE;
+        for (ChangeSet cs : undelivered) {
+            start = Math.min(start, cs.deps().value());
+        }
+        if (start == Long.MAX_VALUE) {
+            return delivered.isEmpty() ? 0 : delivered.get(delivered.size() - 1).gsn().value();
+        }
+        for (int i = delivered.size() - 1; i >= 0; i--) {
+            Verdict v = delivered.get(i);
+            if (v.gsn().value() > start && v.changeSet().origin().equals(self)) {
+                start = Math.min(start, v.changeSet().deps().value());
+            }
+        }
+        return start;
     }
 
     /** A captured local commit (committed here, not yet delivered). Call in commit order. */
@@ -103,12 +147,22 @@ public final class PendingTracker implements PendingRows {
         if (st == null) {
             st = new RowState(step.before());
             rows.put(step.row(), st);
-            pendingRows.add(step.row());
         }
         st.relation = step.relation();
         Version v = new Version(pc, step.row(), step.after(st.current()));
         st.chain.add(v);
         pc.versions.add(v);
+        refresh(step.row());
+    }
+
+    /** Keeps the thread-safe view of {@link #isPendingRow} in step with the row's state. */
+    private void refresh(RowId row) {
+        RowState st = rows.get(row);
+        if (st != null && (!st.newestDoomed() || st.leftToWinner)) {
+            pendingRows.add(row);
+        } else {
+            pendingRows.remove(row);
+        }
     }
 
     /**
@@ -128,6 +182,7 @@ public final class PendingTracker implements PendingRows {
         }
         Set<RowId> touched = doom(v.gsn(), applied);
         List<RestoreRow> restores = RestorePlan.restores(touched, rows, v);
+        touched.forEach(this::refresh);
         updateBases(v);
         if (!restores.isEmpty()) {
             LOG.debug("GSN {} from {}: {} local rows rolled back", v.gsn(), v.changeSet().origin(), restores.size());
@@ -242,13 +297,17 @@ public final class PendingTracker implements PendingRows {
                 st.chain.remove(ver);
                 if (st.chain.isEmpty()) {
                     rows.remove(ver.row);
-                    pendingRows.remove(ver.row);
                 }
+                refresh(ver.row);
             }
         }
     }
 
-    /** Whether the row has a pending version (live or doomed) here. Thread-safe, non-blocking. */
+    /**
+     * Whether the row may legitimately differ here from the group's version, so a helper may find it missing or
+     * present: its newest pending version is live, or its rollback was left to a winner that deletes it. A row rolled
+     * back to its base is not pending: it must match the group exactly. Thread-safe, non-blocking.
+     */
     @Override
     public boolean isPendingRow(RelationName rel, List<String> identity) {
         return pendingRows.contains(new RowId(rel, identity));
@@ -330,6 +389,8 @@ public final class PendingTracker implements PendingRows {
     static final class RowState {
         io.chorus.changeset.Relation relation;
         RowImage base;
+        /** The winner deletes the row in the transaction that dooms it, so the rollback was not written. */
+        boolean leftToWinner;
         final List<Version> chain = new ArrayList<>();
 
         RowState(RowImage base) {

@@ -35,6 +35,7 @@ final class RestorePlan {
             if (!target.complete()) {
                 RowStep winnerStep = winnerStep(row, v);
                 if (winnerStep != null && winnerStep.newTuple() == null) {
+                    st.leftToWinner = true;
                     continue;
                 }
                 if (winnerStep != null) {

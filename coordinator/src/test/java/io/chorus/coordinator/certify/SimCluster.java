@@ -35,8 +35,8 @@ final class SimCluster {
     final class Node {
         final NodeId id;
         final SimDb db;
-        final Certifier certifier = new Certifier(new CertifierConfig(WINDOW));
-        final PendingTracker tracker;
+        Certifier certifier = new Certifier(new CertifierConfig(WINDOW));
+        PendingTracker tracker;
         final List<ChangeSet> outbox = new ArrayList<>();
         final Map<Long, Verdict> verdicts = new HashMap<>();
         long w;
@@ -68,6 +68,44 @@ final class SimCluster {
             ids.add(nd.id);
         }
         nodes.forEach(nd -> nd.certifier.onMembers(ids));
+        members = Set.copyOf(ids);
+    }
+
+    private final Set<NodeId> members;
+
+    /**
+     * Node n's sidecar restarts: its certifier is rebuilt from the log and the recorded decisions, its tracker from
+     * the re-decoded pending changesets (appended but undelivered, then the outbox) and the remote winners above them.
+     */
+    boolean restart(int n) {
+        Node nd = nodes.get(n);
+        if (nd.halted != null) {
+            return false;
+        }
+        List<ChangeSet> pend = new ArrayList<>();
+        for (int g = (int) nd.w + 1; g <= log.size(); g++) {
+            if (log.get(g - 1) instanceof ChangeSet cs && cs.origin().equals(nd.id)) {
+                pend.add(cs);
+            }
+        }
+        pend.addAll(nd.outbox);
+        List<Verdict> delivered = new ArrayList<>();
+        Certifier c = Certifier.resumingAt(new CertifierConfig(WINDOW), Gsn.NONE);
+        c.onMembers(members);
+        for (long g = 1; g <= nd.w; g++) {
+            Object e = log.get((int) g - 1);
+            if (e instanceof WReport r) {
+                c.onWatermark(r.node(), r.w());
+            } else {
+                Verdict v = nd.verdicts.get(g);
+                c.replayDecided(Gsn.of(g), v.changeSet(), v.conflictRows());
+                delivered.add(v);
+            }
+        }
+        nd.certifier = c;
+        nd.tracker = PendingTracker.rebuild(nd.id, Gsn.of(1), delivered, pend);
+        say(name(n) + ": sidecar restarts at W=" + nd.w + " with " + pend.size() + " pending changesets");
+        return true;
     }
 
     static String name(int n) {

@@ -24,6 +24,7 @@ final class SimHistory {
                 case 'L' -> "local txn on " + SimCluster.name(node) + ": " + stmts;
                 case 'A' -> "append outbox head of " + SimCluster.name(node);
                 case 'W' -> SimCluster.name(node) + " reports its watermark";
+                case 'R' -> SimCluster.name(node) + "'s sidecar restarts";
                 default -> SimCluster.name(node) + " processes its next GSN";
             };
         }
@@ -78,6 +79,8 @@ final class SimHistory {
                 ev = new Event('A', node, List.of());
             } else if (x < 0.66) {
                 ev = new Event('W', node, List.of());
+            } else if (x < 0.69) {
+                ev = new Event('R', node, List.of());
             } else {
                 ev = new Event('P', node, List.of());
             }
@@ -198,6 +201,7 @@ final class SimHistory {
             case 'L' -> w.local(ev.node(), ev.stmts());
             case 'A' -> w.append(ev.node());
             case 'W' -> w.report(ev.node());
+            case 'R' -> w.restart(ev.node());
             default -> w.process(ev.node());
         }
     }

@@ -5,13 +5,21 @@ import java.sql.SQLException;
 import java.sql.Statement;
 
 /**
- * The applier's local bookkeeping in schema {@code chorus}: the conflict log. Local, not replicated: the capture
- * ignores schema chorus, and helper transactions carry a replication origin anyway.
+ * The applier's local bookkeeping in schema {@code chorus}: the conflict log and the per-helper apply progress. Local,
+ * not replicated: the capture ignores schema chorus, and helper transactions carry a replication origin anyway.
+ *
+ * <p>Why a progress table beside the replication origins: since PostgreSQL 16 an ABORT of a transaction that called
+ * {@code pg_replication_origin_xact_setup} also advances the origin (for parallel apply of streamed transactions), so
+ * a helper killed or failing at commit can leave its origin ahead of its data. The table row is updated in the same
+ * transaction and is exactly as durable as the data; {@link ApplyProgress} reads W from it.
  *
  * <p>Stateless and thread-safe.
  */
 public final class ApplySchema {
-    /** Idempotent DDL of the conflict log; one row per lost row change, identical on every node. */
+    /**
+     * Idempotent DDL: the conflict log (one row per lost row change, identical on every node) and the apply progress
+     * (one row per helper origin: the highest GSN its committed transactions applied).
+     */
     public static final String CONFLICTS_DDL = """
             CREATE SCHEMA IF NOT EXISTS chorus;
             CREATE TABLE IF NOT EXISTS chorus.conflicts (
@@ -25,7 +33,11 @@ public final class ApplySchema {
                 key text NOT NULL,
                 cause_gsn bigint NOT NULL,
                 recorded_at timestamptz NOT NULL DEFAULT now(),
-                PRIMARY KEY (gsn, change_index))""";
+                PRIMARY KEY (gsn, change_index));
+            CREATE TABLE IF NOT EXISTS chorus.apply_progress (
+                origin text PRIMARY KEY,
+                gsn bigint NOT NULL,
+                updated_at timestamptz NOT NULL DEFAULT now())""";
 
     static final String INSERT_CONFLICT = "INSERT INTO chorus.conflicts (gsn, change_index, kind, loser_origin, "
             + "winner_gsn, winner_origin, relation, key, cause_gsn) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";

@@ -91,51 +91,68 @@ final class Helper implements Runnable {
         }
     }
 
+    /** What to do after an attempt at a batch. */
+    private enum Next { DONE, RERUN, CAREFUL }
+
     private void process(Batch b) throws InterruptedException {
         boolean careful = false;
         boolean waitHead = false;
-        int failures = 0;
+        int[] failures = {0};
         while (true) {
             if (waitHead && sequencer.awaitTurn(b, false) == Sequencer.Turn.STOP) {
                 return;
             }
             b.clearYield();
-            try {
-                if (openIfNeeded(b)) {
-                    return;
-                }
-                if (careful ? runCareful(b) : runBatched(b)) {
-                    return;
-                }
-                metrics.yields.increment();
-                waitHead = true;
-            } catch (RowWriter.Recheck r) {
-                release(b);
-                metrics.rechecks.increment();
-                LOG.debug("helper {}: re-running {} in careful mode: {}", name(), b, r.getMessage());
-                careful = true;
-                waitHead = true;
-            } catch (SQLException e) {
-                release(b);
-                if (b.yieldRequested() || SqlErrors.isRetriable(e) && ++failures <= config.maxRetries()) {
-                    retryAfter(b, e, failures);
-                } else if (!careful && !SqlErrors.isRetriable(e)) {
-                    careful = true;
-                } else {
-                    fail(b, e);
-                    return;
-                }
-                waitHead = true;
-            } catch (ChorusException e) {
-                release(b);
-                if (careful) {
-                    fail(e);
-                    return;
-                }
-                careful = true;
-                waitHead = true;
+            Next next = attempt(b, careful, failures);
+            if (next == Next.DONE) {
+                return;
             }
+            careful |= next == Next.CAREFUL;
+            waitHead = true;
         }
+    }
+
+    /** Runs the batch once; on trouble, rolls back and says how to go on (or fails the applier and says DONE). */
+    private Next attempt(Batch b, boolean careful, int[] failures) throws InterruptedException {
+        try {
+            if (openIfNeeded(b) || (careful ? runCareful(b) : runBatched(b))) {
+                return Next.DONE;
+            }
+            metrics.yields.increment();
+            return Next.RERUN;
+        } catch (RowWriter.Recheck r) {
+            release(b);
+            metrics.rechecks.increment();
+            LOG.debug("helper {}: re-running {} in careful mode: {}", name(), b, r.getMessage());
+            return Next.CAREFUL;
+        } catch (SQLException e) {
+            release(b);
+            return afterSqlError(b, e, careful, failures);
+        } catch (ChorusException e) {
+            release(b);
+            if (careful) {
+                fail(e);
+                return Next.DONE;
+            }
+            return Next.CAREFUL;
+        } catch (RuntimeException | AssertionError e) {
+            // the driver can fail outside SQLException when a backend dies mid-batch: treat it as a lost connection
+            release(b);
+            return afterSqlError(b, new SQLException("driver failure: " + e, "08006", e), careful, failures);
+        }
+    }
+
+    private Next afterSqlError(Batch b, SQLException e, boolean careful, int[] failures) throws InterruptedException {
+        boolean retriable = SqlErrors.isRetriable(e);
+        if (b.yieldRequested() || retriable && ++failures[0] <= config.maxRetries()) {
+            retryAfter(b, e, failures[0]);
+            return Next.RERUN;
+        }
+        if (!careful && !retriable) {
+            return Next.CAREFUL;
+        }
+        fail(b, e);
+        return Next.DONE;
     }
 
     /** Opens a fresh session after a lost one; returns true when the batch turns out to be committed already. */
@@ -194,13 +211,13 @@ final class Helper implements Runnable {
 
     private void committed(Batch b, Gsn upTo, int units) {
         b.unitsCommitted((int) (upTo.value() - b.first().value()) + 1);
-        sequencer.committed(b, upTo);
         metrics.units.add(units);
         for (int i = b.committedUnits() - units; i < b.committedUnits(); i++) {
             ApplyUnit u = b.units().get(i);
             metrics.rows.add(u.changes().size() + u.restores().size());
         }
         metrics.transactions.increment();
+        sequencer.committed(b, upTo);
         owner.applied(upTo);
     }
 

@@ -1,7 +1,6 @@
 package io.chorus.coordinator.apply;
 
 import io.chorus.changeset.Gsn;
-import io.chorus.changeset.Lsn;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -95,6 +94,11 @@ final class HelperSession implements AutoCloseable {
             create.setString(2, origin);
             create.execute();
         }
+        try (PreparedStatement row = c.prepareStatement("INSERT INTO chorus.apply_progress (origin, gsn) "
+                + "VALUES (?, 0) ON CONFLICT (origin) DO NOTHING")) {
+            row.setString(1, origin);
+            row.execute();
+        }
         try (PreparedStatement setup = c.prepareStatement("SELECT pg_replication_origin_session_setup(?)")) {
             setup.setString(1, origin);
             setup.execute();
@@ -129,26 +133,38 @@ final class HelperSession implements AutoCloseable {
         return conflicts;
     }
 
-    /** Makes the current transaction record {@code gsn} as this helper's progress when it commits. */
+    /**
+     * Makes the current transaction record {@code gsn} as this helper's progress when it commits: in its row of
+     * chorus.apply_progress (which also gives the transaction an xid, so even a transaction that wrote nothing else
+     * leaves a commit record) and in its replication origin.
+     */
     void recordProgress(Gsn gsn, Instant originCommitTime) throws SQLException {
         if (progress == null) {
-            progress = connection.prepareStatement("SELECT pg_replication_origin_xact_setup(?::pg_lsn, ?)");
+            progress = connection.prepareStatement("WITH p AS (UPDATE chorus.apply_progress SET gsn = ?, updated_at = "
+                    + "now() WHERE origin = ? RETURNING gsn) SELECT pg_replication_origin_xact_setup(?::pg_lsn, ?) "
+                    + "FROM p");
         }
-        progress.setString(1, gsn.asLsn().toString());
-        progress.setObject(2, OffsetDateTime.ofInstant(originCommitTime, ZoneOffset.UTC));
-        progress.execute();
+        progress.setLong(1, gsn.value());
+        progress.setString(2, origin);
+        progress.setString(3, gsn.asLsn().toString());
+        progress.setObject(4, OffsetDateTime.ofInstant(originCommitTime, ZoneOffset.UTC));
+        try (ResultSet rs = progress.executeQuery()) {
+            if (!rs.next()) {
+                throw new SQLException("the progress row of helper " + origin + " in chorus.apply_progress is "
+                        + "missing; it is created when the helper connects", "55000");
+            }
+        }
     }
 
     /** This helper's committed progress, to tell after a lost connection whether the last commit happened. */
     Gsn committedProgress() throws SQLException {
         try (PreparedStatement ps = connection.prepareStatement(
-                "SELECT pg_replication_origin_progress(?, false)::text")) {
+                "SELECT gsn FROM chorus.apply_progress WHERE origin = ?")) {
             ps.setString(1, origin);
             try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                String text = rs.getString(1);
+                Gsn g = rs.next() ? Gsn.of(rs.getLong(1)) : Gsn.NONE;
                 connection.commit();
-                return text == null ? Gsn.NONE : Gsn.of(Lsn.parse(text).value());
+                return g;
             }
         }
     }
@@ -157,11 +173,19 @@ final class HelperSession implements AutoCloseable {
         connection.commit();
     }
 
+    /**
+     * Rolls the open transaction back. The origin's session LSN is reset first where the transaction is still
+     * healthy, so the abort does not advance the origin (PostgreSQL 16+); where it cannot be, the origin may run ahead
+     * of the data, which is why W is read from chorus.apply_progress.
+     */
     void rollbackQuietly() {
+        try (Statement st = connection.createStatement()) {
+            st.execute("SELECT pg_replication_origin_xact_reset()");
+        } catch (SQLException e) {
+            LOG.trace("helper {}: origin reset before rollback not possible ({})", origin, e.getSQLState());
+        }
         try {
-            if (!connection.isClosed()) {
-                connection.rollback();
-            }
+            connection.rollback();
         } catch (SQLException e) {
             LOG.debug("helper {}: rollback failed ({}); the connection will be replaced", origin,
                     SqlErrors.describe(e));

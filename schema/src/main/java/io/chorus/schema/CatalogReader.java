@@ -33,7 +33,7 @@ final class CatalogReader {
     private static final String ONE_TABLE = TABLES + " AND n.nspname = ? AND c.relname = ?";
     private static final String UNIQUE_INDEXES = """
             SELECT ic.relname, i.indisprimary, i.indisreplident,
-                   (i.indpred IS NOT NULL OR i.indexprs IS NOT NULL) AS uncertifiable,
+                   (i.indpred IS NOT NULL OR i.indexprs IS NOT NULL) AS uncertifiable, %s AS nulls_not_distinct,
                    ARRAY(SELECT a.attname::text
                          FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
                          JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
@@ -152,7 +152,9 @@ final class CatalogReader {
         List<UniqueIndex> unique = new ArrayList<>();
         List<String> uncertifiable = new ArrayList<>();
         boolean hasPrimaryKey = false;
-        try (PreparedStatement ps = c.prepareStatement(UNIQUE_INDEXES)) {
+        // indnullsnotdistinct exists from PostgreSQL 15 on
+        String nullsNotDistinct = c.getMetaData().getDatabaseMajorVersion() >= 15 ? "i.indnullsnotdistinct" : "false";
+        try (PreparedStatement ps = c.prepareStatement(UNIQUE_INDEXES.formatted(nullsNotDistinct))) {
             ps.setLong(1, oid);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
@@ -160,13 +162,13 @@ final class CatalogReader {
                     boolean primary = rs.getBoolean(2);
                     boolean isIdentity = identity == 'i' ? rs.getBoolean(3) : primary && identity != 'n';
                     hasPrimaryKey |= primary;
-                    List<String> columns = strings(rs.getArray(5));
+                    List<String> columns = strings(rs.getArray(6));
                     if (isIdentity) {
                         identityColumns = columns;
                     } else if (rs.getBoolean(4)) {
                         uncertifiable.add(index);
                     } else {
-                        unique.add(new UniqueIndex(index, columns));
+                        unique.add(new UniqueIndex(index, columns, rs.getBoolean(5)));
                     }
                 }
             }

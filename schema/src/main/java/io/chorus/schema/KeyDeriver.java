@@ -18,7 +18,8 @@ import java.util.List;
  * rule R1). Pure and thread-safe.
  *
  * <ul>
- * <li>INSERT: WRITE on the row's identity, WRITE on each unique index (skipped when a value is NULL), REFERENCE on
+ * <li>INSERT: WRITE on the row's identity, WRITE on each unique index (skipped when a value is NULL,
+ *     unless the index is NULLS NOT DISTINCT), REFERENCE on
  *     each foreign key whose values are all non-null.</li>
  * <li>UPDATE: WRITE on the new identity, and DELETE on the old one when it changed; WRITE on each unique index with
  *     the new values, and DELETE on the old values when they changed (the release key); REFERENCE on each non-null
@@ -34,6 +35,11 @@ import java.util.List;
 public final class KeyDeriver {
     /** The index name of every row's identity item. */
     public static final String IDENTITY_INDEX = "pkey";
+    /**
+     * A NULL in a key of a NULLS NOT DISTINCT unique index. PostgreSQL text never holds a NUL character, so this never
+     * equals a real value.
+     */
+    public static final String NULL_VALUE = "\u0000";
 
     private KeyDeriver() {
     }
@@ -87,11 +93,11 @@ public final class KeyDeriver {
                 }
             }
             for (UniqueIndex u : table.uniqueIndexes()) {
-                List<String> now = newValues(u.columns());
+                List<String> now = values(rc.newTuple(), rc.oldTuple(), u);
                 if (now != null) {
                     keys.add(new Key(KeyKind.WRITE, name, u.name(), now));
                 }
-                List<String> before = update ? values(needOldRow("unique index " + u.name()), null, u.columns()) : null;
+                List<String> before = update ? values(needOldRow("unique index " + u.name()), null, u) : null;
                 if (before != null && !before.equals(now)) {
                     keys.add(new Key(KeyKind.DELETE, name, u.name(), before));
                 }
@@ -112,7 +118,7 @@ public final class KeyDeriver {
             keys.add(new Key(KeyKind.DELETE, name, IDENTITY_INDEX,
                     required(oldValues(table.identityColumns()), "old identity")));
             for (UniqueIndex u : table.uniqueIndexes()) {
-                List<String> before = values(needOldRow("unique index " + u.name()), null, u.columns());
+                List<String> before = values(needOldRow("unique index " + u.name()), null, u);
                 if (before != null) {
                     keys.add(new Key(KeyKind.DELETE, name, u.name(), before));
                 }
@@ -139,11 +145,19 @@ public final class KeyDeriver {
             return values(rc.oldTuple(), null, columns);
         }
 
+        private List<String> values(Tuple tuple, Tuple fallback, UniqueIndex index) {
+            return values(tuple, fallback, index.columns(), index.nullsNotDistinct());
+        }
+
+        private List<String> values(Tuple tuple, Tuple fallback, List<String> columns) {
+            return values(tuple, fallback, columns, false);
+        }
+
         /**
-         * The columns' texts, or null when one is NULL. Unchanged TOAST comes from {@code fallback}, the old row, when it
+         * The columns' texts, or null when one is NULL (unless {@code nullIsValue}: then NULL is {@link #NULL_VALUE}). Unchanged TOAST comes from {@code fallback}, the old row, when it
          * has the column: always for a full old row, only for identity columns for a key-only one.
          */
-        private List<String> values(Tuple tuple, Tuple fallback, List<String> columns) {
+        private List<String> values(Tuple tuple, Tuple fallback, List<String> columns, boolean nullIsValue) {
             Relation relation = rc.relation();
             List<String> values = new ArrayList<>(columns.size());
             for (String column : columns) {
@@ -159,10 +173,10 @@ public final class KeyDeriver {
                             + " as unchanged TOAST with no old value to take it from: set REPLICA IDENTITY FULL on "
                             + name.quoted());
                 }
-                if (source.isNull(i)) {
+                if (source.isNull(i) && !nullIsValue) {
                     return null;
                 }
-                values.add(source.text(i));
+                values.add(source.isNull(i) ? NULL_VALUE : source.text(i));
             }
             return values;
         }

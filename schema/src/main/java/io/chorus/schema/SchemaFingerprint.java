@@ -37,7 +37,8 @@ public final class SchemaFingerprint {
                         RelationName.quoteIdent(c.name()), c.type(), c.notNull() ? " NOT NULL" : ""));
             }
             lines.add("key " + table + " " + info.identityColumns());
-            info.uniqueIndexes().forEach(u -> lines.add("unique " + table + " " + u.name() + " " + u.columns()));
+            info.uniqueIndexes().forEach(u -> lines.add("unique " + table + " " + u.name() + " " + u.columns()
+                    + (u.nullsNotDistinct() ? " NULLS NOT DISTINCT" : "")));
             t.uncertifiableUniqueIndexes().forEach(u -> lines.add("unique (partial or expression) " + table + " " + u));
             info.foreignKeys().forEach(f -> lines.add("foreign key " + table + " " + f.name() + " " + f.columns()
                     + " -> " + f.parent().quoted() + " " + f.parentIndex() + " " + f.parentColumns()));

@@ -10,8 +10,8 @@
  * index's name otherwise, meets the parent's own keys; foreign-key values are put in the parent index's column order.
  * Key values are the text forms pgoutput sends, so every node derives the same keys for the same change.
  * {@link io.chorus.schema.ReplicaIdentityPolicy} refuses tables without a key and turns on REPLICA IDENTITY FULL where
- * old rows are needed. Known gaps: unique indexes with NULLS NOT DISTINCT are treated like ordinary ones (a NULL
- * skips the key), exclusion constraints are not certified, and foreign keys between columns whose text forms differ
+ * old rows are needed. Known gaps: exclusion constraints are not certified, partitioned tables on either side of a foreign key
+ * are not matched to their partitions, and foreign keys between columns whose text forms differ
  * for equal values (e.g. numeric of different scales) would not meet.
  */
 package io.chorus.schema;

@@ -42,7 +42,9 @@ class KeyDeriverIT {
                 .containsExactly("child", "grandchild", "parent");
         SchemaTestSupport.exec(c, "CREATE TABLE late (id int PRIMARY KEY, u int UNIQUE)",
                 "CREATE TABLE doc (id int PRIMARY KEY, body text, tag text UNIQUE)",
-                "ALTER TABLE doc REPLICA IDENTITY FULL");
+                "ALTER TABLE doc REPLICA IDENTITY FULL",
+                "CREATE TABLE nnd (id int PRIMARY KEY, u int, CONSTRAINT nnd_u UNIQUE NULLS NOT DISTINCT (u))",
+                "ALTER TABLE nnd REPLICA IDENTITY FULL");
         slot = new SlotRows(c, "keys_slot");
         catalog = new Catalog(c);
     }
@@ -162,5 +164,15 @@ class KeyDeriverIT {
         assertThat(rc.newTuple().isUnchanged(rc.relation().indexOf("body"))).as("body is unchanged TOAST").isTrue();
         assertThat(KeyDeriver.keys(rc, catalog.table(doc))).containsExactlyInAnyOrder(
                 key(WRITE, doc, "pkey", "1"), key(WRITE, doc, "doc_tag_key", "t2"), key(DELETE, doc, "doc_tag_key", "t1"));
+    }
+
+    @Test
+    void nullsNotDistinctIndexKeysNullAsAValue() throws SQLException {
+        RelationName nnd = RelationName.of("public", "nnd");
+        assertThat(catalog.table(nnd).uniqueIndexes()).containsExactly(new UniqueIndex("nnd_u", List.of("u"), true));
+        assertThat(keysOf("INSERT INTO nnd VALUES (1, NULL)")).containsExactly(
+                key(WRITE, nnd, "pkey", "1"), key(WRITE, nnd, "nnd_u", KeyDeriver.NULL_VALUE));
+        assertThat(keysOf("UPDATE nnd SET u = 5 WHERE id = 1")).containsExactly(key(WRITE, nnd, "pkey", "1"),
+                key(WRITE, nnd, "nnd_u", "5"), key(DELETE, nnd, "nnd_u", KeyDeriver.NULL_VALUE));
     }
 }

@@ -12,7 +12,6 @@ import org.jgroups.JChannel;
 import org.jgroups.protocols.SYM_ENCRYPT;
 import org.jgroups.protocols.pbcast.GMS;
 import org.jgroups.protocols.pbcast.NAKACK2;
-import org.jgroups.stack.Protocol;
 import org.jgroups.stack.ProtocolStack;
 
 /**
@@ -33,14 +32,16 @@ final class StackFactory {
         JChannel ch = new JChannel(new ByteArrayInputStream(xml.getBytes(StandardCharsets.UTF_8)));
         ch.name(cfg.self().value());
         ProtocolStack stack = ch.getProtocolStack();
+        JoinGuard guard = new JoinGuard().credentials(credentials);
         if (credentials.hasSecret()) {
             SYM_ENCRYPT encrypt = new SYM_ENCRYPT();
             encrypt.setSecretKey(credentials.encryptionKey());
             stack.insertProtocol(encrypt, ProtocolStack.Position.BELOW, NAKACK2.class);
             encrypt.init();
+            stack.insertProtocol(guard.below(encrypt), ProtocolStack.Position.BELOW, SYM_ENCRYPT.class);
+        } else {
+            stack.insertProtocol(guard, ProtocolStack.Position.BELOW, GMS.class);
         }
-        Protocol guard = new JoinGuard().credentials(credentials);
-        stack.insertProtocol(guard, ProtocolStack.Position.BELOW, GMS.class);
         guard.init();
         return ch;
     }

@@ -21,6 +21,14 @@ public interface CaptureListener {
     /** A helper (applier) transaction committed: it applied {@code appliedGsn} (its replication origin LSN). */
     void onHelperCommit(String originName, Gsn appliedGsn, Lsn commitLsn);
 
+    /**
+     * A non-transactional logical message ({@code pg_logical_emit_message(false, prefix, content)}): a control signal
+     * decoded as soon as it is written. Every local and helper commit before {@code lsn} has been reported before it,
+     * which makes it a barrier for "the capture has seen everything committed so far".
+     */
+    default void onControlMessage(String prefix, byte[] content, Lsn lsn) {
+    }
+
     /** The stream is idle and everything the server had decoded up to {@code walEnd} has been delivered. */
     default void onCaughtUp(Lsn walEnd) {
     }

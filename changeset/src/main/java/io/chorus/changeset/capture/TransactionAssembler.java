@@ -51,6 +51,10 @@ final class TransactionAssembler {
 
         /** A transaction with nothing to emit (only bookkeeping changes, or a foreign origin's empty one). */
         void emptyCommit(Lsn commitLsn, Lsn endLsn);
+
+        /** A non-transactional logical message, decoded at once at its WAL position (a control signal, not data). */
+        default void controlMessage(String prefix, byte[] content, Lsn lsn) {
+        }
     }
 
     private final NodeId node;
@@ -197,8 +201,8 @@ final class TransactionAssembler {
 
     private void message(LogicalMessage lm) {
         if (!lm.transactional()) {
-            LOG.debug("non-transactional logical message '{}' at {} ignored: only transactional messages are replicated",
-                    lm.prefix(), lm.lsn());
+            // not replicated: reported as a control signal (every commit before its LSN has been emitted already)
+            out.controlMessage(lm.prefix(), lm.content(), lm.lsn());
             return;
         }
         requireTransaction("transactional message");

@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "chorus", mixinStandardHelpOptions = true, versionProvider = ChorusCli.Version.class,
         description = "Update-everywhere replication for PostgreSQL.",
-        subcommands = {DemoCommand.class, DecodeCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {RunCommand.class, DemoCommand.class, DecodeCommand.class, ArbitratorCommand.class, CommandLine.HelpCommand.class})
 public final class ChorusCli {
 
     public static void main(String[] args) {

@@ -101,6 +101,8 @@ public final class LocalCluster implements AutoCloseable {
                 "io.chorus.coordinator.cli.ChorusCli", "run", "--config", configs.get(i - 1).toString())
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("node" + i + ".log").toFile()));
+        // the sidecar exits when this JVM does, even when this JVM is killed
+        pb.environment().put("CHORUS_EXIT_WITH_PID", Long.toString(ProcessHandle.current().pid()));
         try {
             sidecars.set(i - 1, pb.start());
         } catch (IOException e) {
@@ -115,6 +117,39 @@ public final class LocalCluster implements AutoCloseable {
             p.destroyForcibly();
             p.waitFor(30, TimeUnit.SECONDS);
         }
+    }
+
+    /** Freezes node {@code i}'s sidecar (SIGSTOP): it neither captures, orders nor applies until {@link #resumeSidecar}. */
+    public void pauseSidecar(int i) {
+        signal(i, "STOP");
+    }
+
+    /** Thaws a sidecar frozen by {@link #pauseSidecar}. */
+    public void resumeSidecar(int i) {
+        signal(i, "CONT");
+    }
+
+    private void signal(int i, String signal) {
+        Process p = sidecars.get(i - 1);
+        if (p == null || !p.isAlive()) {
+            throw new IllegalStateException("the sidecar of node" + i + " is not running");
+        }
+        try {
+            Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())).inheritIO().start();
+            if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+                throw new IllegalStateException("kill -" + signal + " of node" + i + "'s sidecar failed");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while signalling node" + i, e);
+        }
+    }
+
+    public boolean sidecarAlive(int i) {
+        Process p = sidecars.get(i - 1);
+        return p != null && p.isAlive();
     }
 
     public int size() {
@@ -164,8 +199,14 @@ public final class LocalCluster implements AutoCloseable {
 
     @Override
     public void close() {
-        for (Process p : sidecars) {
+        for (int i = 0; i < sidecars.size(); i++) {
+            Process p = sidecars.get(i);
             if (p != null && p.isAlive()) {
+                try {
+                    signal(i + 1, "CONT"); // a frozen process cannot handle SIGTERM
+                } catch (RuntimeException ignored) {
+                    // best effort
+                }
                 p.destroy();
             }
         }

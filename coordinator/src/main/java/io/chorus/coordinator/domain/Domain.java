@@ -1,0 +1,352 @@
+package io.chorus.coordinator.domain;
+
+import io.chorus.changeset.ChangeSet;
+import io.chorus.changeset.ChorusException;
+import io.chorus.changeset.Gsn;
+import io.chorus.changeset.Lsn;
+import io.chorus.changeset.NodeId;
+import io.chorus.changeset.capture.CaptureConfig;
+import io.chorus.changeset.capture.CaptureListener;
+import io.chorus.changeset.capture.SlotCapture;
+import io.chorus.changeset.wire.WireCodec;
+import io.chorus.coordinator.apply.Applier;
+import io.chorus.coordinator.apply.ApplierConfig;
+import io.chorus.coordinator.apply.ApplyListener;
+import io.chorus.coordinator.apply.ApplyProgress;
+import io.chorus.coordinator.apply.ApplyUnit;
+import io.chorus.coordinator.certify.Certifier;
+import io.chorus.coordinator.certify.CertifierConfig;
+import io.chorus.coordinator.config.NodeConfig;
+import io.chorus.coordinator.pending.PendingTracker;
+import io.chorus.gcs.Group;
+import io.chorus.gcs.GroupListener;
+import io.chorus.gcs.Membership;
+import io.chorus.schema.ReplicaIdentityPolicy;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+import org.apache.logging.log4j.ThreadContext;
+
+/**
+ * One replicated database on this node (DESIGN §2): capture → group → delivery (certify, doom) → applier. Created by
+ * the sidecar when {@code chorus.enable()} is requested or when it restarts with the database enabled.
+ *
+ * <p>Threads: the capture's reader thread (local commits: keys, pending set, append queue), the appender, the group's
+ * delivery thread ({@link Delivery}), the applier's helpers. The pending set (R3) is shared by capture and delivery
+ * under one lock. Thread-safe for {@link #status()} and {@link #close()}.
+ */
+public final class Domain implements AutoCloseable {
+    private static final Logger LOG = LogManager.getLogger(Domain.class);
+    private static final long WATERMARK_EVERY_MS = 2_000;
+    static final String HELPER_PREFIX = "chorus_h";
+    /** Prefix of the non-transactional message {@code chorus.sync_wait()} writes; its content is the barrier token. */
+    static final String SYNC_WAIT_PREFIX = "chorus_sync_wait";
+
+    /** Reports the phases of start-up (connect, initialise, join, catch-up) to the control surface. */
+    public interface PhaseListener {
+        void phase(String phase);
+    }
+
+    private final NodeConfig cfg;
+    private final String database;
+    private final String groupName;
+    private final boolean bootstrap;
+    private final NodeConfig.Mode mode;
+    private final Consumer<ChorusException> onFailure;
+    private final WireCodec codec = new WireCodec();
+    private final ReentrantLock pendingLock = new ReentrantLock();
+    private volatile DomainState state = DomainState.OFFLINE;
+    private volatile String lastError;
+    private volatile Membership membership;
+    private volatile long lastWatermarkSent;
+    private Applier applier;
+    private Group group;
+    private SlotCapture capture;
+    private Appender appender;
+    private Delivery delivery;
+    private KeyEnricher enricher;
+    private PendingTracker pending;
+    private UUID identity;
+
+    public Domain(NodeConfig cfg, String database, String groupName, boolean bootstrap, NodeConfig.Mode mode,
+                  Consumer<ChorusException> onFailure) {
+        this.cfg = cfg;
+        this.database = database;
+        this.groupName = groupName;
+        this.bootstrap = bootstrap;
+        this.mode = mode;
+        this.onFailure = onFailure;
+    }
+
+    /** Starts every part; returns once the domain delivers (ONLINE or CATCHING_UP). Throws naming the failed phase. */
+    public void start(PhaseListener phases) {
+        ThreadContext.put("db", database);
+        state = DomainState.JOINING;
+        Gsn w;
+        phases.phase("connect");
+        try (Connection c = connect()) {
+            phases.phase("initialise");
+            w = initialise(c);
+        } catch (SQLException e) {
+            throw new ChorusException("cannot prepare database " + database + ": " + e.getMessage(), e);
+        }
+        CertifierConfig certCfg = CertifierConfig.defaults();
+        Certifier certifier = new Certifier(certCfg);
+        pending = new PendingTracker(cfg.node());
+        applier = new Applier(applierConfig(), new ApplyListener() {
+            @Override
+            public void onApplied(Gsn upTo) {
+                maybeSendWatermark(upTo);
+            }
+
+            @Override
+            public void onFailed(ChorusException reason) {
+                fail(reason);
+            }
+        });
+        Gsn replayFrom = Gsn.of(Math.max(0, w.value() - certCfg.window()));
+        delivery = new Delivery(cfg.node(), database, codec, certifier, pending, pendingLock, this::submit,
+                this::localDelivered, w);
+        phases.phase("join");
+        group = GroupFactory.join(cfg, groupName, identity, database, new GroupListener() {
+            @Override
+            public void onDelivered(Gsn gsn, NodeId origin, long originSeq, byte[] payload) {
+                try {
+                    delivery.deliver(gsn, payload);
+                } catch (ChorusException e) {
+                    fail(e);
+                    throw e;
+                }
+            }
+
+            @Override
+            public void onMembership(Membership m) {
+                membershipChanged(m);
+            }
+
+            @Override
+            public void onFullTransferNeeded(String reason) {
+                fail(new ChorusException("this node fell behind the group's retained log (" + reason
+                        + "); it needs a full state transfer"));
+            }
+        }, replayFrom);
+        appender = new Appender("chorus-append-" + database, group::append, 10_000, 512, this::fail);
+        appender.start();
+        enricher = new KeyEnricher(cfg.postgres(), database);
+        capture = new SlotCapture(captureConfig(), new CaptureListener() {
+            @Override
+            public void onLocalChangeSet(ChangeSet cs) {
+                local(cs);
+            }
+
+            @Override
+            public void onHelperCommit(String originName, Gsn appliedGsn, Lsn commitLsn) {
+                // deps are tracked by the capture itself
+            }
+
+            @Override
+            public void onControlMessage(String prefix, byte[] content, Lsn lsn) {
+                if (SYNC_WAIT_PREFIX.equals(prefix)) {
+                    requestBarrier(new String(content, java.nio.charset.StandardCharsets.UTF_8));
+                }
+            }
+        });
+        capture.start();
+        state = group.isPrimary() ? DomainState.ONLINE : DomainState.NON_PRIMARY;
+        LOG.info("domain {} {} in group {} (W={}, replay from {})", database, state, groupName, w, replayFrom);
+    }
+
+    private Gsn initialise(Connection c) throws SQLException {
+        List<String> problems = new ArrayList<>();
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT * FROM chorus.preflight()")) {
+            while (rs.next()) {
+                problems.add(rs.getString(1));
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new ChorusException(String.join("; ", problems));
+        }
+        ReplicaIdentityPolicy.prepare(c);
+        SequencePolicy.apply(c, sequenceSlot());
+        identity = GroupIdentity.resolve(c, groupName, bootstrap);
+        return ApplyProgress.readWatermark(c, HELPER_PREFIX);
+    }
+
+    private int sequenceSlot() {
+        List<String> ids = new ArrayList<>(cfg.group().members().keySet());
+        ids.sort(null);
+        return ids.indexOf(cfg.node().value()) + 1;
+    }
+
+    private void local(ChangeSet raw) {
+        ChangeSet cs = enricher.enrich(raw);
+        pendingLock.lock();
+        try {
+            pending.addLocal(cs);
+        } finally {
+            pendingLock.unlock();
+        }
+        try {
+            appender.submit(new Appender.Item(cs.gtid().commitLsn().value(), LogRecord.encode(new LogRecord.Changes(cs), codec)));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ChorusException("interrupted while queueing a local changeset for the group", e);
+        }
+    }
+
+    private void localDelivered(ChangeSet cs, Gsn gsn) {
+        capture.markDelivered(cs.gtid().commitLsn());
+    }
+
+    /**
+     * Appends a read barrier for {@code chorus.sync_wait()}. It follows every local changeset captured before it (same
+     * queue), so once this node has applied its GSN, everything ordered before the call is in this database.
+     */
+    private void requestBarrier(String token) {
+        try {
+            appender.submit(new Appender.Item(0, LogRecord.encode(new LogRecord.Barrier(cfg.node(), token), codec)));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Read barriers of this node that have been ordered: token → GSN. The caller removes the ones it answered. */
+    public java.util.Map<String, Gsn> orderedBarriers() {
+        return delivery == null ? java.util.Map.of() : delivery.barriers();
+    }
+
+    private void submit(ApplyUnit unit) {
+        try {
+            applier.submit(unit);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ChorusException("interrupted while handing GSN " + unit.gsn() + " to the applier", e);
+        }
+    }
+
+    public Gsn appliedGsn() {
+        return applier == null ? Gsn.NONE : applier.appliedGsn();
+    }
+
+    private void maybeSendWatermark(Gsn upTo) {
+        long now = System.currentTimeMillis();
+        if (now - lastWatermarkSent < WATERMARK_EVERY_MS || appender == null) {
+            return;
+        }
+        lastWatermarkSent = now;
+        try {
+            appender.submit(new Appender.Item(0, LogRecord.encode(new LogRecord.Watermark(cfg.node(), upTo), codec)));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void membershipChanged(Membership m) {
+        membership = m;
+        if (state == DomainState.FAILED || state == DomainState.OFFLINE) {
+            return;
+        }
+        DomainState next = m.primary() ? DomainState.ONLINE : DomainState.NON_PRIMARY;
+        if (next != state) {
+            LOG.info("domain {}: {} -> {} ({})", database, state, next, m);
+            state = next;
+        }
+    }
+
+    private void fail(ChorusException e) {
+        if (state == DomainState.FAILED) {
+            return;
+        }
+        lastError = e.getMessage();
+        state = DomainState.FAILED;
+        LOG.error("domain {} FAILED: {}", database, e.getMessage());
+        onFailure.accept(e);
+    }
+
+    public DomainState state() {
+        return state;
+    }
+
+    public DomainStatus status() {
+        Membership m = membership;
+        List<DomainStatus.Member> members = MembershipView.members(cfg, groupName, m);
+        long delivered = delivery == null ? 0 : delivery.delivered();
+        long applied = appliedGsn().value();
+        return new DomainStatus(cfg.node().value(), groupName, state, state.name().toLowerCase(),
+                m == null ? null : Long.toString(m.viewId()), m != null && m.primary(), mode.name().toLowerCase(),
+                mode == NodeConfig.Mode.SYNC ? "refuse" : "accept", applied, delivered,
+                applier == null ? 0 : applier.queueDepth(), Math.max(0, delivered - applied), 0,
+                delivery == null ? 0 : delivery.conflicts(), members, lastError);
+    }
+
+    private Connection connect() throws SQLException {
+        Properties p = new Properties();
+        p.setProperty("user", cfg.postgres().user());
+        if (cfg.postgres().password() != null) {
+            p.setProperty("password", cfg.postgres().password());
+        }
+        p.setProperty("ApplicationName", "chorus-control");
+        return DriverManager.getConnection(cfg.postgres().jdbcUrl(database), p);
+    }
+
+    private ApplierConfig applierConfig() {
+        return ApplierConfig.builder(jdbcUrlWithCredentials()).poolSize(cfg.helpers()).originPrefix(HELPER_PREFIX)
+                .pendingRows((rel, identity) -> {
+                    pendingLock.lock();
+                    try {
+                        return pending.isPendingRow(rel, identity);
+                    } finally {
+                        pendingLock.unlock();
+                    }
+                }).build();
+    }
+
+    private CaptureConfig captureConfig() {
+        return new CaptureConfig(jdbcUrlWithCredentials(), database, cfg.node(), CaptureConfig.defaultSlotName(database),
+                CaptureConfig.DEFAULT_PUBLICATION, HELPER_PREFIX, CaptureConfig.DEFAULT_SPILL_THRESHOLD,
+                cfg.dataDir().resolve(database).resolve("capture"));
+    }
+
+    /** The database's JDBC URL with user and password as parameters (never logged: the components mask it). */
+    private String jdbcUrlWithCredentials() {
+        String url = cfg.postgres().jdbcUrl(database) + "?user=" + encode(cfg.postgres().user());
+        return cfg.postgres().password() == null ? url : url + "&password=" + encode(cfg.postgres().password());
+    }
+
+    private static String encode(String v) {
+        return java.net.URLEncoder.encode(v, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public void close() {
+        DomainState before = state;
+        state = DomainState.OFFLINE;
+        closeQuietly(capture);
+        closeQuietly(appender);
+        closeQuietly(group);
+        closeQuietly(applier);
+        closeQuietly(enricher);
+        LOG.info("domain {} stopped (was {})", database, before);
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        if (c == null) {
+            return;
+        }
+        try {
+            c.close();
+        } catch (Exception e) {
+            LOG.warn("closing {}: {}", c.getClass().getSimpleName(), e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,17 @@
+package io.chorus.coordinator.domain;
+
+import java.util.List;
+
+/**
+ * A snapshot of one domain's state for {@code chorus.status()} and the log: immutable.
+ *
+ * @param members one entry per member: node, address, state, leader, self, voting
+ */
+public record DomainStatus(String node, String group, DomainState state, String phase, String viewId,
+                           boolean primary, String mode, String policy, long watermark, long delivered,
+                           int queueDepth, long lagGsn, long lagMillis, long conflicts,
+                           List<Member> members, String lastError) {
+
+    public record Member(String node, String address, String state, boolean leader, boolean self, boolean voting) {
+    }
+}

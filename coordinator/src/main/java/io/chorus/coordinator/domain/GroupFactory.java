@@ -1,0 +1,68 @@
+package io.chorus.coordinator.domain;
+
+import io.chorus.changeset.ChorusException;
+import io.chorus.changeset.Gsn;
+import io.chorus.changeset.NodeId;
+import io.chorus.coordinator.config.NodeConfig;
+import io.chorus.gcs.Group;
+import io.chorus.gcs.GroupConfig;
+import io.chorus.gcs.GroupListener;
+import io.chorus.gcs.Member;
+import io.chorus.gcs.Transport;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/** Turns the sidecar's configuration into one database's group: its own port offset, data folder and members. */
+final class GroupFactory {
+    /** The protocol version of Chorus' log records; members with another one are refused at join. */
+    static final int PROTOCOL_VERSION = 1;
+
+    private GroupFactory() {
+    }
+
+    static Group join(NodeConfig cfg, String groupName, UUID identity, String database, GroupListener listener,
+                      Gsn resumeAfter) {
+        try {
+            return Group.join(config(cfg, groupName, identity, database), listener, resumeAfter);
+        } catch (IllegalArgumentException e) {
+            throw new ChorusException("group configuration of " + groupName + " is invalid: " + e.getMessage(), e);
+        }
+    }
+
+    static GroupConfig config(NodeConfig cfg, String groupName, UUID identity, String database) {
+        return GroupConfig.builder(groupName, cfg.node(), cfg.dataDir().resolve(database).resolve("group"))
+                .groupIdentity(identity)
+                .protocolVersion(PROTOCOL_VERSION)
+                .transport(Transport.TCP)
+                .members(members(cfg, groupName))
+                .appendTimeout(cfg.group().appendTimeout())
+                .fsync(cfg.group().fsync())
+                .retentionBytes(Math.min(cfg.group().retentionBytes(), Integer.MAX_VALUE))
+                .retentionAge(cfg.group().retentionAge())
+                .sharedSecret(cfg.group().secret())
+                .build();
+    }
+
+    /** Every member at its configured host and base port plus this group's offset. */
+    static List<Member> members(NodeConfig cfg, String groupName) {
+        int offset = NodeConfig.Group.portOffset(groupName);
+        List<Member> out = new ArrayList<>();
+        for (Map.Entry<String, String> e : cfg.group().members().entrySet()) {
+            String endpoint = e.getValue();
+            int colon = endpoint.lastIndexOf(':');
+            if (colon <= 0) {
+                throw new ChorusException("group.members." + e.getKey() + " must be host:port, got '" + endpoint + "'");
+            }
+            int port;
+            try {
+                port = Integer.parseInt(endpoint.substring(colon + 1).trim());
+            } catch (NumberFormatException ex) {
+                throw new ChorusException("group.members." + e.getKey() + " has a bad port: '" + endpoint + "'");
+            }
+            out.add(new Member(NodeId.of(e.getKey()), endpoint.substring(0, colon), port + offset));
+        }
+        return out;
+    }
+}

@@ -1,0 +1,65 @@
+package io.chorus.coordinator.domain;
+
+import io.chorus.changeset.ChorusException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.UUID;
+
+/**
+ * The group identity stored in each replicated database ({@code chorus.meta}): created by the bootstrapping node,
+ * adopted by the others, and checked at every join so that a database never joins a group it was not part of.
+ */
+final class GroupIdentity {
+    private GroupIdentity() {
+    }
+
+    /** The identity to join with: the stored one, a new one when bootstrapping, or null to adopt the group's. */
+    static UUID resolve(Connection c, String groupName, boolean bootstrap) throws SQLException {
+        String storedGroup = get(c, "group_name");
+        String storedId = get(c, "group_identity");
+        if (storedGroup != null && !storedGroup.equals(groupName)) {
+            throw new ChorusException("database " + c.getCatalog() + " belonged to group " + storedGroup
+                    + ", not " + groupName + "; run SELECT chorus.disable() and enable it again to move it");
+        }
+        if (storedId != null) {
+            return UUID.fromString(storedId);
+        }
+        put(c, "group_name", groupName);
+        if (bootstrap) {
+            UUID id = UUID.randomUUID();
+            put(c, "group_identity", id.toString());
+            return id;
+        }
+        return null;
+    }
+
+    static void store(Connection c, UUID identity) throws SQLException {
+        put(c, "group_identity", identity.toString());
+    }
+
+    static void forget(Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("DELETE FROM chorus.meta WHERE key IN ('group_name', 'group_identity')")) {
+            ps.execute();
+        }
+    }
+
+    private static String get(Connection c, String key) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT value FROM chorus.meta WHERE key = ?")) {
+            ps.setString(1, key);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        }
+    }
+
+    private static void put(Connection c, String key, String value) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "INSERT INTO chorus.meta(key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")) {
+            ps.setString(1, key);
+            ps.setString(2, value);
+            ps.execute();
+        }
+    }
+}

@@ -1,0 +1,80 @@
+package io.chorus.coordinator.domain;
+
+import io.chorus.changeset.Change;
+import io.chorus.changeset.ChangeSet;
+import io.chorus.changeset.ChorusException;
+import io.chorus.changeset.Column;
+import io.chorus.changeset.Relation;
+import io.chorus.changeset.RowChange;
+import io.chorus.coordinator.config.NodeConfig;
+import io.chorus.schema.Catalog;
+import io.chorus.schema.KeyDeriver;
+import io.chorus.schema.TableInfo;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+
+/**
+ * Gives each captured row change, at its origin, what the rest of the group needs to certify and apply it without a
+ * catalog of its own: the certification keys (DESIGN §3) and key flags that mark exactly the primary key (pgoutput
+ * marks every column under REPLICA IDENTITY FULL). Owned by the capture thread; not thread-safe.
+ */
+final class KeyEnricher implements AutoCloseable {
+    private final Connection connection;
+    private final Catalog catalog;
+    private final Map<Relation, Relation> rekeyed = new HashMap<>();
+
+    KeyEnricher(NodeConfig.Postgres pg, String database) {
+        try {
+            Properties p = new Properties();
+            p.setProperty("user", pg.user());
+            if (pg.password() != null) {
+                p.setProperty("password", pg.password());
+            }
+            p.setProperty("ApplicationName", "chorus-catalog");
+            this.connection = DriverManager.getConnection(pg.jdbcUrl(database), p);
+            this.catalog = new Catalog(connection);
+        } catch (SQLException e) {
+            throw new ChorusException("cannot open the catalog connection to " + database + ": " + e.getMessage(), e, true);
+        }
+    }
+
+    ChangeSet enrich(ChangeSet cs) {
+        List<Change> out = new ArrayList<>(cs.changes().size());
+        for (Change c : cs.changes()) {
+            if (c instanceof RowChange rc) {
+                TableInfo t = catalog.table(rc.relation().name());
+                Relation r = rekeyed.computeIfAbsent(rc.relation(), rel -> withKeyColumns(rel, t.identityColumns()));
+                RowChange keyed = new RowChange(r, rc.op(), rc.newTuple(), rc.oldTuple(), rc.oldIsKeyOnly(), List.of());
+                out.add(keyed.withKeys(KeyDeriver.keys(keyed, t)));
+            } else {
+                out.add(c);
+            }
+        }
+        return cs.withChanges(out);
+    }
+
+    /** Forgets cached table definitions (after DDL). */
+    void invalidate() {
+        catalog.invalidate();
+        rekeyed.clear();
+    }
+
+    private static Relation withKeyColumns(Relation rel, List<String> identity) {
+        List<Column> cols = new ArrayList<>(rel.columns().size());
+        for (Column c : rel.columns()) {
+            cols.add(new Column(c.name(), identity.contains(c.name()), c.typeOid(), c.typeModifier()));
+        }
+        return new Relation(rel.name(), rel.replicaIdentity(), cols);
+    }
+
+    @Override
+    public void close() throws SQLException {
+        connection.close();
+    }
+}

@@ -1,0 +1,87 @@
+package io.chorus.coordinator.domain;
+
+import io.chorus.changeset.ChangeSet;
+import io.chorus.changeset.ChorusException;
+import io.chorus.changeset.Gsn;
+import io.chorus.changeset.NodeId;
+import io.chorus.changeset.wire.WireCodec;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.List;
+
+/**
+ * What a domain puts into its group's log. Every record takes one GSN; only changesets change data. A watermark
+ * report carries a member's W (the certifier's purge horizon is a function of them); a barrier orders a read barrier
+ * ({@code chorus.sync_wait()}) among the changesets.
+ */
+sealed interface LogRecord {
+    byte CHANGESET = 1;
+    byte WATERMARK = 2;
+    byte BARRIER = 3;
+
+    record Changes(ChangeSet changeSet) implements LogRecord {
+    }
+
+    record Watermark(NodeId node, Gsn watermark) implements LogRecord {
+    }
+
+    record Barrier(NodeId node, String token) implements LogRecord {
+    }
+
+    static byte[] encode(LogRecord r, WireCodec codec) {
+        if (r instanceof Changes c) {
+            byte[] body = codec.encode(List.of(c.changeSet()));
+            byte[] out = new byte[body.length + 1];
+            out[0] = CHANGESET;
+            System.arraycopy(body, 0, out, 1, body.length);
+            return out;
+        }
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(64);
+        try (DataOutputStream out = new DataOutputStream(bytes)) {
+            if (r instanceof Watermark w) {
+                out.writeByte(WATERMARK);
+                out.writeUTF(w.node().value());
+                out.writeLong(w.watermark().value());
+            } else if (r instanceof Barrier b) {
+                out.writeByte(BARRIER);
+                out.writeUTF(b.node().value());
+                out.writeUTF(b.token());
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return bytes.toByteArray();
+    }
+
+    static LogRecord decode(byte[] payload, WireCodec codec) {
+        if (payload.length == 0) {
+            throw new ChorusException("empty record in the group log");
+        }
+        switch (payload[0]) {
+            case CHANGESET -> {
+                byte[] body = new byte[payload.length - 1];
+                System.arraycopy(payload, 1, body, 0, body.length);
+                List<ChangeSet> list = codec.decode(body);
+                if (list.size() != 1) {
+                    throw new ChorusException("a changeset record holds " + list.size() + " changesets, expected 1");
+                }
+                return new Changes(list.get(0));
+            }
+            case WATERMARK, BARRIER -> {
+                try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(payload, 1, payload.length - 1))) {
+                    NodeId node = NodeId.of(in.readUTF());
+                    return payload[0] == WATERMARK ? new Watermark(node, Gsn.of(in.readLong())) : new Barrier(node, in.readUTF());
+                } catch (IOException | IllegalArgumentException e) {
+                    throw new ChorusException("malformed " + (payload[0] == WATERMARK ? "watermark" : "barrier")
+                            + " record in the group log: " + e.getMessage(), e);
+                }
+            }
+            default -> throw new ChorusException("unknown record type " + payload[0] + " in the group log; is a newer "
+                    + "Chorus version in the group? every member must run the same protocol version");
+        }
+    }
+}

@@ -1,0 +1,343 @@
+package io.chorus.coordinator.sidecar;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.chorus.changeset.ChorusException;
+import io.chorus.changeset.Gsn;
+import io.chorus.coordinator.config.NodeConfig;
+import io.chorus.coordinator.domain.Domain;
+import io.chorus.coordinator.domain.DomainState;
+import io.chorus.coordinator.domain.DomainStatus;
+import io.chorus.sql.SqlSurface;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+import org.apache.logging.log4j.ThreadContext;
+import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
+
+/**
+ * The sidecar's side of the SQL control surface for one database: installs the {@code chorus} schema, listens for
+ * requests ({@code NOTIFY chorus_control}), starts and stops the database's {@link Domain}, publishes the node's state
+ * every second (the heartbeat that {@code chorus.status()} checks), and answers read barriers. One named thread;
+ * reconnects with a bounded backoff when the database goes away.
+ */
+final class DatabaseControl implements AutoCloseable {
+    private static final Logger LOG = LogManager.getLogger(DatabaseControl.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final NodeConfig cfg;
+    private final String database;
+    private final Thread thread;
+    private final ExecutorService starter;
+    private volatile boolean running = true;
+    private volatile Domain domain;
+    private volatile String startError;
+    private volatile long startingRequest;
+    private volatile String phase;
+
+    DatabaseControl(NodeConfig cfg, String database) {
+        this.cfg = cfg;
+        this.database = database;
+        this.thread = new Thread(this::run, "chorus-control-" + database);
+        this.starter = Executors.newSingleThreadExecutor(r -> new Thread(r, "chorus-start-" + database));
+    }
+
+    void start() {
+        thread.start();
+    }
+
+    private void run() {
+        ThreadContext.put("node", cfg.node().value());
+        ThreadContext.put("db", database);
+        long backoff = 500;
+        while (running) {
+            try (Connection c = connect()) {
+                SqlSurface.install(c);
+                try (Statement st = c.createStatement()) {
+                    st.execute("LISTEN chorus_control");
+                }
+                LOG.info("serving database {} (SQL surface version {})", database, SqlSurface.VERSION);
+                resumeIfEnabled(c);
+                backoff = 500;
+                loop(c);
+            } catch (SQLException | ChorusException e) {
+                if (!running) {
+                    return;
+                }
+                LOG.warn("control connection to {} failed: {}; retrying in {} ms", database, e.getMessage(), backoff);
+                if (!pause(backoff)) {
+                    return;
+                }
+                backoff = Math.min(backoff * 2, 10_000);
+            }
+        }
+    }
+
+    private void loop(Connection c) throws SQLException {
+        PGConnection pg = c.unwrap(PGConnection.class);
+        long lastPublish = 0;
+        while (running) {
+            PGNotification[] notes = pg.getNotifications(100);
+            if (notes != null && notes.length > 0 || startingRequest != 0 || System.nanoTime() - lastPublish > 1_000_000_000L) {
+                handleRequests(c);
+            }
+            answerBarriers(c);
+            if (System.nanoTime() - lastPublish > 1_000_000_000L) {
+                publish(c);
+                lastPublish = System.nanoTime();
+            }
+        }
+    }
+
+    private void resumeIfEnabled(Connection c) throws SQLException {
+        if (domain != null) {
+            return;
+        }
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
+                "SELECT (SELECT value FROM chorus.meta WHERE key = 'group_name'), "
+                        + "(SELECT value FROM chorus.meta WHERE key = 'enabled'), "
+                        + "(SELECT value FROM chorus.meta WHERE key = 'mode')")) {
+            rs.next();
+            if (rs.getString(1) != null && "true".equals(rs.getString(2))) {
+                LOG.info("database {} was enabled in group {}: rejoining", database, rs.getString(1));
+                startDomain(0, rs.getString(1), false, mode(rs.getString(3)));
+            }
+        }
+    }
+
+    private void handleRequests(Connection c) throws SQLException {
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
+                "SELECT id, kind, group_name, options::text FROM chorus.requests WHERE state = 'queued' ORDER BY id")) {
+            while (rs.next()) {
+                long id = rs.getLong(1);
+                String kind = rs.getString(2);
+                String group = rs.getString(3);
+                Map<?, ?> options = parse(rs.getString(4));
+                if (kind.equals("enable")) {
+                    enable(c, id, group, Boolean.TRUE.equals(options.get("bootstrap")), mode(String.valueOf(options.get("mode"))));
+                } else {
+                    disable(c, id, Boolean.TRUE.equals(options.get("keep_slot")));
+                }
+            }
+        }
+        if (startingRequest != 0) {
+            Domain d = domain;
+            if (startError != null) {
+                request(c, startingRequest, "failed", phase, startError);
+                startingRequest = 0;
+            } else if (d != null && d.state() != DomainState.JOINING && d.state() != DomainState.OFFLINE) {
+                request(c, startingRequest, "done", "online", null);
+                startingRequest = 0;
+            } else {
+                request(c, startingRequest, "running", phase, null);
+            }
+        }
+    }
+
+    private void enable(Connection c, long id, String group, boolean bootstrap, NodeConfig.Mode mode) throws SQLException {
+        if (domain != null && domain.state() != DomainState.FAILED) {
+            request(c, id, "done", "online", null);
+            return;
+        }
+        meta(c, "enabled", "true");
+        meta(c, "mode", mode.name().toLowerCase());
+        request(c, id, "running", "connect", null);
+        startDomain(id, group, bootstrap, mode);
+    }
+
+    private void startDomain(long requestId, String group, boolean bootstrap, NodeConfig.Mode mode) {
+        startError = null;
+        startingRequest = requestId;
+        phase = "connect";
+        Domain d = new Domain(cfg, database, group, bootstrap, mode, e -> LOG.error("domain {} stopped: {}", database, e.getMessage()));
+        domain = d;
+        starter.submit(() -> {
+            ThreadContext.put("node", cfg.node().value());
+            ThreadContext.put("db", database);
+            try {
+                d.start(p -> phase = p);
+            } catch (RuntimeException e) {
+                startError = e.getMessage() == null ? e.toString() : e.getMessage();
+                LOG.error("enable of {} in group {} failed in phase {}: {}", database, group, phase, startError);
+                d.close();
+            }
+        });
+    }
+
+    private void disable(Connection c, long id, boolean keepSlot) throws SQLException {
+        Domain d = domain;
+        domain = null;
+        if (d != null) {
+            d.close();
+        }
+        meta(c, "enabled", "false");
+        if (!keepSlot) {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = ? AND NOT active")) {
+                ps.setString(1, "chorus_" + database);
+                ps.execute();
+            }
+            try (Statement st = c.createStatement()) {
+                st.execute("SELECT pg_replication_origin_drop(roname) FROM pg_replication_origin WHERE roname LIKE 'chorus\\_h%'");
+                st.execute("DELETE FROM chorus.meta WHERE key IN ('group_name', 'group_identity')");
+            }
+        }
+        request(c, id, "done", "offline", null);
+        LOG.info("database {} left its group (slot {})", database, keepSlot ? "kept" : "dropped");
+    }
+
+    private void answerBarriers(Connection c) throws SQLException {
+        Domain d = domain;
+        if (d == null) {
+            return;
+        }
+        Gsn applied = d.appliedGsn();
+        for (Iterator<Map.Entry<String, Gsn>> it = d.orderedBarriers().entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<String, Gsn> b = it.next();
+            if (b.getValue().isAfter(applied)) {
+                continue;
+            }
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO chorus.barriers(token, gsn, applied_at) "
+                    + "VALUES (?, ?, clock_timestamp()) ON CONFLICT (token) DO UPDATE SET gsn = excluded.gsn, applied_at = excluded.applied_at")) {
+                ps.setString(1, b.getKey());
+                ps.setLong(2, b.getValue().value());
+                ps.execute();
+            }
+            it.remove();
+        }
+    }
+
+    private void publish(Connection c) throws SQLException {
+        Domain d = domain;
+        DomainStatus s = d == null ? null : d.status();
+        try (PreparedStatement ps = c.prepareStatement("UPDATE chorus.node_state SET node = ?, group_name = ?, state = ?, "
+                + "phase = ?, view_id = ?, members = ?::jsonb, is_primary = ?, mode = ?, policy = ?, watermark = ?, "
+                + "delivered = ?, queue_depth = ?, lag_gsn = ?, lag_ms = ?, conflicts = ?, last_error = ?, "
+                + "heartbeat = clock_timestamp(), updated_at = clock_timestamp()")) {
+            ps.setString(1, cfg.node().value());
+            ps.setString(2, s == null ? null : s.group());
+            String state = s == null ? "OFFLINE" : (startError != null ? "FAILED" : s.state().name());
+            ps.setString(3, state);
+            ps.setString(4, startError != null ? phase : (s == null ? null : (s.state() == DomainState.JOINING ? phase : s.phase())));
+            ps.setString(5, s == null ? null : s.viewId());
+            ps.setString(6, s == null ? "[]" : toJson(s.members()));
+            ps.setBoolean(7, s != null && s.primary());
+            ps.setString(8, s == null ? null : s.mode());
+            ps.setString(9, s == null ? null : s.policy());
+            ps.setLong(10, s == null ? 0 : s.watermark());
+            ps.setLong(11, s == null ? 0 : s.delivered());
+            ps.setInt(12, s == null ? 0 : s.queueDepth());
+            ps.setLong(13, s == null ? 0 : s.lagGsn());
+            ps.setLong(14, s == null ? 0 : s.lagMillis());
+            ps.setLong(15, s == null ? 0 : s.conflicts());
+            ps.setString(16, startError != null ? startError : (s == null ? null : s.lastError()));
+            ps.executeUpdate();
+        }
+    }
+
+    private static String toJson(Object o) {
+        try {
+            return JSON.writeValueAsString(o);
+        } catch (Exception e) {
+            return "[]";
+        }
+    }
+
+    private static Map<?, ?> parse(String json) {
+        try {
+            return JSON.readValue(json, Map.class);
+        } catch (Exception e) {
+            return Map.of();
+        }
+    }
+
+    private static NodeConfig.Mode mode(String m) {
+        return "sync".equalsIgnoreCase(m) ? NodeConfig.Mode.SYNC : NodeConfig.Mode.ASYNC;
+    }
+
+    private static void request(Connection c, long id, String state, String phase, String error) throws SQLException {
+        if (id == 0) {
+            return;
+        }
+        try (PreparedStatement ps = c.prepareStatement(
+                "UPDATE chorus.requests SET state = ?, phase = ?, error = ?, updated_at = clock_timestamp() WHERE id = ?")) {
+            ps.setString(1, state);
+            ps.setString(2, phase);
+            ps.setString(3, error);
+            ps.setLong(4, id);
+            ps.execute();
+        }
+    }
+
+    private static void meta(Connection c, String key, String value) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "INSERT INTO chorus.meta(key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")) {
+            ps.setString(1, key);
+            ps.setString(2, value);
+            ps.execute();
+        }
+    }
+
+    private Connection connect() throws SQLException {
+        Properties p = new Properties();
+        p.setProperty("user", cfg.postgres().user());
+        if (cfg.postgres().password() != null) {
+            p.setProperty("password", cfg.postgres().password());
+        }
+        p.setProperty("ApplicationName", "chorus-control");
+        p.setProperty("connectTimeout", "10");
+        return DriverManager.getConnection(cfg.postgres().jdbcUrl(database), p);
+    }
+
+    private boolean pause(long ms) {
+        synchronized (this) {
+            long deadline = System.currentTimeMillis() + ms;
+            long left;
+            while (running && (left = deadline - System.currentTimeMillis()) > 0) {
+                try {
+                    wait(left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
+            }
+        }
+        return running;
+    }
+
+    String database() {
+        return database;
+    }
+
+    Domain domain() {
+        return domain;
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        synchronized (this) {
+            notifyAll();
+        }
+        Domain d = domain;
+        if (d != null) {
+            d.close();
+        }
+        starter.shutdownNow();
+        try {
+            thread.join(5_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

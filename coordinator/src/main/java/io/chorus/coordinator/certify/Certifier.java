@@ -219,7 +219,11 @@ public final class Certifier {
         head = gsn;
     }
 
-    /** A watermark report W of {@code node}, in log order: every changeset at or below W is in its database. */
+    /**
+     * A watermark report of {@code node}, in log order. The purge horizon trusts it: the reporting node must send
+     * min(W, deps of every local changeset it has committed but not yet seen delivered), or its own in-flight
+     * changesets can fall below the low mark and become uncertifiable.
+     */
     public void onWatermark(NodeId node, Gsn w) {
         watermarks.merge(node, w, Gsn::max);
         purge();

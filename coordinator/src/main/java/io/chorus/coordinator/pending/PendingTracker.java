@@ -45,6 +45,7 @@ public final class PendingTracker implements PendingRows {
     private final Deque<PendingSet> pending = new ArrayDeque<>();
     private final Map<RowId, RowState> rows = new HashMap<>();
     private final Set<RowId> pendingRows = ConcurrentHashMap.newKeySet();
+    private WinnerUndo lastWinner;
 
     public PendingTracker(NodeId self) {
         this.self = Objects.requireNonNull(self, "self");
@@ -122,6 +123,7 @@ public final class PendingTracker implements PendingRows {
     /** A captured local commit (committed here, not yet delivered). Call in commit order. */
     public void addLocal(ChangeSet cs) {
         requireOrigin(cs, true);
+        lastWinner = null;
         PendingSet ps = new PendingSet(cs);
         List<Change> changes = cs.changes();
         for (int i = 0; i < changes.size(); i++) {
@@ -177,20 +179,40 @@ public final class PendingTracker implements PendingRows {
     public List<RestoreRow> onRemoteWinner(Verdict v) {
         requireOrigin(v.changeSet(), false);
         List<Key> applied = v.appliedKeys();
+        WinnerUndo undo = new WinnerUndo();
+        lastWinner = undo;
         if (pending.isEmpty() || applied.isEmpty()) {
             return List.of();
         }
-        Set<RowId> touched = doom(v.gsn(), applied);
-        List<RestoreRow> restores = RestorePlan.restores(touched, rows, v);
+        Set<RowId> touched = doom(v.gsn(), applied, undo);
+        undo.rows.addAll(touched);
+        List<RestoreRow> restores = RestorePlan.restores(touched, rows, v, undo);
         touched.forEach(this::refresh);
-        updateBases(v);
+        updateBases(v, undo);
         if (!restores.isEmpty()) {
             LOG.debug("GSN {} from {}: {} local rows rolled back", v.gsn(), v.changeSet().origin(), restores.size());
         }
         return restores;
     }
 
-    private Set<RowId> doom(Gsn g, List<Key> applied) {
+    /**
+     * Takes back the last {@link #onRemoteWinner} (its dooms and base updates), for a helper transaction that must be
+     * recomputed because a local commit slipped in before it committed: undo, {@link #addLocal} the slipped commit,
+     * then call {@link #onRemoteWinner} again. Only valid right after onRemoteWinner, before any other call.
+     *
+     * @throws IllegalStateException when there is nothing to take back
+     */
+    public void undoLastRemoteWinner() {
+        if (lastWinner == null) {
+            throw new IllegalStateException("nothing to undo on " + self + ": undoLastRemoteWinner is only valid "
+                    + "directly after onRemoteWinner");
+        }
+        lastWinner.revert();
+        lastWinner.rows.forEach(this::refresh);
+        lastWinner = null;
+    }
+
+    private Set<RowId> doom(Gsn g, List<Key> applied, WinnerUndo undo) {
         Set<RowId> touched = new LinkedHashSet<>();
         List<PendingChange> doomedSoFar = new ArrayList<>();
         for (PendingSet ps : pending) {
@@ -205,6 +227,7 @@ public final class PendingTracker implements PendingRows {
                         continue;
                     }
                     markDoomed(pc, cause, g);
+                    undo.doomed.add(pc);
                     for (Version ver : pc.versions) {
                         touched.add(ver.row);
                     }
@@ -236,18 +259,20 @@ public final class PendingTracker implements PendingRows {
         return false;
     }
 
-    private void updateBases(Verdict v) {
+    private void updateBases(Verdict v, WinnerUndo undo) {
         for (Change c : v.winningChanges()) {
             if (c instanceof RowChange rc) {
                 for (RowStep step : RowStep.of(rc)) {
                     RowState st = rows.get(step.row());
                     if (st != null) {
+                        undo.bases.putIfAbsent(st, st.base);
                         st.base = step.after(st.base);
                     }
                 }
             } else if (c instanceof TruncateChange tc) {
                 for (Map.Entry<RowId, RowState> e : rows.entrySet()) {
                     if (tc.relations().contains(e.getKey().relation())) {
+                        undo.bases.putIfAbsent(e.getValue(), e.getValue().base);
                         e.getValue().base = RowImage.ABSENT;
                     }
                 }
@@ -265,6 +290,7 @@ public final class PendingTracker implements PendingRows {
      */
     public void onOwnDelivered(Verdict v) {
         requireOrigin(v.changeSet(), true);
+        lastWinner = null;
         PendingSet ps = pending.peekFirst();
         if (ps == null || !ps.cs.gtid().equals(v.changeSet().gtid())) {
             throw new IllegalStateException("own changeset " + v.changeSet().gtid() + " delivered at GSN " + v.gsn()
@@ -328,87 +354,6 @@ public final class PendingTracker implements PendingRows {
             throw new IllegalArgumentException("changeset " + cs.gtid() + " is " + (own ? "not" : "")
                     + " from this node (" + self + ")" + (own ? "" : " but was passed as a remote winner")
                     + ": pass own changesets to addLocal/onOwnDelivered and remote ones to onRemoteWinner");
-        }
-    }
-
-    /** One pending local changeset. */
-    static final class PendingSet {
-        final ChangeSet cs;
-        final List<PendingChange> changes = new ArrayList<>();
-
-        PendingSet(ChangeSet cs) {
-            this.cs = cs;
-        }
-    }
-
-    /** One certified change of a pending changeset; doomed once {@code doomCause} is set. */
-    static final class PendingChange implements io.chorus.coordinator.certify.LostChange {
-        final PendingSet owner;
-        final int index;
-        final Change change;
-        final List<Key> keys;
-        final List<Version> versions = new ArrayList<>();
-        Gsn doomCause;
-
-        PendingChange(PendingSet owner, int index, Change change, List<Key> keys) {
-            this.owner = owner;
-            this.index = index;
-            this.change = change;
-            this.keys = keys;
-        }
-
-        @Override
-        public List<Key> keys() {
-            return keys;
-        }
-
-        @Override
-        public Gsn cause() {
-            return doomCause;
-        }
-    }
-
-    /** The row as one pending change left it. */
-    static final class Version {
-        final PendingChange owner;
-        final RowId row;
-        final RowImage after;
-
-        Version(PendingChange owner, RowId row, RowImage after) {
-            this.owner = owner;
-            this.row = row;
-            this.after = after;
-        }
-
-        boolean doomed() {
-            return owner.doomCause != null;
-        }
-    }
-
-    /** A row touched by pending changes: the group's version (base) and the pending versions in commit order. */
-    static final class RowState {
-        io.chorus.changeset.Relation relation;
-        RowImage base;
-        /** The winner deletes the row in the transaction that dooms it, so the rollback was not written. */
-        boolean leftToWinner;
-        final List<Version> chain = new ArrayList<>();
-
-        RowState(RowImage base) {
-            this.base = base;
-        }
-
-        /** The row as the database holds it: the newest live pending version, else the base. */
-        RowImage current() {
-            for (int i = chain.size() - 1; i >= 0; i--) {
-                if (!chain.get(i).doomed()) {
-                    return chain.get(i).after;
-                }
-            }
-            return base;
-        }
-
-        boolean newestDoomed() {
-            return !chain.isEmpty() && chain.get(chain.size() - 1).doomed();
         }
     }
 }

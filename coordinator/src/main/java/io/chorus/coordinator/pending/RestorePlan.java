@@ -24,10 +24,11 @@ final class RestorePlan {
     private RestorePlan() {
     }
 
-    static List<RestoreRow> restores(Set<RowId> touched, Map<RowId, PendingTracker.RowState> rows, Verdict v) {
+    static List<RestoreRow> restores(Set<RowId> touched, Map<RowId, RowState> rows, Verdict v,
+                                     WinnerUndo undo) {
         List<RestoreRow> out = new ArrayList<>();
         for (RowId row : touched) {
-            PendingTracker.RowState st = rows.get(row);
+            RowState st = rows.get(row);
             if (st == null || !st.newestDoomed()) {
                 continue;
             }
@@ -35,7 +36,10 @@ final class RestorePlan {
             if (!target.complete()) {
                 RowStep winnerStep = winnerStep(row, v);
                 if (winnerStep != null && winnerStep.newTuple() == null) {
-                    st.leftToWinner = true;
+                    if (!st.leftToWinner) {
+                        st.leftToWinner = true;
+                        undo.leftToWinner.add(st);
+                    }
                     continue;
                 }
                 if (winnerStep != null) {
@@ -65,7 +69,7 @@ final class RestorePlan {
         return last;
     }
 
-    private static ChorusException unknownBase(RowId row, PendingTracker.RowState st, RowImage target, Verdict v) {
+    private static ChorusException unknownBase(RowId row, RowState st, RowImage target, Verdict v) {
         return new ChorusException("cannot roll back local row " + row.identity() + " of " + row.relation()
                 + " before applying GSN " + v.gsn() + " from " + v.changeSet().origin() + ": the group's version of"
                 + " columns " + target.unknownColumns(st.relation) + " was never decoded here (no old tuple). Run "

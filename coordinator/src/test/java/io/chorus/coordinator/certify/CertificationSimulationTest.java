@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
  * <p>{@code -Dchorus.sim.seed=S} replays from seed S; {@code -Dchorus.sim.histories=N} sets the number of histories.
  */
 class CertificationSimulationTest {
-    private static final int FAST_HISTORIES = 3_000;
+    private static final int FAST_HISTORIES = 2_000;
 
     @Test
     void randomHistoriesConverge() {

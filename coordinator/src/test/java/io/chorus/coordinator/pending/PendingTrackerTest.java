@@ -133,4 +133,24 @@ class PendingTrackerTest {
         assertThatThrownBy(() -> a.addLocal(cs(B, 0, insert("4", "x", "1"))))
                 .hasMessageContaining("is not from this node (a)");
     }
+
+    @Test
+    void aWinnerRecomputedAfterASlippedLocalCommitDoomsItToo() {
+        PendingTracker a = new PendingTracker(A);
+        ChangeSet first = cs(A, 0, insert("1", "x", "7"));
+        a.addLocal(first);
+        Verdict winner = deliver(cs(B, 0, insert("1", "z", "8")));
+        assertThat(a.onRemoteWinner(winner)).containsExactly(new RestoreRow(REL, List.of("1"), null));
+        // A local commit reached the WAL before the helper committed: take the computation back and redo it.
+        a.undoLastRemoteWinner();
+        assertThat(a.isPendingRow(T, List.of("1"))).isTrue();
+        ChangeSet slipped = cs(A, 0, insert("2", "y", "8"));
+        a.addLocal(slipped);
+        assertThat(a.onRemoteWinner(winner)).containsExactlyInAnyOrder(
+                new RestoreRow(REL, List.of("1"), null), new RestoreRow(REL, List.of("2"), null));
+        a.onOwnDelivered(deliver(first));
+        a.onOwnDelivered(deliver(slipped));
+        assertThat(a.pendingCount()).isZero();
+        assertThatThrownBy(a::undoLastRemoteWinner).hasMessageContaining("only valid directly after onRemoteWinner");
+    }
 }

@@ -20,6 +20,8 @@ final class ByteCursor {
 
     private final ByteBuffer buf;
     private char type;
+    /** The tuple column being read (named in errors), or -1. Avoids building field names per value. */
+    private int column = -1;
 
     ByteCursor(ByteBuffer message) {
         this.buf = message.slice().order(ByteOrder.BIG_ENDIAN);
@@ -27,6 +29,10 @@ final class ByteCursor {
 
     void type(char messageType) {
         this.type = messageType;
+    }
+
+    void column(int index) {
+        this.column = index;
     }
 
     int offset() {
@@ -46,7 +52,7 @@ final class ByteCursor {
     }
 
     PgOutputFormatException errorAt(int at, String detail) {
-        return new PgOutputFormatException(type, at, detail);
+        return new PgOutputFormatException(type, at, column < 0 ? detail : "column " + column + " " + detail);
     }
 
     private void need(int n, String field) {
@@ -152,17 +158,25 @@ final class ByteCursor {
     }
 
     private String utf8(int start, int n, String field) {
-        byte[] raw = new byte[n];
-        buf.get(start, raw);
-        String s = new String(raw, StandardCharsets.UTF_8);
+        byte[] raw;
+        int from;
+        if (buf.hasArray()) {
+            raw = buf.array();
+            from = buf.arrayOffset() + start;
+        } else {
+            raw = new byte[n];
+            buf.get(start, raw);
+            from = 0;
+        }
+        String s = new String(raw, from, n, StandardCharsets.UTF_8);
         // the lenient decoder maps bad sequences to U+FFFD; only then pay for the strict check
         if (s.indexOf('\uFFFD') >= 0) {
             CharsetDecoder strict = StandardCharsets.UTF_8.newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
             try {
-                CharBuffer ignored = strict.decode(ByteBuffer.wrap(raw));
+                CharBuffer ignored = strict.decode(ByteBuffer.wrap(raw, from, n));
             } catch (CharacterCodingException e) {
-                throw new PgOutputFormatException(type, start, field + " is not valid UTF-8 (" + e.getMessage() + ")");
+                throw errorAt(start, field + " is not valid UTF-8 (" + e.getMessage() + ")");
             }
         }
         return s;

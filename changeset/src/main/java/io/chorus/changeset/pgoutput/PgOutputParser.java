@@ -237,18 +237,18 @@ public final class PgOutputParser {
         int count = in.uint16("tuple column count");
         Tuple.Builder b = Tuple.builder(count);
         for (int i = 0; i < count; i++) {
+            in.column(i);
             int at = in.offset();
-            char kind = (char) in.int8("column " + i + " kind");
+            char kind = (char) in.int8("kind");
             switch (kind) {
                 case 'n' -> b.setNull(i);
                 case 'u' -> b.setUnchanged(i);
-                case 't' -> b.setText(i, in.text(in.length("column " + i), "column " + i));
-                case 'b' -> throw in.errorAt(at, "column " + i
-                        + " is in binary format; Chorus decodes text only: start the slot without the binary option");
-                default -> throw in.errorAt(at, "column " + i + " kind '"
-                        + kind + "' is not n, u, t or b");
+                case 't' -> b.setText(i, in.text(in.length("value"), "value"));
+                case 'b' -> throw in.errorAt(at, "is in binary format; Chorus decodes text only: start the slot without the binary option");
+                default -> throw in.errorAt(at, "kind '" + kind + "' is not n, u, t or b");
             }
         }
+        in.column(-1);
         return b.build();
     }
 

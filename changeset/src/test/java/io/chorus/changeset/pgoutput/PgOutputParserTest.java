@@ -34,7 +34,7 @@ class PgOutputParserTest {
         PgOutputParser p = new PgOutputParser(1);
         assertThatThrownBy(() -> p.parse(hex("49 00004000 4e 0001 74 00000005 6869")))
                 .isInstanceOf(PgOutputFormatException.class)
-                .hasMessage("malformed pgoutput message 'I' (Insert) at byte 9: column 0 length 5 is negative or exceeds the 2 bytes left");
+                .hasMessage("malformed pgoutput message 'I' (Insert) at byte 9: column 0 value length 5 is negative or exceeds the 2 bytes left");
         assertThatThrownBy(() -> p.parse(hex("49 00004000 4e 0001 62 00000001 00")))
                 .hasMessageContaining("at byte 8: column 0 is in binary format");
         assertThatThrownBy(() -> p.parse(hex("49 00004000 4e 0001 6e 00")))

@@ -19,11 +19,14 @@ import java.util.List;
  * by all of its values, so every change to the table would clash with every other and duplicate rows could not be
  * told apart by a helper. Tables without a key are refused, all of them in one error naming each one and its fix.
  *
- * <p>Certification needs old rows for unique indexes and foreign keys (release keys, DELETE unique keys), so every
- * table with a secondary unique index or a foreign key, on either side, gets REPLICA IDENTITY FULL; its identity
- * stays its primary key. The cost: each UPDATE and DELETE of such a table writes the whole old row to WAL. A table
- * that needs FULL but whose only key is a replica identity index is refused too (FULL would give that key up): give
- * it a primary key, e.g. {@code ADD PRIMARY KEY USING INDEX}.
+ * <p>Certification needs old rows for unique indexes and foreign keys (release keys, DELETE unique keys), and the
+ * eager rollback at a loser's origin (R3) needs the group's version of every row a local change touches — the old
+ * row, with its TOASTed values (an UPDATE that leaves a large column alone does not send it otherwise). So every table
+ * with a primary key gets REPLICA IDENTITY FULL; its identity stays its primary key. The cost: each UPDATE and
+ * DELETE writes the whole old row to WAL. A table whose only key is a replica identity index keeps it when it has no
+ * unique index or foreign key (a rollback that needs an old value it never received then stops the node with the
+ * fix), and is refused when it needs FULL (FULL would give that key up): give it a primary key, e.g.
+ * {@code ADD PRIMARY KEY USING INDEX}.
  *
  * <p>Stateless and thread-safe; blocks on the connection.
  */
@@ -49,7 +52,7 @@ public final class ReplicaIdentityPolicy {
             String problem = problem(t);
             if (problem != null) {
                 problems.add(problem);
-            } else if (t.info().needsFullIdentity() && t.info().replicaIdentity() != 'f') {
+            } else if ((t.info().needsFullIdentity() || t.hasPrimaryKey()) && t.info().replicaIdentity() != 'f') {
                 toChange.add(t);
             }
             if (!t.uncertifiableUniqueIndexes().isEmpty()) {

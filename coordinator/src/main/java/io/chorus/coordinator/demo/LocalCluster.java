@@ -97,7 +97,8 @@ public final class LocalCluster implements AutoCloseable {
     /** Starts (or restarts) the sidecar of node {@code i} (1-based). */
     public void startSidecar(int i) {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder pb = new ProcessBuilder(java, "-Xmx512m", "-cp", System.getProperty("java.class.path"),
+        ProcessBuilder pb = new ProcessBuilder(java, "-Xmx512m", "-Dlog4j2.configurationFile=classpath:chorus-log4j2.xml",
+                "-cp", System.getProperty("java.class.path"),
                 "io.chorus.coordinator.cli.ChorusCli", "run", "--config", configs.get(i - 1).toString())
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("node" + i + ".log").toFile()));

@@ -13,6 +13,7 @@ import io.chorus.coordinator.apply.Applier;
 import io.chorus.coordinator.apply.ApplierConfig;
 import io.chorus.coordinator.apply.ApplyListener;
 import io.chorus.coordinator.apply.ApplyProgress;
+import io.chorus.coordinator.apply.ApplySchema;
 import io.chorus.coordinator.apply.ApplyUnit;
 import io.chorus.coordinator.certify.Certifier;
 import io.chorus.coordinator.certify.CertifierConfig;
@@ -121,11 +122,13 @@ public final class Domain implements AutoCloseable {
         group = GroupFactory.join(cfg, groupName, identity, database, new GroupListener() {
             @Override
             public void onDelivered(Gsn gsn, NodeId origin, long originSeq, byte[] payload) {
+                if (state == DomainState.FAILED) {
+                    return; // stopped for a reason already reported; recovery re-delivers from W
+                }
                 try {
                     delivery.deliver(gsn, payload);
                 } catch (ChorusException e) {
                     fail(e);
-                    throw e;
                 }
             }
 
@@ -179,6 +182,7 @@ public final class Domain implements AutoCloseable {
         ReplicaIdentityPolicy.prepare(c);
         SequencePolicy.apply(c, sequenceSlot());
         identity = GroupIdentity.resolve(c, groupName, bootstrap);
+        ApplySchema.ensure(c);
         return ApplyProgress.readWatermark(c, HELPER_PREFIX);
     }
 

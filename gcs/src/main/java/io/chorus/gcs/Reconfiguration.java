@@ -7,6 +7,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
+import org.jgroups.protocols.raft.REDIRECT;
 import org.jgroups.raft.RaftHandle;
 
 /** Adds or removes a voter through the log (forwarded to the leader), bounded by the append timeout. */
@@ -21,7 +22,10 @@ final class Reconfiguration {
                 + cfg.groupName() + "'";
         LOG.info("{}", what);
         try {
-            CompletableFuture<byte[]> f = add ? raft.addServer(member.value()) : raft.removeServer(member.value());
+            // through REDIRECT, which forwards to the leader (RAFT itself accepts changes only on the leader)
+            REDIRECT redirect = raft.channel().getProtocolStack().findProtocol(REDIRECT.class);
+            CompletableFuture<byte[]> f = add ? redirect.addServer(member.value())
+                    : redirect.removeServer(member.value());
             f.get(cfg.appendTimeout().toMillis(), TimeUnit.MILLISECONDS);
             LOG.info("done {}; voters now {}", what, raft.raft().members());
         } catch (TimeoutException e) {

@@ -22,7 +22,15 @@ final class Writer implements AutoCloseable {
     private volatile boolean stop;
     private volatile long next = 1;
 
+    private final long pauseNanos;
+
     Writer(Group group, int window) {
+        this(group, window, 0);
+    }
+
+    /** With {@code ratePerSecond} > 0 the writer paces itself (a load generator's pace, not a synchronisation). */
+    Writer(Group group, int window, int ratePerSecond) {
+        this.pauseNanos = ratePerSecond > 0 ? 1_000_000_000L / ratePerSecond : 0;
         this.group = group;
         this.origin = group.self().value();
         this.window = new Semaphore(window);
@@ -40,6 +48,9 @@ final class Writer implements AutoCloseable {
             while (!stop) {
                 if (!window.tryAcquire(100, TimeUnit.MILLISECONDS)) {
                     continue;
+                }
+                if (pauseNanos > 0) {
+                    java.util.concurrent.locks.LockSupport.parkNanos(pauseNanos);
                 }
                 long seq = next++;
                 CompletableFuture<Gsn> f = group.append(seq, payload(origin, seq));

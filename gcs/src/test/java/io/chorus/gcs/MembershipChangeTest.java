@@ -1,0 +1,108 @@
+package io.chorus.gcs;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.chorus.changeset.Gsn;
+import io.chorus.changeset.NodeId;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Adding a fourth voter under load and removing it again; two data members plus an arbitrator. */
+@Tag("slow")
+class MembershipChangeTest {
+    private static final Duration WAIT = Duration.ofSeconds(60);
+
+    @TempDir
+    Path dir;
+
+    @Test
+    @Timeout(240)
+    void addAFourthVoterUnderLoadThenRemoveIt() throws Exception {
+        try (TestCluster c = new TestCluster(dir, Transport.IN_JVM, 4, b -> b)) {
+            NodeId n4 = TestCluster.id(4);
+            // the first three form the group; n4 is in everyone's member list (discovery) but not yet a voter
+            for (int i = 1; i <= 3; i++) {
+                c.start(TestCluster.id(i), Gsn.NONE);
+            }
+            c.awaitPrimary(WAIT);
+            c.group(1).removeMember(n4);
+            Conditions.await("n4 not a voter yet", WAIT, () -> c.groups.values().stream()
+                    .noneMatch(g -> g.membership().voters().contains(n4)), c::describe);
+            List<Writer> writers = new ArrayList<>();
+            for (int i = 1; i <= 3; i++) {
+                writers.add(new Writer(c.group(i), 20, 300));
+            }
+            c.awaitAll(1_000, WAIT);
+            Group joiner = c.start(n4, Gsn.NONE);
+            // catch up first, as a non-voting member receiving the log; only then count it in the majority
+            Conditions.await("n4 caught up", WAIT,
+                    () -> joiner.appliedGsn().value() >= c.group(1).appliedGsn().value() - 500, c::describe);
+            c.group(2).addMember(c.members.get(3));
+            Conditions.await("n4 a voter everywhere", WAIT, () -> c.groups.values().stream()
+                    .allMatch(g -> g.membership().voters().contains(n4)), c::describe);
+            long atAdd = c.listener(1).lastGsn();
+            writers.add(new Writer(joiner, 20, 300));
+            c.awaitAll(atAdd + 1_000, WAIT);
+
+            c.group(1).removeMember(n4);
+            Conditions.await("n4 no longer a voter", WAIT, () -> c.groups.entrySet().stream()
+                    .filter(e -> !e.getKey().equals(n4))
+                    .allMatch(e -> !e.getValue().membership().voters().contains(n4)), c::describe);
+            writers.remove(3).close();
+            c.stop(n4);
+            long atRemove = c.listener(1).lastGsn();
+            c.awaitAll(atRemove + 1_000, WAIT);
+            for (Writer w : writers) {
+                w.close();
+            }
+            long end = c.groups.values().stream().mapToLong(g -> g.appliedGsn().value()).max().orElse(0);
+            c.awaitAll(end, WAIT);
+            List<RecordingListener.Delivery> seq = c.listener(1).deliveries();
+            Checks.gapFreeAndDuplicateFree(seq, 1);
+            assertThat(c.listener(2).deliveries()).isEqualTo(seq);
+            assertThat(c.listener(3).deliveries()).isEqualTo(seq);
+            List<RecordingListener.Delivery> fromN4 = c.listeners.get(n4).deliveries();
+            assertThat(fromN4).isEqualTo(seq.subList(0, fromN4.size()));
+            assertThat(seq).anyMatch(d -> d.origin().equals("n4"));
+        }
+    }
+
+    @Test
+    @Timeout(240)
+    void twoDataMembersAndAnArbitratorSurviveTheLossOfADataMember() throws Exception {
+        try (TestCluster c = new TestCluster(dir, Transport.IN_JVM, 3, b -> b)) {
+            c.start(TestCluster.id(1), Gsn.NONE);
+            c.start(TestCluster.id(2), Gsn.NONE);
+            Group arbitrator = ArbitratorMain.start(ArbitratorMain.config(Map.of("group", c.name, "node", "n3",
+                    "members", c.members.stream().map(Member::toString).reduce((a, b) -> a + "," + b).orElseThrow(),
+                    "data-dir", dir.resolve("n3").toString(), "fsync", "false", "transport", "IN_JVM")));
+            try {
+                Conditions.await("primary", WAIT, () -> c.group(1).isPrimary() && c.group(2).isPrimary()
+                        && arbitrator.isPrimary(), c::describe);
+                for (int i = 1; i <= 50; i++) {
+                    c.group(1 + i % 2).append(0, Writer.payload("before", i)).get(30, TimeUnit.SECONDS);
+                }
+                c.awaitAll(50, WAIT);
+                c.groups.remove(TestCluster.id(1)).faults().crash();
+                Conditions.await("n2 primary with the arbitrator", WAIT, () -> c.group(2).isPrimary(), c::describe);
+                for (int i = 1; i <= 50; i++) {
+                    assertThat(c.group(2).append(i, Writer.payload("after", i)).get(30, TimeUnit.SECONDS).value())
+                            .isGreaterThan(50);
+                }
+                c.listener(2).awaitGsn(100, WAIT);
+                Checks.gapFreeAndDuplicateFree(c.listener(2).deliveries(), 1);
+                assertThat(arbitrator.appliedGsn().value()).isGreaterThanOrEqualTo(99);
+            } finally {
+                arbitrator.close();
+            }
+        }
+    }
+}

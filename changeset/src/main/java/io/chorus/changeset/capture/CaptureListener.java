@@ -15,7 +15,11 @@ import io.chorus.changeset.Lsn;
  * the same GTID and the same deps; consumers drop them by GTID.
  */
 public interface CaptureListener {
-    /** A local transaction committed: gtid = (node, commit LSN), deps = GSN of the last helper commit before it. */
+    /**
+     * A local transaction committed: gtid = (node, commit LSN), deps = GSN of the last helper commit before it. A
+     * transaction above the spill threshold carries a {@link io.chorus.changeset.ChangeSet.DiskBacked} change list
+     * that is readable only until this call returns: encode or consume it here.
+     */
     void onLocalChangeSet(ChangeSet cs);
 
     /** A helper (applier) transaction committed: it applied {@code appliedGsn} (its replication origin LSN). */

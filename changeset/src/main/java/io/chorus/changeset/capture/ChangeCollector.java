@@ -1,13 +1,18 @@
 package io.chorus.changeset.capture;
 
 import io.chorus.changeset.Change;
+import io.chorus.changeset.ChangeSet;
 import io.chorus.changeset.spill.ChangeBuffer;
 import java.nio.file.Path;
+import java.util.AbstractList;
+import java.util.Iterator;
 import java.util.List;
 
 /**
  * Where the changes of the transaction being assembled accumulate: a {@link ChangeBuffer}, on the heap while small and
- * in a spill file under {@code workDir/spill} beyond the threshold. One per transaction, reader thread only.
+ * in a spill file under {@code workDir/spill} beyond the threshold. A spilled transaction's list is handed on as
+ * {@link ChangeSet.DiskBacked} (not copied to the heap) and is readable until {@link #close()}, which the assembler
+ * calls when the listener returns. One per transaction, reader thread only.
  */
 final class ChangeCollector implements AutoCloseable {
     private final ChangeBuffer buffer;
@@ -26,7 +31,8 @@ final class ChangeCollector implements AutoCloseable {
 
     /** The changes in the order added; valid until {@link #close()}. */
     List<Change> finish() {
-        return buffer.finish();
+        List<Change> list = buffer.finish();
+        return buffer.spilled() ? new Spilled(list) : list;
     }
 
     boolean isEmpty() {
@@ -36,5 +42,29 @@ final class ChangeCollector implements AutoCloseable {
     @Override
     public void close() {
         buffer.close();
+    }
+
+    /** The spill file's list, marked so that {@link ChangeSet} keeps it instead of copying it to the heap. */
+    private static final class Spilled extends AbstractList<Change> implements ChangeSet.DiskBacked {
+        private final List<Change> file;
+
+        Spilled(List<Change> file) {
+            this.file = file;
+        }
+
+        @Override
+        public Iterator<Change> iterator() {
+            return file.iterator();
+        }
+
+        @Override
+        public Change get(int index) {
+            return file.get(index);
+        }
+
+        @Override
+        public int size() {
+            return file.size();
+        }
     }
 }

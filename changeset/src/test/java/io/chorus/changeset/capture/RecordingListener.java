@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.Map;
 
 /** Records what capture reports; optionally marks each new local changeset delivered at once. Thread-safe. */
-final class RecordingListener implements CaptureListener {
+class RecordingListener implements CaptureListener {
     record Helper(String origin, Gsn gsn, Lsn commitLsn) {
     }
 

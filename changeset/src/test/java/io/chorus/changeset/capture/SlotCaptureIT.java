@@ -158,6 +158,30 @@ class SlotCaptureIT {
         }
     }
 
+    @Test
+    void transactionAboveSpillThresholdArrivesDiskBackedAndComplete() throws SQLException {
+        String db = newDatabase(pg, "spill");
+        exec(pg, db, "CREATE TABLE s(id int PRIMARY KEY, v text)");
+        List<String> seen = new java.util.ArrayList<>();
+        boolean[] diskBacked = new boolean[1];
+        RecordingListener rec = new RecordingListener() {
+            @Override
+            public synchronized void onLocalChangeSet(ChangeSet cs) {
+                diskBacked[0] = cs.changes() instanceof ChangeSet.DiskBacked;
+                for (Change c : cs.changes()) { // readable only during the callback
+                    seen.add(((RowChange) c).newTuple().text(1));
+                }
+                super.onLocalChangeSet(cs.withChanges(List.of()));
+            }
+        };
+        try (SlotCapture cap = startDelivering(config(pg, db).withSpillThreshold(4096), rec)) {
+            exec(pg, db, "INSERT INTO s SELECT i, 'value ' || i FROM generate_series(1, 2000) i");
+            awaitCount(rec, 1);
+            assertThat(diskBacked[0]).isTrue();
+            assertThat(seen).hasSize(2000).startsWith("value 1", "value 2").endsWith("value 2000");
+        }
+    }
+
     private static void assertRow(Change c, String table, Op op, Tuple newTuple) {
         assertThat(c).isInstanceOf(RowChange.class);
         RowChange r = (RowChange) c;

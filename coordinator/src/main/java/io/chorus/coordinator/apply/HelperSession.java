@@ -1,6 +1,7 @@
 package io.chorus.coordinator.apply;
 
 import io.chorus.changeset.Gsn;
+import io.chorus.changeset.RelationName;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -10,9 +11,11 @@ import java.sql.Statement;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Properties;
+import java.util.function.Supplier;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
@@ -33,12 +36,13 @@ final class HelperSession implements AutoCloseable {
     private final String origin;
     private final Connection connection;
     private final int pid;
-    private final Map<RowStatement.Shape, PreparedStatement> statements =
+    private final Map<RelationName, Map<String, String>> columnTypes = new HashMap<>();
+    private final Map<Object, PreparedStatement> statements =
             new LinkedHashMap<>(64, 0.75f, true) {
                 private static final long serialVersionUID = 1L;
 
                 @Override
-                protected boolean removeEldestEntry(Map.Entry<RowStatement.Shape, PreparedStatement> eldest) {
+                protected boolean removeEldestEntry(Map.Entry<Object, PreparedStatement> eldest) {
                     if (size() <= MAX_CACHED_STATEMENTS) {
                         return false;
                     }
@@ -64,6 +68,8 @@ final class HelperSession implements AutoCloseable {
         Properties props = new Properties();
         props.setProperty("ApplicationName", origin);
         props.setProperty("tcpKeepAlive", "true");
+        // batched INSERTs of one shape travel as multi-row INSERTs
+        props.setProperty("reWriteBatchedInserts", "true");
         Connection c = DriverManager.getConnection(config.jdbcUrl(), props);
         try {
             c.setAutoCommit(true);
@@ -118,12 +124,46 @@ final class HelperSession implements AutoCloseable {
     }
 
     PreparedStatement statement(RowStatement.Shape shape) throws SQLException {
-        PreparedStatement ps = statements.get(shape);
+        return statement(shape, shape::sql);
+    }
+
+    /** The cached prepared statement for {@code key}, prepared from {@code sql} on first use. */
+    PreparedStatement statement(Object key, Supplier<String> sql) throws SQLException {
+        PreparedStatement ps = statements.get(key);
         if (ps == null) {
-            ps = connection.prepareStatement(shape.sql());
-            statements.put(shape, ps);
+            ps = connection.prepareStatement(sql.get());
+            statements.put(key, ps);
         }
         return ps;
+    }
+
+    /**
+     * The SQL type of every column of {@code relation} in this database (format_type), cached for the session; empty
+     * when the table does not exist.
+     */
+    Map<String, String> columnTypes(RelationName relation) throws SQLException {
+        Map<String, String> types = columnTypes.get(relation);
+        if (types == null) {
+            types = new HashMap<>();
+            try (PreparedStatement ps = connection.prepareStatement("SELECT attname, format_type(atttypid, atttypmod) "
+                    + "FROM pg_attribute WHERE attrelid = to_regclass(?) AND attnum > 0 AND NOT attisdropped")) {
+                ps.setString(1, relation.quoted());
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        types.put(rs.getString(1), rs.getString(2));
+                    }
+                }
+            }
+            columnTypes.put(relation, types);
+        }
+        return types;
+    }
+
+    /** Forgets cached statements and column types (after DDL). */
+    void forgetSchema() {
+        statements.values().forEach(HelperSession::closeQuietly);
+        statements.clear();
+        columnTypes.clear();
     }
 
     PreparedStatement conflictInsert() throws SQLException {

@@ -113,7 +113,12 @@ final class RowStatement {
     }
 
     void bind(PreparedStatement ps) throws SQLException {
-        int p = 1;
+        bind(ps, 1);
+    }
+
+    /** Binds the written values, then (UPDATE, DELETE) the identity, from parameter {@code first}; returns the next. */
+    int bind(PreparedStatement ps, int first) throws SQLException {
+        int p = first;
         BitSet w = shape.written();
         for (int i = w.nextSetBit(0); i >= 0; i = w.nextSetBit(i + 1)) {
             p = bindText(ps, p, values.isNull(i) ? null : values.text(i));
@@ -125,6 +130,7 @@ final class RowStatement {
                 }
             }
         }
+        return p;
     }
 
     private static int bindText(PreparedStatement ps, int index, String text) throws SQLException {

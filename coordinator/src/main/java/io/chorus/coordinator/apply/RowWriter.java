@@ -7,12 +7,10 @@ import io.chorus.changeset.Op;
 import io.chorus.changeset.RelationName;
 import io.chorus.changeset.RowChange;
 import io.chorus.changeset.TruncateChange;
-import java.sql.BatchUpdateException;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Savepoint;
 import java.sql.Statement;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;
 import org.apache.logging.log4j.LogManager;
@@ -38,21 +36,17 @@ final class RowWriter {
         }
     }
 
-    private record Entry(ApplyUnit unit, RowStatement row, boolean restore) {
-    }
-
     private final HelperSession session;
     private final PendingRows pendingRows;
     private final boolean careful;
-    private final List<Entry> entries = new ArrayList<>();
-    private RowStatement.Shape shape;
-    private PreparedStatement current;
+    private final RowBatcher batcher;
     private int conflictRows;
 
     RowWriter(HelperSession session, boolean careful) {
         this.session = session;
         this.pendingRows = session.config().pendingRows();
         this.careful = careful;
+        this.batcher = careful ? null : new RowBatcher(session);
     }
 
     /** Writes the units (restores, changes, conflicts) and records progress = the last unit's GSN. No commit. */
@@ -127,38 +121,13 @@ final class RowWriter {
             executeOne(u, row, restore);
             return;
         }
-        if (!row.shape().equals(shape)) {
-            flush();
-            shape = row.shape();
-            current = session.statement(shape);
-        }
-        row.bind(current);
-        current.addBatch();
-        entries.add(new Entry(u, row, restore));
+        batcher.add(u, row, restore);
     }
 
     private void flush() throws SQLException, Recheck {
-        if (entries.isEmpty()) {
-            return;
+        if (batcher != null) {
+            batcher.flush();
         }
-        int[] counts;
-        try {
-            counts = current.executeBatch();
-        } catch (BatchUpdateException e) {
-            SQLException cause = e.getNextException() != null ? e.getNextException() : e;
-            if (SqlErrors.isRetriable(cause)) {
-                throw cause;
-            }
-            throw new Recheck(SqlErrors.describe(cause), cause);
-        }
-        for (int i = 0; i < counts.length; i++) {
-            Entry en = entries.get(i);
-            if (counts[i] == 0 && !en.restore() && en.row().op() != Op.INSERT) {
-                throw new Recheck(en.row().op() + " of " + en.row().relation() + " key " + en.row().identity()
-                        + " at GSN " + en.unit().gsn() + " affected no row", null);
-            }
-        }
-        entries.clear();
     }
 
     private void executeOne(ApplyUnit u, RowStatement row, boolean restore) throws SQLException {

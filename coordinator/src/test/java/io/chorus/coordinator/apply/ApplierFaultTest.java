@@ -155,4 +155,26 @@ class ApplierFaultTest {
         assertThat(rec.failure.get()).as("listener told").isInstanceOf(DivergenceException.class);
         assertThat(db.watermark()).isEqualTo(Gsn.NONE);
     }
+
+    @Test
+    void missingRowInsideAMultiRowUpdateIsPinnedToItsGsn() throws Exception {
+        TestDb db = TestDb.create(pg, "chunk");
+        db.exec("CREATE TABLE c (id int PRIMARY KEY, v text)",
+                "INSERT INTO c SELECT i, 'old' FROM generate_series(1, 40) i", "DELETE FROM c WHERE id = 20");
+        Relation c = relation("c", "id", "v");
+        Units.Recorder rec = new Units.Recorder();
+        try (Applier applier = new Applier(db.config().maxBatch(100).build(), rec)) {
+            for (int g = 1; g <= 40; g++) {
+                applier.submit(remote(g, "node2", update(c, "" + g, "new")));
+            }
+            assertThatThrownBy(() -> applier.awaitApplied(Gsn.of(40), TestDb.WAIT)).isInstanceOf(ChorusException.class);
+            assertThat(applier.failure()).isInstanceOf(DivergenceException.class)
+                    .hasMessageContaining("DIVERGENCE at GSN 20").hasMessageContaining("public.c key [20]");
+            assertThat(applier.appliedGsn()).isEqualTo(Gsn.of(19));
+            assertThat(applier.carefulReruns()).as("re-run in careful mode to find the row").isPositive();
+        }
+        assertThat(db.queryLong("SELECT count(*) FROM c WHERE v = 'new'")).isEqualTo(19);
+        assertThat(db.queryLong("SELECT max(id) FROM c WHERE v = 'new'")).isEqualTo(19);
+        assertThat(db.watermark()).isEqualTo(Gsn.of(19));
+    }
 }

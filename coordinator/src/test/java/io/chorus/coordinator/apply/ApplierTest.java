@@ -165,4 +165,31 @@ class ApplierTest {
         }
         assertThat(db.column("SELECT id || '=' || email FROM u ORDER BY id")).containsExactly("1=a@x", "2=b@x", "4=c@x");
     }
+
+    @Test
+    void multiRowUpdatesAndDeletesKeepOrderAndTypes() throws Exception {
+        TestDb db = TestDb.create(pg, "multirow");
+        db.exec("CREATE TABLE m (id int PRIMARY KEY, v text, n numeric(10,2), at timestamptz, c char(5))",
+                "INSERT INTO m SELECT i, 'v' || i, i, now(), 'x' FROM generate_series(1, 300) i");
+        Relation m = relation("m", "id", "v", "n", "at", "c");
+        List<ApplyUnit> units = new ArrayList<>();
+        for (int g = 1; g <= 200; g++) {
+            units.add(remote(g, "node2", update(m, "" + g, "u" + g, g + ".25", "2026-01-0" + (1 + g % 9) + " 00:00:00+00",
+                    g % 2 == 0 ? "even" : null)));
+        }
+        for (int g = 201; g <= 300; g++) {
+            units.add(remote(g, "node2", Units.delete(m, "" + g)));
+        }
+        // the same row twice in one transaction: the second write must win
+        units.add(remote(301, "node2", update(m, "1", "first", "1", null, null), update(m, "1", "second", "2", null,
+                null)));
+        try (Applier applier = new Applier(db.config().poolSize(2).maxBatch(500).build(), ApplyListener.NONE)) {
+            submitAll(applier, units);
+            applier.awaitApplied(Gsn.of(301), TestDb.WAIT);
+        }
+        assertThat(db.queryLong("SELECT count(*) FROM m")).isEqualTo(200);
+        assertThat(db.column("SELECT v || '/' || n || '/' || coalesce(c, '-') FROM m WHERE id IN (1, 2, 3, 200) "
+                + "ORDER BY id")).containsExactly("second/2.00/-", "u2/2.25/even", "u3/3.25/-", "u200/200.25/even");
+        assertThat(db.queryLong("SELECT count(*) FROM m WHERE at = '2026-01-05 00:00:00+00'")).isEqualTo(22);
+    }
 }

@@ -1,0 +1,59 @@
+package io.chorus.coordinator.apply;
+
+import io.chorus.changeset.Gsn;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Closes the race between applying remote winners and committing local transactions (DESIGN §3, R3: "the doom
+ * computation must see every local commit before the helper's commit"). Implemented by the domain over the pending
+ * tracker and the capture; called by the applier's helpers.
+ *
+ * <p>Protocol, per apply transaction covering GSNs {@code first..last}:
+ * <ol>
+ *   <li>at the start, {@link #takeLateRestores} for the range is prepended to the batch's restores;</li>
+ *   <li>the restores and the winners' statements run — they lock every item of the winners' keys (rows, unique index
+ *       entries, and referenced parents, which the applier locks explicitly with {@code FOR KEY SHARE});</li>
+ *   <li>{@link #awaitCaptureCaughtUp}: every local commit that committed before this point is now known to the
+ *       tracker, which has doomed the ones a winner of this batch beats and recorded their rollbacks;</li>
+ *   <li>{@link #takeLateRestores} again: if it returns rows, the transaction is rolled back and re-run with them
+ *       prepended; else it commits. A local commit after step 3 that meets a winner's item waits for the lock, so it
+ *       commits after this transaction and is not concurrent with it.</li>
+ * </ol>
+ * A statement that finds a row missing or already present does the same (steps 3-4) before it is called divergence.
+ * Implementations are thread-safe.
+ */
+public interface ApplyGuard {
+    /** No local writes to protect (tests of the applier alone). */
+    ApplyGuard NONE = new ApplyGuard() {
+        @Override
+        public void awaitCaptureCaughtUp(Duration timeout) {
+        }
+
+        @Override
+        public List<RestoreRow> takeLateRestores(Gsn first, Gsn last) {
+            return List.of();
+        }
+
+        @Override
+        public void committed(Gsn upTo) {
+        }
+    };
+
+    /**
+     * Blocks until the capture has reported every transaction that committed in this database before the call.
+     *
+     * @throws io.chorus.changeset.ChorusException (retriable) when that takes longer than {@code timeout}
+     */
+    void awaitCaptureCaughtUp(Duration timeout) throws InterruptedException;
+
+    /**
+     * Rows to restore in the transaction applying GSNs {@code first..last} (inclusive): local changesets that committed
+     * before that transaction and that a winner in the range dooms, learned after the range's restores were computed.
+     * Removes what it returns; the caller keeps them with the batch across re-runs.
+     */
+    List<RestoreRow> takeLateRestores(Gsn first, Gsn last);
+
+    /** Every GSN up to {@code upTo} is committed in this database: winners up to it can no longer doom anything. */
+    void committed(Gsn upTo);
+}

@@ -92,6 +92,10 @@ final class CaptureLoop implements Runnable, TransactionAssembler.Output {
                     return;
                 }
                 backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
+            } catch (RuntimeException e) {
+                // a listener or decoding bug: never let the reader die silently
+                handle(CaptureException.fatal("capture of slot " + cfg.slotName() + " stopped by an unexpected " + e, e), backoff);
+                return;
             }
         }
     }
@@ -120,6 +124,9 @@ final class CaptureLoop implements Runnable, TransactionAssembler.Output {
         received = from.lsn();
         try (ReplicationSession session = ReplicationSession.open(cfg, from.lsn())) {
             LOG.info("streaming slot {} from {} with deps {}", cfg.slotName(), from.lsn(), from.deps());
+            if (from.lsn().isValid()) {
+                session.confirm(from.lsn()); // already persisted: status updates report it from the start
+            }
             long idleMs = 0;
             int sinceConfirm = 0;
             while (stop.getCount() > 0) {

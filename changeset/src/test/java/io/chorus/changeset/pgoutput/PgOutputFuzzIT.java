@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
  * inside a value is another valid message). Any other outcome fails with the seed. Replay: -Dchorus.fuzz.seed=N.
  */
 class PgOutputFuzzIT {
-    private static final int ITERATIONS = Integer.getInteger("chorus.fuzz.iterations", 200_000);
+    private static final int ITERATIONS = Integer.getInteger("chorus.fuzz.iterations", 100_000);
 
     @Test
     void mutatedRealStreamsDecodeExactlyOrRaiseTheFormatException() throws SQLException {

@@ -61,15 +61,34 @@ class DecodeCommandIT {
     }
 
     @Test
-    void missingSlotWithoutCreateSlotSaysToPassIt() throws SQLException {
-        try (PgServer pg = PgServer.start("decode-missing")) {
+    void missingSlotNeedsCreateSlotAndATemporarySlotLeavesNoSlotBehind() throws Exception {
+        try (PgServer pg = PgServer.start("decode-temp")) {
             pg.createDatabase("app");
             StringWriter err = new StringWriter();
             CommandLine cli = ChorusCli.commandLine();
             cli.setErr(new PrintWriter(err));
-            int code = cli.execute("decode", "--url", pg.jdbcUrl("app"), "--slot", "nope");
-            assertThat(code).isEqualTo(1);
+            assertThat(cli.execute("decode", "--url", pg.jdbcUrl("app"), "--slot", "nope")).isEqualTo(1);
             assertThat(err.toString()).contains("replication slot nope does not exist in database 'app'").contains("--create-slot");
+
+            exec(pg, "CREATE TABLE t(id int PRIMARY KEY)");
+            StringWriter out = new StringWriter();
+            CommandLine temp = ChorusCli.commandLine();
+            temp.setOut(new PrintWriter(out));
+            ExecutorService ex = Executors.newSingleThreadExecutor();
+            try {
+                Future<Integer> code = ex.submit(() -> temp.execute("decode", "--url", pg.jdbcUrl("app"), "--limit", "1"));
+                awaitActiveSlot(pg, "chorus_decode_" + ProcessHandle.current().pid());
+                exec(pg, "INSERT INTO t VALUES (42)");
+                assertThat(code.get(60, TimeUnit.SECONDS)).isZero();
+            } finally {
+                ex.shutdownNow();
+            }
+            assertThat(out.toString()).contains("\"columns\":{\"id\":\"42\"}");
+            try (Connection c = pg.connect("app"); Statement st = c.createStatement();
+                 ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_replication_slots")) {
+                rs.next();
+                assertThat(rs.getInt(1)).as("the temporary slot is gone with its connection").isZero();
+            }
         }
     }
 

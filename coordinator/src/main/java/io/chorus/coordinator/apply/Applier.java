@@ -105,8 +105,30 @@ public final class Applier implements AutoCloseable {
         };
         for (int i = 0; i < config.poolSize(); i++) {
             Helper h = new Helper(i, config, sequencer, metrics, owner);
-            h.connect();
             helpers.add(h);
+            connectWithin(h, config.retryWait());
+        }
+    }
+
+    /** Connects a helper, waiting while a backend of a previous run still holds its origin (SQLState 55006). */
+    private void connectWithin(Helper h, Duration limit) throws SQLException {
+        long deadline = System.nanoTime() + limit.toNanos();
+        while (true) {
+            try {
+                h.connect();
+                return;
+            } catch (SQLException e) {
+                if (!SqlErrors.OBJECT_IN_USE.equals(e.getSQLState()) || System.nanoTime() > deadline) {
+                    throw e;
+                }
+                LOG.debug("helper {}: origin still held by a previous backend; retrying", h.name());
+                try {
+                    sequencer.pause(TimeUnit.MILLISECONDS.toNanos(20));
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+            }
         }
     }
 
@@ -257,7 +279,7 @@ public final class Applier implements AutoCloseable {
         closed = true;
         dispatcher.stop();
         try {
-            if (!sequencer.awaitDrained(DRAIN_ON_CLOSE)) {
+            if (!sequencer.awaitDrained(DRAIN_ON_CLOSE) && sequencer.failure() == null) {
                 LOG.warn("applier closing with transactions still in flight ({}); rolling them back", state());
             }
             sequencer.abort();

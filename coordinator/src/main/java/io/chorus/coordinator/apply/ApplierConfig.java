@@ -25,10 +25,11 @@ import java.util.regex.Pattern;
  * @param originPrefix  prefix of the helper replication origins (default {@code chorus_h}); replication origins are
  *                      server-wide, so domains sharing one server need different prefixes
  * @param pendingRows   this node's pending rows (default: none)
+ * @param guard         the apply-time protocol against racing local commits (default: {@link ApplyGuard#NONE})
  */
 public record ApplierConfig(String jdbcUrl, int poolSize, int maxBatch, int queueCapacity, Duration idleFlush,
                             Duration blockerPoll, int maxRetries, Duration retryWait, String originPrefix,
-                            PendingRows pendingRows) {
+                            PendingRows pendingRows, ApplyGuard guard) {
     private static final Pattern ORIGIN_PREFIX = Pattern.compile("[a-z][a-z0-9_]{0,40}");
     private static final Pattern PASSWORD = Pattern.compile("(?i)(password=)[^&;]*");
 
@@ -38,6 +39,7 @@ public record ApplierConfig(String jdbcUrl, int poolSize, int maxBatch, int queu
         Objects.requireNonNull(blockerPoll, "blockerPoll");
         Objects.requireNonNull(retryWait, "retryWait");
         Objects.requireNonNull(pendingRows, "pendingRows");
+        Objects.requireNonNull(guard, "guard");
         if (!jdbcUrl.startsWith("jdbc:postgresql:")) {
             throw new IllegalArgumentException("applier jdbcUrl must be a PostgreSQL JDBC URL (jdbc:postgresql://...)");
         }
@@ -96,6 +98,7 @@ public record ApplierConfig(String jdbcUrl, int poolSize, int maxBatch, int queu
         private Duration retryWait = Duration.ofSeconds(10);
         private String originPrefix = "chorus_h";
         private PendingRows pendingRows = PendingRows.NONE;
+        private ApplyGuard guard = ApplyGuard.NONE;
 
         private Builder(String jdbcUrl) {
             this.jdbcUrl = jdbcUrl;
@@ -146,9 +149,14 @@ public record ApplierConfig(String jdbcUrl, int poolSize, int maxBatch, int queu
             return this;
         }
 
+        public Builder guard(ApplyGuard v) {
+            guard = v;
+            return this;
+        }
+
         public ApplierConfig build() {
             return new ApplierConfig(jdbcUrl, poolSize, maxBatch, queueCapacity, idleFlush, blockerPoll, maxRetries,
-                    retryWait, originPrefix, pendingRows);
+                    retryWait, originPrefix, pendingRows, guard);
         }
     }
 }

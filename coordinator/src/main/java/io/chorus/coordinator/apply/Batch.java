@@ -7,6 +7,7 @@ import io.chorus.changeset.KeyKind;
 import io.chorus.changeset.MessageChange;
 import io.chorus.changeset.RelationName;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -25,6 +26,8 @@ final class Batch {
     private final Set<RelationName> tables = new HashSet<>();
     private final boolean exclusive;
     private final int rowCount;
+    /** Restores learned from the {@link ApplyGuard} while the batch ran; they go first in its next transaction. */
+    private final List<RestoreRow> lateRestores = new ArrayList<>();
 
     /** Units of this batch already committed (careful mode commits unit by unit). Owned by the helper thread. */
     private int committedUnits;
@@ -106,6 +109,21 @@ final class Batch {
     /** The GSN this batch waits for before its next commit: the one before its first uncommitted unit. */
     Gsn predecessor() {
         return Gsn.of(units.get(committedUnits).gsn().value() - 1);
+    }
+
+    /** The GSN of the first unit not committed yet. */
+    Gsn next() {
+        return units.get(committedUnits).gsn();
+    }
+
+    List<RestoreRow> lateRestores() {
+        return lateRestores;
+    }
+
+    /** Adds late restores; returns whether there were any. */
+    boolean addLateRestores(List<RestoreRow> rows) {
+        lateRestores.addAll(rows);
+        return !rows.isEmpty();
     }
 
     int committedUnits() {

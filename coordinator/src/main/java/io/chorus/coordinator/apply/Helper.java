@@ -115,11 +115,10 @@ final class Helper implements Runnable {
     /** Runs the batch once; on trouble, rolls back and says how to go on (or fails the applier and says DONE). */
     private Next attempt(Batch b, boolean careful, int[] failures) throws InterruptedException {
         try {
-            if (openIfNeeded(b) || (careful ? runCareful(b) : runBatched(b))) {
+            if (openIfNeeded(b)) {
                 return Next.DONE;
             }
-            metrics.yields.increment();
-            return Next.RERUN;
+            return careful ? runCareful(b) : runBatched(b);
         } catch (RowWriter.Recheck r) {
             release(b);
             metrics.rechecks.increment();
@@ -130,11 +129,17 @@ final class Helper implements Runnable {
             return afterSqlError(b, e, careful, failures);
         } catch (ChorusException e) {
             release(b);
-            if (careful) {
-                fail(e);
-                return Next.DONE;
+            if (e.isRetriable()) {
+                return afterSqlError(b, new SQLException(e.getMessage(), "55P03", e), careful, failures);
             }
-            return Next.CAREFUL;
+            if (!careful) {
+                return Next.CAREFUL;
+            }
+            if (e instanceof DivergenceException && lateRestoresArrived(b)) {
+                return Next.RERUN;
+            }
+            fail(e);
+            return Next.DONE;
         } catch (RuntimeException | AssertionError e) {
             // the driver can fail outside SQLException when a backend dies mid-batch: treat it as a lost connection
             release(b);
@@ -172,41 +177,66 @@ final class Helper implements Runnable {
         return b.isDone();
     }
 
-    /** Runs the rest of the batch as one transaction; returns false when it had to yield to the head. */
-    private boolean runBatched(Batch b) throws SQLException, RowWriter.Recheck, InterruptedException {
+    /** Runs the rest of the batch as one transaction, following the {@link ApplyGuard} protocol. */
+    private Next runBatched(Batch b) throws SQLException, RowWriter.Recheck, InterruptedException {
         List<ApplyUnit> rest = b.units().subList(b.committedUnits(), b.units().size());
+        b.addLateRestores(config.guard().takeLateRestores(b.next(), b.last()));
         b.executing(session.pid());
-        new RowWriter(session, false).write(rest, b.last(), b);
+        new RowWriter(session, false).write(rest, b.last(), b, b.lateRestores());
+        if (lateRestoresArrived(b)) {
+            release(b);
+            return Next.RERUN;
+        }
         Sequencer.Turn turn = sequencer.awaitTurn(b, true);
         if (turn != Sequencer.Turn.GO) {
             release(b);
             if (turn == Sequencer.Turn.YIELD) {
+                metrics.yields.increment();
                 LOG.info("helper {}: {} rolled back to let the head of the line pass (hidden conflict); it re-runs "
                         + "after the head commits", name(), b);
             }
-            return turn == Sequencer.Turn.STOP;
+            return turn == Sequencer.Turn.STOP ? Next.DONE : Next.RERUN;
         }
         session.commit();
         b.released();
         committed(b, b.last(), rest.size());
-        return true;
+        return Next.DONE;
+    }
+
+    /**
+     * Waits until the capture has seen every local commit so far and asks the guard for restores that a winner of
+     * this batch now requires; returns whether there were any (the transaction must then re-run with them first).
+     */
+    private boolean lateRestoresArrived(Batch b) throws InterruptedException {
+        config.guard().awaitCaptureCaughtUp(config.retryWait());
+        boolean arrived = b.addLateRestores(config.guard().takeLateRestores(b.next(), b.last()));
+        if (arrived) {
+            LOG.info("helper {}: local commits raced {}; re-running it with {} restores first", name(), b,
+                    b.lateRestores().size());
+        }
+        return arrived;
     }
 
     /** Runs the rest of the batch one unit per transaction; the batch is the head of the line. */
-    private boolean runCareful(Batch b) throws SQLException {
+    private Next runCareful(Batch b) throws SQLException, InterruptedException {
         while (!b.isDone()) {
             ApplyUnit u = b.units().get(b.committedUnits());
+            b.addLateRestores(config.guard().takeLateRestores(u.gsn(), b.last()));
             b.executing(session.pid());
             try {
-                new RowWriter(session, true).write(List.of(u), u.gsn(), b);
+                new RowWriter(session, true).write(List.of(u), u.gsn(), b, b.lateRestores());
             } catch (RowWriter.Recheck impossible) {
                 throw new IllegalStateException("careful mode never asks for a recheck", impossible);
+            }
+            if (lateRestoresArrived(b)) {
+                release(b);
+                return Next.RERUN;
             }
             session.commit();
             b.released();
             committed(b, u.gsn(), 1);
         }
-        return true;
+        return Next.DONE;
     }
 
     private void committed(Batch b, Gsn upTo, int units) {
@@ -217,7 +247,9 @@ final class Helper implements Runnable {
             metrics.rows.add(u.changes().size() + u.restores().size());
         }
         metrics.transactions.increment();
+        b.lateRestores().clear();
         sequencer.committed(b, upTo);
+        config.guard().committed(upTo);
         owner.applied(upTo);
     }
 

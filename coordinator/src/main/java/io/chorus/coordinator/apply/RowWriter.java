@@ -49,10 +49,14 @@ final class RowWriter {
         this.batcher = careful ? null : new RowBatcher(session);
     }
 
-    /** Writes the units (restores, changes, conflicts) and records progress = the last unit's GSN. No commit. */
-    void write(List<ApplyUnit> units, Gsn progress, Batch batch) throws SQLException, Recheck {
+    /**
+     * Writes the late restores, then the units (restores, changes, conflicts), and records progress = the last unit's
+     * GSN. No commit.
+     */
+    void write(List<ApplyUnit> units, Gsn progress, Batch batch, List<RestoreRow> late) throws SQLException, Recheck {
+        writeRestores(units.get(0), late);
         for (ApplyUnit u : units) {
-            writeRestores(u);
+            writeRestores(u, u.restores());
             for (Change c : u.changes()) {
                 writeChange(u, c);
             }
@@ -68,11 +72,11 @@ final class RowWriter {
         session.recordProgress(progress, batch.commitTimeOf(units.get(units.size() - 1)));
     }
 
-    private void writeRestores(ApplyUnit u) throws SQLException, Recheck {
-        for (RestoreRow r : u.restores()) {
+    private void writeRestores(ApplyUnit u, List<RestoreRow> rows) throws SQLException, Recheck {
+        for (RestoreRow r : rows) {
             add(u, RowStatement.restoreDelete(r), true);
         }
-        for (RestoreRow r : u.restores()) {
+        for (RestoreRow r : rows) {
             if (!r.removes()) {
                 add(u, RowStatement.restoreInsert(r), true);
             }

@@ -12,10 +12,13 @@
  *       helper. Units with nothing to write are folded into the next batch, or flushed alone after
  *       {@code idleFlush}.</li>
  *   <li>A helper writes its batch (rows of one statement shape go as one JDBC batch through a cached prepared
- *       statement), calls {@code pg_replication_origin_xact_setup(last GSN, origin commit time)}, then waits until
- *       every lower GSN has committed, and commits. Data and progress are one commit record, so W after a crash is
- *       the maximum progress over the helper origins ({@link io.chorus.coordinator.apply.ApplyProgress}), and a lost
- *       connection is resolved by reading the helper's own origin: committed or not, never both.</li>
+ *       statement), records its last GSN in its row of {@code chorus.apply_progress} and in its replication origin
+ *       ({@code pg_replication_origin_xact_setup(GSN as pg_lsn, origin commit time)}), then waits until every lower
+ *       GSN has committed, and commits. Data and progress are one commit, so W after a crash is the maximum over the
+ *       helper rows ({@link io.chorus.coordinator.apply.ApplyProgress}), and a lost connection is resolved by
+ *       reading the helper's own row: committed or not, never both. The row, not the origin, is the truth because
+ *       PostgreSQL 16+ also advances an origin when a transaction that set it up aborts (a killed helper did exactly
+ *       that in testing); the origin still marks helper commits for the capture, with the GSN as origin LSN.</li>
  *   <li>The blocker watch polls {@code pg_blocking_pids} of the head while it runs: a later helper that blocks the head
  *       (a hidden conflict through a trigger or an index the keys do not show) is cancelled, rolls back, and re-runs
  *       once it is itself the head. Every re-run waits to be the head, so re-runs cannot livelock.</li>

@@ -15,9 +15,13 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -191,5 +195,46 @@ class ApplierTest {
         assertThat(db.column("SELECT v || '/' || n || '/' || coalesce(c, '-') FROM m WHERE id IN (1, 2, 3, 200) "
                 + "ORDER BY id")).containsExactly("second/2.00/-", "u2/2.25/even", "u3/3.25/-", "u200/200.25/even");
         assertThat(db.queryLong("SELECT count(*) FROM m WHERE at = '2026-01-05 00:00:00+00'")).isEqualTo(22);
+    }
+
+    @Test
+    void lateRestoresFromTheGuardRunFirstAndPreventFalseDivergence() throws Exception {
+        TestDb db = TestDb.create(pg, "guard");
+        db.exec("CREATE TABLE g (id int PRIMARY KEY, v text)", "INSERT INTO g VALUES (5, 'local-pending')");
+        Relation g = relation("g", "id", "v");
+        // a local commit raced the winner at GSN 1: it changed row 5 and deleted row 7, and the guard learns of it
+        // only once the capture caught up
+        List<RestoreRow> late = List.of(new RestoreRow(g, List.of("5"), Tuple.ofTexts("5", "base")),
+                new RestoreRow(g, List.of("7"), Tuple.ofTexts("7", "base7")));
+        List<Gsn> committed = new CopyOnWriteArrayList<>();
+        AtomicInteger caughtUp = new AtomicInteger();
+        AtomicBoolean handedOut = new AtomicBoolean();
+        ApplyGuard guard = new ApplyGuard() {
+            @Override
+            public void awaitCaptureCaughtUp(Duration timeout) {
+                caughtUp.incrementAndGet();
+            }
+
+            @Override
+            public List<RestoreRow> takeLateRestores(Gsn first, Gsn last) {
+                // known once the capture caught up; handed out once
+                return caughtUp.get() >= 1 && !first.isAfter(Gsn.of(1)) && handedOut.compareAndSet(false, true) ? late
+                        : List.of();
+            }
+
+            @Override
+            public void committed(Gsn upTo) {
+                committed.add(upTo);
+            }
+        };
+        try (Applier applier = new Applier(db.config().guard(guard).build(), ApplyListener.NONE)) {
+            applier.submit(remote(1, "node2", update(g, "7", "winner")));
+            applier.awaitApplied(Gsn.of(1), TestDb.WAIT);
+            applier.submit(remote(2, "node2", insert(g, "8", "next")));
+            applier.awaitApplied(Gsn.of(2), TestDb.WAIT);
+        }
+        assertThat(db.column("SELECT id || '=' || v FROM g ORDER BY id")).containsExactly("5=base", "7=winner",
+                "8=next");
+        assertThat(committed).containsExactly(Gsn.of(1), Gsn.of(2));
     }
 }

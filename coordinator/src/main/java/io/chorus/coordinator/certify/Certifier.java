@@ -170,6 +170,7 @@ public final class Certifier {
                 + "recorded as lost and its origin must save them and rejoin by full transfer", gsn, cs.origin(),
                 cs.deps(), lowMark, conflicts.size());
         recordLosses(cs.origin(), cs.deps(), lostHere);
+        purge();
         return verdict(gsn, cs, conflicts, true);
     }
 

@@ -13,6 +13,7 @@ import io.chorus.coordinator.apply.PendingRows;
 import io.chorus.coordinator.apply.RestoreRow;
 import io.chorus.coordinator.certify.CertRules;
 import io.chorus.coordinator.certify.Dependency;
+import io.chorus.coordinator.certify.KeyLookup;
 import io.chorus.coordinator.certify.Verdict;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -184,7 +185,7 @@ public final class PendingTracker implements PendingRows {
         if (pending.isEmpty() || applied.isEmpty()) {
             return List.of();
         }
-        Set<RowId> touched = doom(v.gsn(), applied, undo);
+        Set<RowId> touched = doom(v.gsn(), new KeyLookup(applied), undo);
         undo.rows.addAll(touched);
         List<RestoreRow> restores = RestorePlan.restores(touched, rows, v, undo);
         touched.forEach(this::refresh);
@@ -212,13 +213,13 @@ public final class PendingTracker implements PendingRows {
         lastWinner = null;
     }
 
-    private Set<RowId> doom(Gsn g, List<Key> applied, WinnerUndo undo) {
+    private Set<RowId> doom(Gsn g, KeyLookup applied, WinnerUndo undo) {
         Set<RowId> touched = new LinkedHashSet<>();
         List<PendingChange> doomedSoFar = new ArrayList<>();
         for (PendingSet ps : pending) {
             for (PendingChange pc : ps.changes) {
                 if (pc.doomCause == null) {
-                    Gsn cause = clashesAny(pc.keys, applied) ? g : null;
+                    Gsn cause = applied.clashesAny(pc.keys) ? g : null;
                     if (cause == null) {
                         Dependency<PendingChange> d = CertRules.sameOriginCause(pc.keys, doomedSoFar, ps.cs.deps());
                         cause = d == null ? null : d.lost().doomCause;
@@ -246,17 +247,6 @@ public final class PendingTracker implements PendingRows {
         }
         pc.doomCause = cause;
         LOG.trace("pending change {} of {} doomed at GSN {} (cause GSN {})", pc.index, pc.owner.cs.gtid(), g, cause);
-    }
-
-    private static boolean clashesAny(List<Key> keys, List<Key> applied) {
-        for (Key k : keys) {
-            for (Key a : applied) {
-                if (CertRules.clashes(k, a)) {
-                    return true;
-                }
-            }
-        }
-        return false;
     }
 
     private void updateBases(Verdict v, WinnerUndo undo) {

@@ -273,4 +273,29 @@ class ConflictMatrixTest {
         assertThat(c.failures).extracting(SimCluster.Failure::message).singleElement().asString()
                 .contains("pending local TRUNCATE of [public.d]", "loses to GSN 1", "rejoin it by full state transfer");
     }
+
+    /** Model H4: a rollback must not wipe out an earlier pending change of the same row that wins. */
+    @Test
+    void insertThenMoveOntoAUniqueValueTakenConcurrentlyOnThreeNodes() {
+        SimCluster c = cluster(3, init());
+        tx(c, A, ins("p", "2", "0", "3"));
+        tx(c, A, upd("p", "2", "=", "2"));
+        tx(c, B, ins("p", "1", "0", "2"));
+        order(c, B, A, A);
+        assertConverged(c, "p1(v=0,u=2) p2(v=0,u=3)");
+        assertConflicts(c, "3/0 insert_update a 1 b WRITE:public.p/u_key[2]");
+    }
+
+    @Test
+    void updateTwiceAgainstDeleteAndReinsertOnThreeNodes() {
+        SimCluster c = cluster(3, init("p:0:0:null"));
+        tx(c, A, upd("p", "0", "1", "="));
+        tx(c, A, upd("p", "0", "2", "="));
+        tx(c, B, del("p", "0"));
+        tx(c, B, ins("p", "0", "1", null));
+        order(c, B, A, B, A);
+        assertConverged(c, "p0(v=1,u=null)");
+        assertConflicts(c, "2/0 delete_update a 1 b WRITE:public.p/pkey[0]",
+                "4/0 delete_update a 1 b WRITE:public.p/pkey[0]");
+    }
 }

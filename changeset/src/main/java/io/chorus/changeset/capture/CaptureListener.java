@@ -18,7 +18,8 @@ public interface CaptureListener {
     /**
      * A local transaction committed: gtid = (node, commit LSN), deps = GSN of the last helper commit before it. A
      * transaction above the spill threshold carries a {@link io.chorus.changeset.ChangeSet.DiskBacked} change list
-     * that is readable only until this call returns: encode or consume it here.
+     * (iterate it; it streams from a file) that stays readable until the changeset has been
+     * {@link SlotCapture#markDelivered delivered} and confirmed, or the capture is closed.
      */
     void onLocalChangeSet(ChangeSet cs);
 

@@ -191,8 +191,8 @@ final class CaptureLoop implements Runnable, TransactionAssembler.Output {
     }
 
     @Override
-    public void localCommit(ChangeSet cs, Lsn endLsn) {
-        if (!tracker.emitted(cs.gtid().commitLsn(), cs.deps())) {
+    public void localCommit(ChangeSet cs, Lsn endLsn, AutoCloseable spillFile) {
+        if (!tracker.emitted(cs.gtid().commitLsn(), cs.deps(), spillFile)) {
             LOG.debug("re-emitting {} (deps {}) after a reconnect", cs.gtid(), cs.deps());
         }
         received = endLsn;

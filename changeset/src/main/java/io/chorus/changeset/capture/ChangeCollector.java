@@ -11,8 +11,9 @@ import java.util.List;
 /**
  * Where the changes of the transaction being assembled accumulate: a {@link ChangeBuffer}, on the heap while small and
  * in a spill file under {@code workDir/spill} beyond the threshold. A spilled transaction's list is handed on as
- * {@link ChangeSet.DiskBacked} (not copied to the heap) and is readable until {@link #close()}, which the assembler
- * calls when the listener returns. One per transaction, reader thread only.
+ * {@link ChangeSet.DiskBacked} (not copied to the heap) and is readable until {@link #close()}, which happens once the
+ * changeset is confirmed (delivered back in total order) or capture closes. One per transaction; created and closed
+ * on the reader thread (close may also run on the thread that closes the capture).
  */
 final class ChangeCollector implements AutoCloseable {
     private final ChangeBuffer buffer;
@@ -33,6 +34,10 @@ final class ChangeCollector implements AutoCloseable {
     List<Change> finish() {
         List<Change> list = buffer.finish();
         return buffer.spilled() ? new Spilled(list) : list;
+    }
+
+    boolean spilled() {
+        return buffer.spilled();
     }
 
     boolean isEmpty() {

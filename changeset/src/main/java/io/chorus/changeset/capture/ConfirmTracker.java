@@ -3,6 +3,8 @@ package io.chorus.changeset.capture;
 import io.chorus.changeset.Gsn;
 import io.chorus.changeset.Lsn;
 import io.chorus.changeset.capture.CaptureState.Position;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.logging.log4j.LogManager;
@@ -23,10 +25,22 @@ final class ConfirmTracker {
 
     private static final class Entry {
         final Gsn deps;
+        final List<AutoCloseable> spillFiles = new ArrayList<>(1);
         boolean delivered;
 
         Entry(Gsn deps) {
             this.deps = deps;
+        }
+
+        void release() {
+            for (AutoCloseable f : spillFiles) {
+                try {
+                    f.close();
+                } catch (Exception e) {
+                    LOG.warn("cannot delete a spill file of a confirmed changeset: {}", e.toString());
+                }
+            }
+            spillFiles.clear();
         }
     }
 
@@ -34,13 +48,21 @@ final class ConfirmTracker {
     private int reEmitted;
 
     /**
-     * Records an emitted local changeset. Returns false if it was already pending (a re-emission after a reconnect);
-     * then its deps must equal the first emission's.
+     * Records an emitted local changeset and the spill file behind its changes (null when in memory), which is closed
+     * when the changeset is confirmed. Returns false if it was already pending (a re-emission after a reconnect); then
+     * its deps must equal the first emission's.
      */
-    synchronized boolean emitted(Lsn commitLsn, Gsn deps) {
+    synchronized boolean emitted(Lsn commitLsn, Gsn deps, AutoCloseable spillFile) {
         Entry e = pending.get(commitLsn);
-        if (e == null) {
-            pending.put(commitLsn, new Entry(deps));
+        boolean first = e == null;
+        if (first) {
+            e = new Entry(deps);
+            pending.put(commitLsn, e);
+        }
+        if (spillFile != null) {
+            e.spillFiles.add(spillFile);
+        }
+        if (first) {
             return true;
         }
         reEmitted++;
@@ -71,13 +93,20 @@ final class ConfirmTracker {
      */
     synchronized Position confirmable(Lsn received, Gsn currentDeps) {
         while (!pending.isEmpty() && pending.firstEntry().getValue().delivered && pending.firstKey().isBefore(received)) {
-            pending.pollFirstEntry();
+            pending.pollFirstEntry().getValue().release();
         }
         if (pending.isEmpty() || !pending.firstKey().isBefore(received)) {
             return new Position(received, currentDeps);
         }
         Map.Entry<Lsn, Entry> first = pending.firstEntry();
         return new Position(first.getKey(), first.getValue().deps);
+    }
+
+    /** Deletes every spill file still held (capture is closing). */
+    synchronized void releaseAll() {
+        for (Entry e : pending.values()) {
+            e.release();
+        }
     }
 
     synchronized int pendingCount() {

@@ -121,6 +121,11 @@ public final class SlotCapture implements AutoCloseable {
         return l == null ? 0 : l.reconnects();
     }
 
+    /** Local changesets emitted and not yet confirmed (the delivered ones among them wait for their predecessors). */
+    public int pendingLocal() {
+        return tracker.pendingCount();
+    }
+
     /** How many local changesets were emitted again after reconnects. */
     public int reEmitted() {
         return tracker.reEmitted();
@@ -140,6 +145,9 @@ public final class SlotCapture implements AutoCloseable {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        if (!thread.isAlive()) {
+            tracker.releaseAll();
         }
         LOG.info("capture of slot {} closed at confirmed {}", cfg.slotName(), confirmedLsn());
         thread = null;

@@ -45,7 +45,11 @@ final class TransactionAssembler {
 
     /** Where finished transactions go. */
     interface Output {
-        void localCommit(ChangeSet cs, Lsn endLsn);
+        /**
+         * A local changeset. {@code spillFile} is non-null when its changes stream from disk: the receiver owns it
+         * and closes it once the changeset is no longer needed.
+         */
+        void localCommit(ChangeSet cs, Lsn endLsn, AutoCloseable spillFile);
 
         void helperCommit(String originName, Gsn appliedGsn, Lsn commitLsn, Lsn endLsn);
 
@@ -158,7 +162,11 @@ final class TransactionAssembler {
                 return;
             }
             ChangeSet cs = new ChangeSet(new Gtid(node, c.commitLsn()), begin.xid(), c.commitTime(), deps, changes.finish());
-            out.localCommit(cs, c.endLsn());
+            ChangeCollector spilled = changes.spilled() ? changes : null;
+            if (spilled != null) {
+                changes = null; // ownership passes with the changeset
+            }
+            out.localCommit(cs, c.endLsn(), spilled);
         } finally {
             abandon();
         }

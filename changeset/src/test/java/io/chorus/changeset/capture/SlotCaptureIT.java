@@ -159,26 +159,35 @@ class SlotCaptureIT {
     }
 
     @Test
-    void transactionAboveSpillThresholdArrivesDiskBackedAndComplete() throws SQLException {
+    void transactionAboveSpillThresholdArrivesDiskBackedAndLivesUntilConfirmed() throws Exception {
         String db = newDatabase(pg, "spill");
         exec(pg, db, "CREATE TABLE s(id int PRIMARY KEY, v text)");
-        List<String> seen = new java.util.ArrayList<>();
-        boolean[] diskBacked = new boolean[1];
-        RecordingListener rec = new RecordingListener() {
-            @Override
-            public synchronized void onLocalChangeSet(ChangeSet cs) {
-                diskBacked[0] = cs.changes() instanceof ChangeSet.DiskBacked;
-                for (Change c : cs.changes()) { // readable only during the callback
-                    seen.add(((RowChange) c).newTuple().text(1));
-                }
-                super.onLocalChangeSet(cs.withChanges(List.of()));
-            }
-        };
-        try (SlotCapture cap = startDelivering(config(pg, db).withSpillThreshold(4096), rec)) {
+        CaptureConfig cfg = config(pg, db).withSpillThreshold(4096);
+        RecordingListener rec = new RecordingListener();
+        try (SlotCapture cap = new SlotCapture(cfg, rec)) {
+            cap.start();
             exec(pg, db, "INSERT INTO s SELECT i, 'value ' || i FROM generate_series(1, 2000) i");
             awaitCount(rec, 1);
-            assertThat(diskBacked[0]).isTrue();
+            ChangeSet cs = rec.deduped().get(0);
+            assertThat(cs.changes()).isInstanceOf(ChangeSet.DiskBacked.class);
+            List<String> seen = new java.util.ArrayList<>();
+            for (Change c : cs.changes()) { // after the callback, before delivery: still readable
+                seen.add(((RowChange) c).newTuple().text(1));
+            }
             assertThat(seen).hasSize(2000).startsWith("value 1", "value 2").endsWith("value 2000");
+            java.nio.file.Path spill = cfg.workDir().resolve("spill");
+            assertThat(spillFiles(spill)).isEqualTo(1);
+            cap.markDelivered(cs.gtid().commitLsn());
+            Await.until("spill file deleted once the changeset is confirmed", CaptureTestSupport.TIMEOUT,
+                    () -> spillFiles(spill) == 0);
+        }
+    }
+
+    private static long spillFiles(java.nio.file.Path dir) {
+        try (var files = java.nio.file.Files.list(dir)) {
+            return files.count();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 

@@ -11,8 +11,10 @@ import java.sql.Statement;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.function.Supplier;
@@ -36,7 +38,18 @@ final class HelperSession implements AutoCloseable {
     private final String origin;
     private final Connection connection;
     private final int pid;
+    /** The item name of a row's identity in certification keys (as the key deriver writes it). */
+    static final String IDENTITY_INDEX = "pkey";
+    private static final String INDEX_COLUMNS = "SELECT a.attname FROM pg_index i CROSS JOIN LATERAL "
+            + "unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) JOIN pg_attribute a ON a.attrelid = i.indrelid "
+            + "AND a.attnum = k.attnum WHERE i.indrelid = to_regclass(?) AND ";
+    private static final String IDENTITY_COLUMNS = INDEX_COLUMNS + "i.indexrelid = coalesce((SELECT j.indexrelid FROM "
+            + "pg_index j WHERE j.indrelid = to_regclass(?) AND j.indisreplident), (SELECT j.indexrelid FROM pg_index j "
+            + "WHERE j.indrelid = i.indrelid AND j.indisprimary)) ORDER BY k.ord";
+    private static final String NAMED_INDEX_COLUMNS = INDEX_COLUMNS + "i.indexrelid = to_regclass(?) ORDER BY k.ord";
+
     private final Map<RelationName, Map<String, String>> columnTypes = new HashMap<>();
+    private final Map<List<Object>, List<String>> indexColumns = new HashMap<>();
     private final Map<Object, PreparedStatement> statements =
             new LinkedHashMap<>(64, 0.75f, true) {
                 private static final long serialVersionUID = 1L;
@@ -159,11 +172,37 @@ final class HelperSession implements AutoCloseable {
         return types;
     }
 
-    /** Forgets cached statements and column types (after DDL). */
+    /**
+     * The columns, in index order, of the index a key names on {@code relation}: {@code pkey} is the row identity (the
+     * replica identity index, else the primary key), anything else a unique index of that name in the relation's
+     * schema. Empty when there is no such index. Cached for the session.
+     */
+    List<String> indexColumns(RelationName relation, String index) throws SQLException {
+        List<Object> cacheKey = List.of(relation, index);
+        List<String> cols = indexColumns.get(cacheKey);
+        if (cols == null) {
+            cols = new ArrayList<>();
+            boolean identity = IDENTITY_INDEX.equals(index);
+            try (PreparedStatement ps = connection.prepareStatement(identity ? IDENTITY_COLUMNS : NAMED_INDEX_COLUMNS)) {
+                ps.setString(1, relation.quoted());
+                ps.setString(2, identity ? relation.quoted() : RelationName.of(relation.schema(), index).quoted());
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        cols.add(rs.getString(1));
+                    }
+                }
+            }
+            indexColumns.put(cacheKey, cols);
+        }
+        return cols;
+    }
+
+    /** Forgets cached statements, column types and index columns (after DDL). */
     void forgetSchema() {
         statements.values().forEach(HelperSession::closeQuietly);
         statements.clear();
         columnTypes.clear();
+        indexColumns.clear();
     }
 
     PreparedStatement conflictInsert() throws SQLException {

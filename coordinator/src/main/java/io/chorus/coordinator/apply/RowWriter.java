@@ -2,6 +2,8 @@ package io.chorus.coordinator.apply;
 
 import io.chorus.changeset.Change;
 import io.chorus.changeset.Gsn;
+import io.chorus.changeset.Key;
+import io.chorus.changeset.KeyKind;
 import io.chorus.changeset.MessageChange;
 import io.chorus.changeset.Op;
 import io.chorus.changeset.RelationName;
@@ -11,6 +13,7 @@ import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Savepoint;
 import java.sql.Statement;
+import java.sql.Types;
 import java.util.List;
 import java.util.stream.Collectors;
 import org.apache.logging.log4j.LogManager;
@@ -54,6 +57,9 @@ final class RowWriter {
      * GSN. No commit.
      */
     void write(List<ApplyUnit> units, Gsn progress, Batch batch, List<RestoreRow> late) throws SQLException, Recheck {
+        for (ApplyUnit u : units) {
+            lockParents(u);
+        }
         writeRestores(units.get(0), late);
         for (ApplyUnit u : units) {
             writeRestores(u, u.restores());
@@ -91,6 +97,32 @@ final class RowWriter {
             truncate(t);
         } else if (c instanceof MessageChange m) {
             LOG.debug("GSN {}: logical message '{}' ignored by the applier", u.gsn(), m.prefix());
+        }
+    }
+
+    /**
+     * Takes FOR KEY SHARE locks on the parents the unit's rows REFERENCE: helpers run with
+     * session_replication_role = replica, so foreign-key triggers do not lock them, and a local transaction must not
+     * delete a parent under a winner that references it without waiting for the winner's commit.
+     */
+    private void lockParents(ApplyUnit u) throws SQLException {
+        for (Key k : u.keys()) {
+            if (k.kind() != KeyKind.REFERENCE || k.values().stream().anyMatch(v -> v == null || v.indexOf(0) >= 0)) {
+                continue;
+            }
+            List<String> cols = session.indexColumns(k.relation(), k.index());
+            if (cols.size() != k.values().size()) {
+                LOG.debug("GSN {}: no index {} on {} to lock the referenced row {}", u.gsn(), k.index(), k.relation(),
+                        k.values());
+                continue;
+            }
+            PreparedStatement ps = session.statement(List.of("lock", k.relation(), k.index()), () -> "SELECT 1 FROM "
+                    + k.relation().quoted() + " WHERE " + cols.stream().map(c -> RelationName.quoteIdent(c) + " = ?")
+                    .collect(Collectors.joining(" AND ")) + " FOR KEY SHARE");
+            for (int i = 0; i < cols.size(); i++) {
+                ps.setObject(i + 1, k.values().get(i), Types.OTHER);
+            }
+            ps.executeQuery().close();
         }
     }
 

@@ -9,8 +9,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.chorus.changeset.ChorusException;
 import io.chorus.changeset.Gsn;
+import io.chorus.changeset.Key;
+import io.chorus.changeset.KeyKind;
 import io.chorus.changeset.Relation;
+import io.chorus.changeset.RelationName;
+import io.chorus.changeset.RowChange;
 import io.chorus.testkit.PgServer;
+import java.sql.SQLException;
+import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -176,5 +182,34 @@ class ApplierFaultTest {
         assertThat(db.queryLong("SELECT count(*) FROM c WHERE v = 'new'")).isEqualTo(19);
         assertThat(db.queryLong("SELECT max(id) FROM c WHERE v = 'new'")).isEqualTo(19);
         assertThat(db.watermark()).isEqualTo(Gsn.of(19));
+    }
+
+    @Test
+    void referencedParentIsKeySharedUntilTheWinnerCommits() throws Exception {
+        TestDb db = TestDb.create(pg, "fklock");
+        db.exec("CREATE TABLE p (id int PRIMARY KEY)", "INSERT INTO p VALUES (1)",
+                "CREATE TABLE ch (id int PRIMARY KEY, pid int REFERENCES p)",
+                "CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(2); RETURN NEW; "
+                        + "END $$",
+                "CREATE TRIGGER slow BEFORE INSERT ON ch FOR EACH ROW EXECUTE FUNCTION slow()",
+                "ALTER TABLE ch ENABLE ALWAYS TRIGGER slow");
+        Relation ch = relation("ch", "id", "pid");
+        RowChange child = insert(ch, "10", "1");
+        ApplyUnit unit = new ApplyUnit(Gsn.of(1), Units.gtid("node2", 1), Instant.now(), false, List.of(),
+                List.of(child), List.of(), List.of(Units.write(ch, "10"), new Key(KeyKind.REFERENCE,
+                        RelationName.of("public", "p"), "pkey", List.of("1"))));
+        try (Applier applier = new Applier(db.config().poolSize(1).build(), ApplyListener.NONE)) {
+            applier.submit(unit);
+            long deadline = System.nanoTime() + TestDb.WAIT.toNanos();
+            while (db.queryLong("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'fklock_h%' AND "
+                    + "wait_event = 'PgSleep'") == 0) {
+                assertThat(System.nanoTime()).as("helper reached the slow trigger").isLessThan(deadline);
+            }
+            assertThatThrownBy(() -> db.exec("SET lock_timeout = '300ms'", "DELETE FROM p WHERE id = 1"))
+                    .isInstanceOf(SQLException.class)
+                    .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("55P03"));
+            applier.awaitApplied(Gsn.of(1), TestDb.WAIT);
+        }
+        assertThat(db.queryLong("SELECT count(*) FROM ch WHERE pid = 1")).isEqualTo(1);
     }
 }

@@ -41,6 +41,7 @@ final class CaptureLoop implements Runnable, TransactionAssembler.Output {
     private volatile int reconnects;
     private Lsn lastCaughtUp = Lsn.INVALID;
     private long lastPersistNanos;
+    private long backoffMs = BACKOFF_FIRST_MS;
 
     CaptureLoop(CaptureConfig cfg, CaptureListener listener, ConfirmTracker tracker, CaptureState state, Position start) {
         this.cfg = cfg;
@@ -75,33 +76,28 @@ final class CaptureLoop implements Runnable, TransactionAssembler.Output {
 
     @Override
     public void run() {
-        long backoff = BACKOFF_FIRST_MS;
         while (stop.getCount() > 0) {
+            ChorusException failed;
             try {
-                if (runSession()) {
-                    backoff = BACKOFF_FIRST_MS;
-                }
+                runSession();
+                continue;
             } catch (SQLException e) {
-                if (!handle(new CaptureException("replication stream of slot " + cfg.slotName() + " failed: "
-                        + SqlStates.describe(e), e, SqlStates.isRetriable(e)), backoff)) {
-                    return;
-                }
-                backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
+                failed = new CaptureException("replication stream of slot " + cfg.slotName() + " failed: "
+                        + SqlStates.describe(e), e, SqlStates.isRetriable(e));
             } catch (ChorusException e) {
-                if (!handle(e, backoff)) {
-                    return;
-                }
-                backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
+                failed = e;
             } catch (RuntimeException e) {
                 // a listener or decoding bug: never let the reader die silently
-                handle(CaptureException.fatal("capture of slot " + cfg.slotName() + " stopped by an unexpected " + e, e), backoff);
+                failed = CaptureException.fatal("capture of slot " + cfg.slotName() + " stopped by an unexpected " + e, e);
+            }
+            if (!handle(failed)) {
                 return;
             }
         }
     }
 
     /** Logs and waits before a retry; false when capture must stop for good. */
-    private boolean handle(ChorusException e, long backoffMs) {
+    private boolean handle(ChorusException e) {
         if (!e.isRetriable() || cfg.slotMode() == SlotMode.TEMPORARY) {
             failure = e.isRetriable() ? CaptureException.fatal(e.getMessage()
                     + "; the temporary slot died with the connection, so capture cannot resume", e) : e;
@@ -113,17 +109,19 @@ final class CaptureLoop implements Runnable, TransactionAssembler.Output {
         LOG.warn("capture of slot {} lost its stream ({}); reconnect #{} in {} ms from confirmed {}", cfg.slotName(),
                 e.getMessage(), reconnects, backoffMs, confirmed.lsn());
         awaitStop(backoffMs);
+        backoffMs = Math.min(backoffMs * 2, BACKOFF_MAX_MS);
         return true;
     }
 
-    /** Streams until stopped or failed; true when the session got as far as streaming. */
-    private boolean runSession() throws SQLException {
+    /** Streams until stopped (returns) or failed (throws). */
+    private void runSession() throws SQLException {
         Position from = confirmed;
         parser.reset();
         assembler.restart(from.deps());
         received = from.lsn();
         try (ReplicationSession session = ReplicationSession.open(cfg, from.lsn())) {
             LOG.info("streaming slot {} from {} with deps {}", cfg.slotName(), from.lsn(), from.deps());
+            backoffMs = BACKOFF_FIRST_MS;
             if (from.lsn().isValid()) {
                 session.confirm(from.lsn()); // already persisted: status updates report it from the start
             }
@@ -147,7 +145,6 @@ final class CaptureLoop implements Runnable, TransactionAssembler.Output {
             lastPersistNanos = 0;
             maybeConfirm(session);
             session.sendStatusNow();
-            return true;
         } finally {
             assembler.abandon();
         }

@@ -20,6 +20,10 @@
  * update that reports it, so a restart re-decodes from there with the right deps. Missing state with an existing slot
  * is accepted only when no helper origin has recorded progress (deps is then exactly 0).
  *
+ * <p>Large transactions. Changes accumulate in a spill {@code ChangeBuffer}; beyond the threshold they stream to a file
+ * under {@code workDir/spill} and the changeset carries a {@link io.chorus.changeset.ChangeSet.DiskBacked} list. The
+ * file is deleted when the changeset is confirmed (delivered back and the position moved past it) or capture closes.
+ *
  * <p>Failures. Retriable ones (connection lost, walsender terminated, slot still held by an exiting walsender) reconnect
  * with capped backoff and re-emit the local changesets from the confirmed position on (same GTID, same deps; consumers
  * drop duplicates by GTID). Others stop capture and are reported through {@code onFailure} and {@code failure()}.

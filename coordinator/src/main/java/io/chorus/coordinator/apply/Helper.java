@@ -86,6 +86,10 @@ final class Helper implements Runnable {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } catch (RuntimeException | Error e) {
+            fail(new ChorusException("helper " + name() + " stopped on an unexpected error (" + e + "); the applier "
+                    + "stopped with every GSN up to " + sequencer.committed() + " committed; restart the sidecar", e));
+            throw e;
         } finally {
             closeSession();
         }

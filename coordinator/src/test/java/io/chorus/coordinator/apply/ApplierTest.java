@@ -237,4 +237,17 @@ class ApplierTest {
                 "8=next");
         assertThat(committed).containsExactly(Gsn.of(1), Gsn.of(2));
     }
+
+    @Test
+    void selfDeliveredUnitsShareOneProgressTransactionAfterTheIdleFlush() throws Exception {
+        TestDb db = TestDb.create(pg, "idle");
+        try (Applier applier = new Applier(db.config().idleFlush(Duration.ofMillis(300)).build(), ApplyListener.NONE)) {
+            for (int g = 1; g <= 5; g++) {
+                applier.submit(Units.local(g, "node1", List.of()));
+            }
+            applier.awaitApplied(Gsn.of(5), TestDb.WAIT);
+            assertThat(db.watermark()).as("durable W").isEqualTo(Gsn.of(5));
+            assertThat(applier.transactions()).as("one progress-only transaction for five local units").isEqualTo(1);
+        }
+    }
 }

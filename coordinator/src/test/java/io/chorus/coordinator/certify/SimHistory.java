@@ -62,10 +62,18 @@ final class SimHistory {
 
     /** Generates the history of {@code seed}, running it while generating (statements depend on the node's view). */
     static SimHistory generate(long seed, Mode forced) {
+        return generate(seed, forced, true);
+    }
+
+    /**
+     * @param extended also TOAST table d, watermark reports and sidecar restarts; false keeps to what the Python
+     *                 model knows (for differential runs against it)
+     */
+    static SimHistory generate(long seed, Mode forced, boolean extended) {
         Random rng = new Random(seed);
         Mode mode = forced != null ? forced : Mode.values()[rng.nextInt(4)];
         int n = rng.nextInt(3) == 0 ? 2 : 3;
-        SimDb init = initial(rng, mode);
+        SimDb init = initial(rng, mode, extended);
         SimCluster w = new SimCluster(n, init, false);
         List<Event> events = new ArrayList<>();
         int budget = 6 + rng.nextInt(35);
@@ -74,12 +82,12 @@ final class SimHistory {
             int node = rng.nextInt(n);
             Event ev;
             if (x < 0.38) {
-                ev = new Event('L', node, statements(rng, mode, w.nodes.get(node).db.copy()));
+                ev = new Event('L', node, statements(rng, mode, w.nodes.get(node).db.copy(), extended));
             } else if (x < 0.62) {
                 ev = new Event('A', node, List.of());
-            } else if (x < 0.66) {
+            } else if (x < 0.66 && extended) {
                 ev = new Event('W', node, List.of());
-            } else if (x < 0.69) {
+            } else if (x < 0.69 && extended) {
                 ev = new Event('R', node, List.of());
             } else {
                 ev = new Event('P', node, List.of());
@@ -107,7 +115,7 @@ final class SimHistory {
         return new SimHistory(seed, mode, n, init, events);
     }
 
-    private static SimDb initial(Random rng, Mode mode) {
+    private static SimDb initial(Random rng, Mode mode, boolean extended) {
         SimDb db = new SimDb();
         List<Integer> us = new ArrayList<>(List.of(0, 1, 2, 3));
         Collections.shuffle(us, rng);
@@ -125,7 +133,7 @@ final class SimHistory {
                         parents.get(rng.nextInt(parents.size()))));
             }
         }
-        for (int pk = 0; pk < 2; pk++) {
+        for (int pk = 0; extended && pk < 2; pk++) {
             if (rng.nextDouble() < 0.5) {
                 db.put("d", String.valueOf(pk), Tuple.ofTexts(String.valueOf(pk), v(rng), "doc" + v(rng)));
             }
@@ -137,20 +145,20 @@ final class SimHistory {
         return String.valueOf(rng.nextInt(NV));
     }
 
-    private static List<SimDb.Stmt> statements(Random rng, Mode mode, SimDb view) {
+    private static List<SimDb.Stmt> statements(Random rng, Mode mode, SimDb view, boolean extended) {
         int[] counts = {1, 1, 2, 2, 3};
         List<SimDb.Stmt> out = new ArrayList<>();
         for (int i = counts[rng.nextInt(counts.length)]; i > 0; i--) {
-            SimDb.Stmt s = statement(rng, mode, view);
+            SimDb.Stmt s = statement(rng, mode, view, extended);
             out.add(s);
             view.local(s);
         }
         return out;
     }
 
-    private static SimDb.Stmt statement(Random rng, Mode mode, SimDb view) {
+    private static SimDb.Stmt statement(Random rng, Mode mode, SimDb view, boolean extended) {
         double t = rng.nextDouble();
-        String table = t < 0.1 ? "d" : mode.fk() && t < 0.55 ? "c" : "p";
+        String table = t < 0.1 && extended ? "d" : mode.fk() && t < 0.55 ? "c" : "p";
         String pk = String.valueOf(rng.nextInt(table.equals("d") ? 2 : table.equals("p") ? NP : NC));
         Map<String, Tuple> rows = view.tables.get(table);
         List<String> parents = new ArrayList<>(view.tables.get("p").keySet());

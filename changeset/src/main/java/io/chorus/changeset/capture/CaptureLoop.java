@@ -83,7 +83,7 @@ final class CaptureLoop implements Runnable, TransactionAssembler.Output {
                 continue;
             } catch (SQLException e) {
                 failed = new CaptureException("replication stream of slot " + cfg.slotName() + " failed: "
-                        + SqlStates.describe(e), e, SqlStates.isRetriable(e));
+                        + SqlStates.describe(e) + SqlStates.hint(e, cfg.slotName(), cfg.publication()), e, SqlStates.isRetriable(e));
             } catch (ChorusException e) {
                 failed = e;
             } catch (RuntimeException e) {

@@ -30,4 +30,21 @@ final class SqlStates {
     static String describe(SQLException e) {
         return e.getMessage() + " (SQLState " + e.getSQLState() + ")";
     }
+
+    /** What to do about a replication-stream error, by SQLState; empty when there is nothing specific to say. */
+    static String hint(SQLException e, String slot, String publication) {
+        String state = e.getSQLState();
+        if (CONFIGURATION_LIMIT_EXCEEDED.equals(state)) {
+            return ". Fix: drop unused slots (pg_replication_slots) or raise max_replication_slots / max_wal_senders "
+                    + "(ALTER SYSTEM SET ...; then restart PostgreSQL)";
+        }
+        if (UNDEFINED_OBJECT.equals(state)) {
+            return ". Fix: check that slot " + slot + " and publication " + publication
+                    + " exist in this database (capture creates them at start unless told not to)";
+        }
+        if (OBJECT_NOT_IN_PREREQUISITE_STATE.equals(state)) {
+            return ". Fix: ALTER SYSTEM SET wal_level = logical; then restart PostgreSQL";
+        }
+        return "";
+    }
 }

@@ -29,8 +29,8 @@ final class Batch {
     /** Restores learned from the {@link ApplyGuard} while the batch ran; they go first in its next transaction. */
     private final List<RestoreRow> lateRestores = new ArrayList<>();
 
-    /** Units of this batch already committed (careful mode commits unit by unit). Owned by the helper thread. */
-    private int committedUnits;
+    /** Units of this batch already committed (careful mode commits unit by unit). Written by the helper thread. */
+    private volatile int committedUnits;
     private volatile boolean yieldRequested;
     private volatile int backendPid;
     private volatile long executingSinceNanos;
@@ -108,7 +108,8 @@ final class Batch {
 
     /** The GSN this batch waits for before its next commit: the one before its first uncommitted unit. */
     Gsn predecessor() {
-        return Gsn.of(units.get(committedUnits).gsn().value() - 1);
+        int done = committedUnits;
+        return done >= units.size() ? last() : Gsn.of(units.get(done).gsn().value() - 1);
     }
 
     /** The GSN of the first unit not committed yet. */

@@ -48,10 +48,10 @@ final class BlockerWatch implements Runnable {
                 try {
                     checkHead(poll);
                     warned = false;
-                } catch (SQLException e) {
+                } catch (SQLException | RuntimeException e) {
                     if (!warned) {
                         LOG.warn("cannot check whether the head of the line is blocked ({}); retrying every {} ms",
-                                SqlErrors.describe(e), config.blockerPoll().toMillis());
+                                e instanceof SQLException se ? SqlErrors.describe(se) : e.toString(), config.blockerPoll().toMillis());
                         warned = true;
                     }
                     closeConnection();

@@ -4,6 +4,7 @@ import io.chorus.changeset.Relation;
 import io.chorus.changeset.Tuple;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * A version of one row as this node knows it: absent, or a tuple in which an UNCHANGED column means "value unknown
@@ -92,12 +93,12 @@ final class RowImage {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof RowImage r && java.util.Objects.equals(tuple, r.tuple);
+        return o instanceof RowImage r && Objects.equals(tuple, r.tuple);
     }
 
     @Override
     public int hashCode() {
-        return java.util.Objects.hashCode(tuple);
+        return Objects.hashCode(tuple);
     }
 
     @Override

@@ -154,6 +154,6 @@ public final class SlotCapture implements AutoCloseable {
     }
 
     private CloseableThreadContext.Instance context() {
-        return CloseableThreadContext.put("node", cfg.node().value()).put("database", cfg.database()).put("slot", cfg.slotName());
+        return CloseableThreadContext.put("node", cfg.node().value()).put("db", cfg.database()).put("slot", cfg.slotName());
     }
 }

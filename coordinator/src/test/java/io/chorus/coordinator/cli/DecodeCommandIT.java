@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.chorus.testkit.PgServer;
 import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.io.StringWriter;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -88,6 +90,40 @@ class DecodeCommandIT {
                  ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_replication_slots")) {
                 rs.next();
                 assertThat(rs.getInt(1)).as("the temporary slot is gone with its connection").isZero();
+            }
+        }
+    }
+
+    @Test
+    void interruptClosesTheStreamAndConfirmsWhatWasPrinted() throws Exception {
+        try (PgServer pg = PgServer.start("decode-int")) {
+            pg.createDatabase("app");
+            exec(pg, "CREATE TABLE t(id int PRIMARY KEY)");
+            Path out = Files.createTempFile("decode-", ".jsonl");
+            String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            Process p = new ProcessBuilder(javaBin, "-cp", System.getProperty("java.class.path"), ChorusCli.class.getName(),
+                    "decode", "--url", pg.jdbcUrl("app"), "--slot", "cli", "--create-slot")
+                    .redirectOutput(out.toFile()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            try {
+                awaitActiveSlot(pg, "cli");
+                exec(pg, "INSERT INTO t VALUES (7)");
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                while (Files.readString(out).isEmpty()) {
+                    assertThat(System.nanoTime()).as("a JSON line within 60 s").isLessThan(deadline);
+                    LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20)); // poll interval of the condition
+                }
+            } finally {
+                p.destroy(); // SIGTERM: the same shutdown path as Ctrl-C
+                assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("decode exits on SIGTERM").isTrue();
+            }
+            JsonNode line = new ObjectMapper().readTree(Files.readString(out).strip());
+            String printed = line.get("commit_lsn").asText();
+            try (Connection c = pg.connect("app"); Statement st = c.createStatement();
+                 ResultSet rs = st.executeQuery("SELECT active, confirmed_flush_lsn >= '" + printed + "'::pg_lsn"
+                         + " FROM pg_replication_slots WHERE slot_name = 'cli'")) {
+                assertThat(rs.next()).isTrue();
+                assertThat(rs.getBoolean(1)).as("stream closed").isFalse();
+                assertThat(rs.getBoolean(2)).as("confirmed past the printed changeset " + printed).isTrue();
             }
         }
     }

@@ -3,15 +3,20 @@ package io.chorus.coordinator.domain;
 import io.chorus.changeset.ChangeSet;
 import io.chorus.changeset.ChorusException;
 import io.chorus.changeset.Gsn;
-import io.chorus.changeset.Lsn;
 import io.chorus.changeset.NodeId;
 import io.chorus.changeset.wire.WireCodec;
 import io.chorus.coordinator.apply.ApplyUnit;
 import io.chorus.coordinator.certify.Certifier;
 import io.chorus.coordinator.certify.Verdict;
 import io.chorus.coordinator.pending.PendingTracker;
-import java.time.Instant;
+import io.chorus.changeset.Gtid;
+import io.chorus.coordinator.apply.ConflictRow;
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -35,11 +40,16 @@ final class Delivery {
     private final String database;
     private final WireCodec codec;
     private final Certifier certifier;
-    private final PendingTracker pending;
+    private volatile PendingTracker pending;
     private final ReentrantLock pendingLock;
     private final UnitSink sink;
     private final LocalDelivered localDelivered;
     private final Gsn replayUpTo;
+    private final Gsn replayFrom;
+    private final Map<Long, List<ConflictRow>> recorded;
+    private final List<Verdict> replayed = new ArrayList<>();
+    private final Set<Gtid> replayedOwn = new HashSet<>();
+    private final CountDownLatch live = new CountDownLatch(1);
     private final Map<String, Gsn> barriers = new ConcurrentHashMap<>();
     private final AtomicLong delivered = new AtomicLong();
     private final AtomicLong conflicts = new AtomicLong();
@@ -54,20 +64,29 @@ final class Delivery {
         void delivered(ChangeSet cs, Gsn gsn);
     }
 
-    Delivery(NodeId self, String database, WireCodec codec, Certifier certifier, PendingTracker pending,
-             ReentrantLock pendingLock, UnitSink sink, LocalDelivered localDelivered, Gsn replayUpTo) {
+    /**
+     * @param replayFrom GSNs above it and up to {@code replayUpTo} are replayed (certified again, not applied)
+     * @param recorded   the conflicts recorded in chorus.conflicts for the replayed GSNs, by GSN
+     */
+    Delivery(NodeId self, String database, WireCodec codec, Certifier certifier, ReentrantLock pendingLock,
+             UnitSink sink, LocalDelivered localDelivered, Gsn replayFrom, Gsn replayUpTo,
+             Map<Long, List<ConflictRow>> recorded) {
         this.self = self;
         this.database = database;
         this.codec = codec;
         this.certifier = certifier;
-        this.pending = pending;
         this.pendingLock = pendingLock;
+        this.replayFrom = replayFrom;
+        this.recorded = recorded;
         this.sink = sink;
         this.localDelivered = localDelivered;
         this.replayUpTo = replayUpTo;
     }
 
-    void deliver(Gsn gsn, byte[] payload) {
+    void deliver(Gsn gsn, byte[] payload) throws InterruptedException {
+        if (gsn.isAfter(replayUpTo)) {
+            awaitLive();
+        }
         ThreadContext.put("gsn", gsn.toString());
         try {
             LogRecord record = LogRecord.decode(payload, codec);
@@ -84,21 +103,25 @@ final class Delivery {
                 progress(gsn, replay);
             }
             delivered.set(gsn.value());
+            synchronized (delivered) {
+                delivered.notifyAll();
+            }
         } finally {
             ThreadContext.remove("gsn");
         }
     }
 
     private void changes(Gsn gsn, ChangeSet cs, boolean replay) {
-        Verdict v = certifier.certify(gsn, cs);
         boolean local = cs.origin().equals(self);
+        if (replay) {
+            replay(gsn, cs, local);
+            return;
+        }
+        Verdict v = certifier.certify(gsn, cs);
         if (!v.conflicts().isEmpty()) {
             conflicts.addAndGet(v.conflicts().size());
             LOG.info("GSN {} from {}: {} of {} row changes lost ({})", gsn, cs.origin(), v.conflicts().size(),
                     cs.rowCount(), v.conflicts().get(0).kind());
-        }
-        if (replay) {
-            return;
         }
         List<io.chorus.coordinator.apply.RestoreRow> restores;
         pendingLock.lock();
@@ -119,6 +142,41 @@ final class Delivery {
                 local ? List.of() : v.winningChanges(), v.conflictRows(), v.allKeys()));
     }
 
+    /** A GSN this node applied before it restarted: decided again (identically), for the index and the pending rows. */
+    private void replay(Gsn gsn, ChangeSet cs, boolean local) {
+        if (cs.deps().isBefore(replayFrom)) {
+            certifier.replayDecided(gsn, cs, recorded.getOrDefault(gsn.value(), List.of()));
+        } else {
+            replayed.add(certifier.certify(gsn, cs));
+        }
+        if (local) {
+            replayedOwn.add(cs.gtid());
+            localDelivered.delivered(cs, gsn);
+        }
+    }
+
+    /** Verdicts of the replayed GSNs whose deps were inside the replay, in GSN order (for the pending-row rebuild). */
+    List<Verdict> replayedVerdicts() {
+        return replayed;
+    }
+
+    boolean replayedOwn(Gtid gtid) {
+        return replayedOwn.contains(gtid);
+    }
+
+    /** Ends the replay: deliveries above the watermark go on, with this pending-row tracker. */
+    void goLive(PendingTracker tracker) {
+        this.pending = tracker;
+        replayed.clear();
+        live.countDown();
+    }
+
+    private void awaitLive() throws InterruptedException {
+        while (!live.await(10, TimeUnit.SECONDS)) {
+            LOG.info("GSN deliveries above W={} wait for the restart of domain {} to finish", replayUpTo, database);
+        }
+    }
+
     private void progress(Gsn gsn, boolean replay) {
         if (!replay) {
             sink.submit(ApplyUnit.progressOnly(gsn));
@@ -134,6 +192,17 @@ final class Delivery {
         return barriers;
     }
 
+    /** Waits until GSN {@code gsn} has been delivered or the deadline passes; returns whether it was. */
+    boolean awaitDelivered(Gsn gsn, long deadlineNanos) throws InterruptedException {
+        synchronized (delivered) {
+            long left;
+            while (delivered.get() < gsn.value() && (left = deadlineNanos - System.nanoTime()) > 0) {
+                TimeUnit.NANOSECONDS.timedWait(delivered, Math.min(left, TimeUnit.SECONDS.toNanos(1)));
+            }
+            return delivered.get() >= gsn.value();
+        }
+    }
+
     long delivered() {
         return delivered.get();
     }
@@ -144,14 +213,6 @@ final class Delivery {
 
     String database() {
         return database;
-    }
-
-    Instant now() {
-        return Instant.now();
-    }
-
-    Lsn unused() {
-        return Lsn.INVALID;
     }
 
     static ChorusException divergence(String what) {

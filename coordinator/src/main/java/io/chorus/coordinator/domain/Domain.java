@@ -28,7 +28,11 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import io.chorus.coordinator.apply.ConflictRow;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.List;
 import java.util.Properties;
 import java.util.UUID;
@@ -78,6 +82,10 @@ public final class Domain implements AutoCloseable {
     private KeyEnricher enricher;
     private PendingTracker pending;
     private UUID identity;
+    private CaptureSync sync;
+    private final DomainGuard guard = new DomainGuard(pendingLock);
+    private final List<ChangeSet> startupLocals = new ArrayList<>();
+    private boolean live;
 
     public Domain(NodeConfig cfg, String database, String groupName, boolean bootstrap, NodeConfig.Mode mode,
                   Consumer<ChorusException> onFailure) {
@@ -89,21 +97,33 @@ public final class Domain implements AutoCloseable {
         this.onFailure = onFailure;
     }
 
-    /** Starts every part; returns once the domain delivers (ONLINE or CATCHING_UP). Throws naming the failed phase. */
+    /**
+     * Starts every part; returns once the domain delivers (ONLINE or NON_PRIMARY). Throws naming the failed phase.
+     *
+     * <p>Restart: the log is replayed from {@code W - window} (certified again, not applied) so the certifier's index
+     * equals the other nodes'; the capture re-emits this node's unconfirmed local commits, which are buffered until
+     * the replay reached W and the capture caught up; then the pending-row tracker is rebuilt from both and
+     * deliveries above W go on.
+     */
     public void start(PhaseListener phases) {
         ThreadContext.put("db", database);
         state = DomainState.JOINING;
         Gsn w;
+        CertifierConfig certCfg = CertifierConfig.defaults();
+        Map<Long, List<ConflictRow>> recorded;
+        Gsn from;
         phases.phase("connect");
         try (Connection c = connect()) {
             phases.phase("initialise");
             w = initialise(c);
+            from = Gsn.of(Math.max(0, w.value() - certCfg.window()));
+            recorded = RecordedConflicts.load(c, from, w);
         } catch (SQLException e) {
             throw new ChorusException("cannot prepare database " + database + ": " + e.getMessage(), e);
         }
-        CertifierConfig certCfg = CertifierConfig.defaults();
-        Certifier certifier = new Certifier(certCfg);
-        pending = new PendingTracker(cfg.node());
+        Certifier certifier = from.value() == 0 ? new Certifier(certCfg) : Certifier.resumingAt(certCfg, from);
+        sync = new CaptureSync(jdbcUrlWithCredentials());
+        guard.attach(sync);
         applier = new Applier(applierConfig(), new ApplyListener() {
             @Override
             public void onApplied(Gsn upTo) {
@@ -115,11 +135,98 @@ public final class Domain implements AutoCloseable {
                 fail(reason);
             }
         });
-        Gsn replayFrom = Gsn.of(Math.max(0, w.value() - certCfg.window()));
-        delivery = new Delivery(cfg.node(), database, codec, certifier, pending, pendingLock, this::submit,
-                this::localDelivered, w);
+        delivery = new Delivery(cfg.node(), database, codec, certifier, pendingLock, this::submit,
+                this::localDelivered, from, w, recorded);
+        enricher = new KeyEnricher(cfg.postgres(), database);
+        capture = new SlotCapture(captureConfig(), captureListener());
+        capture.start();
         phases.phase("join");
-        group = GroupFactory.join(cfg, groupName, identity, database, new GroupListener() {
+        group = GroupFactory.join(cfg, groupName, identity, database, groupListener(), from);
+        appender = new Appender("chorus-append-" + database, group::append, 10_000, 512, this::fail);
+        appender.start();
+        synchronized (startupLocals) {
+            for (ChangeSet cs : startupLocals) {
+                append(cs);
+            }
+        }
+        phases.phase("catch-up");
+        goLive(w, from);
+        state = group.isPrimary() ? DomainState.ONLINE : DomainState.NON_PRIMARY;
+        LOG.info("domain {} {} in group {} (W={}, replayed from {})", database, state, groupName, w, from);
+    }
+
+    /** Waits for the replay to reach W and the capture to catch up, then rebuilds the pending rows and goes live. */
+    private void goLive(Gsn w, Gsn from) {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
+        try {
+            while (!delivery.awaitDelivered(w, Math.min(deadline, System.nanoTime() + TimeUnit.SECONDS.toNanos(1)))) {
+                if (state == DomainState.FAILED) {
+                    throw new ChorusException("replay of the group log failed: " + lastError);
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new ChorusException("the group log was not replayed up to W=" + w + " within 10 minutes (at GSN "
+                            + delivery.delivered() + "); is a majority of the group up?");
+                }
+            }
+            sync.await(Duration.ofSeconds(60));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ChorusException("interrupted while catching up", e);
+        }
+        pendingLock.lock();
+        try {
+            List<ChangeSet> undelivered = new ArrayList<>();
+            synchronized (startupLocals) {
+                for (ChangeSet cs : startupLocals) {
+                    if (!delivery.replayedOwn(cs.gtid())) {
+                        undelivered.add(cs);
+                    }
+                }
+                startupLocals.clear();
+                live = true;
+            }
+            try {
+                pending = PendingTracker.rebuild(cfg.node(), from.next(), delivery.replayedVerdicts(), undelivered);
+            } catch (IllegalArgumentException e) {
+                throw new ChorusException("cannot rebuild this node's pending rows after a restart (" + e.getMessage()
+                        + "); the node needs a full state transfer", e);
+            }
+            guard.attach(pending);
+            delivery.goLive(pending);
+        } finally {
+            pendingLock.unlock();
+        }
+    }
+
+    private CaptureListener captureListener() {
+        return new CaptureListener() {
+            @Override
+            public void onLocalChangeSet(ChangeSet cs) {
+                local(cs);
+            }
+
+            @Override
+            public void onHelperCommit(String originName, Gsn appliedGsn, Lsn commitLsn) {
+                // deps are tracked by the capture itself
+            }
+
+            @Override
+            public void onControlMessage(String prefix, byte[] content, Lsn lsn) {
+                sync.onMessage(prefix, content);
+                if (SYNC_WAIT_PREFIX.equals(prefix)) {
+                    requestBarrier(new String(content, java.nio.charset.StandardCharsets.UTF_8));
+                }
+            }
+
+            @Override
+            public void onFailure(ChorusException cause) {
+                fail(cause);
+            }
+        };
+    }
+
+    private GroupListener groupListener() {
+        return new GroupListener() {
             @Override
             public void onDelivered(Gsn gsn, NodeId origin, long originSeq, byte[] payload) {
                 if (state == DomainState.FAILED) {
@@ -127,8 +234,10 @@ public final class Domain implements AutoCloseable {
                 }
                 try {
                     delivery.deliver(gsn, payload);
-                } catch (ChorusException e) {
-                    fail(e);
+                } catch (ChorusException | IllegalStateException | IllegalArgumentException e) {
+                    fail(e instanceof ChorusException ce ? ce : new ChorusException(e.getMessage(), e));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
                 }
             }
 
@@ -142,31 +251,7 @@ public final class Domain implements AutoCloseable {
                 fail(new ChorusException("this node fell behind the group's retained log (" + reason
                         + "); it needs a full state transfer"));
             }
-        }, replayFrom);
-        appender = new Appender("chorus-append-" + database, group::append, 10_000, 512, this::fail);
-        appender.start();
-        enricher = new KeyEnricher(cfg.postgres(), database);
-        capture = new SlotCapture(captureConfig(), new CaptureListener() {
-            @Override
-            public void onLocalChangeSet(ChangeSet cs) {
-                local(cs);
-            }
-
-            @Override
-            public void onHelperCommit(String originName, Gsn appliedGsn, Lsn commitLsn) {
-                // deps are tracked by the capture itself
-            }
-
-            @Override
-            public void onControlMessage(String prefix, byte[] content, Lsn lsn) {
-                if (SYNC_WAIT_PREFIX.equals(prefix)) {
-                    requestBarrier(new String(content, java.nio.charset.StandardCharsets.UTF_8));
-                }
-            }
-        });
-        capture.start();
-        state = group.isPrimary() ? DomainState.ONLINE : DomainState.NON_PRIMARY;
-        LOG.info("domain {} {} in group {} (W={}, replay from {})", database, state, groupName, w, replayFrom);
+        };
     }
 
     private Gsn initialise(Connection c) throws SQLException {
@@ -196,10 +281,23 @@ public final class Domain implements AutoCloseable {
         ChangeSet cs = enricher.enrich(raw);
         pendingLock.lock();
         try {
-            pending.addLocal(cs);
+            synchronized (startupLocals) {
+                if (!live) {
+                    startupLocals.add(cs);
+                    if (appender == null) {
+                        return; // appended once the group is joined
+                    }
+                } else {
+                    pending.addLocal(cs);
+                }
+            }
         } finally {
             pendingLock.unlock();
         }
+        append(cs);
+    }
+
+    private void append(ChangeSet cs) {
         try {
             appender.submit(new Appender.Item(cs.gtid().commitLsn().value(), LogRecord.encode(new LogRecord.Changes(cs), codec)));
         } catch (InterruptedException e) {
@@ -242,10 +340,22 @@ public final class Domain implements AutoCloseable {
         return applier == null ? Gsn.NONE : applier.appliedGsn();
     }
 
+    /**
+     * Reports W to the group now and then (the certifier's purge horizon is the minimum over members). Only while no
+     * local changeset is in flight: its deps may be below W, and the horizon must never pass them.
+     */
     private void maybeSendWatermark(Gsn upTo) {
         long now = System.currentTimeMillis();
         if (now - lastWatermarkSent < WATERMARK_EVERY_MS || appender == null) {
             return;
+        }
+        pendingLock.lock();
+        try {
+            if (pending == null || pending.pendingCount() > 0) {
+                return;
+            }
+        } finally {
+            pendingLock.unlock();
         }
         lastWatermarkSent = now;
         try {
@@ -308,11 +418,13 @@ public final class Domain implements AutoCloseable {
                 .pendingRows((rel, identity) -> {
                     pendingLock.lock();
                     try {
-                        return pending.isPendingRow(rel, identity);
+                        return pending != null && pending.isPendingRow(rel, identity);
                     } finally {
                         pendingLock.unlock();
                     }
-                }).build();
+                })
+                .guard(guard)
+                .build();
     }
 
     private CaptureConfig captureConfig() {
@@ -336,6 +448,7 @@ public final class Domain implements AutoCloseable {
         DomainState before = state;
         state = DomainState.OFFLINE;
         closeQuietly(capture);
+        closeQuietly(sync);
         closeQuietly(appender);
         closeQuietly(group);
         closeQuietly(applier);

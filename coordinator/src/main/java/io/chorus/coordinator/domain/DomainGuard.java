@@ -1,0 +1,61 @@
+package io.chorus.coordinator.domain;
+
+import io.chorus.changeset.Gsn;
+import io.chorus.coordinator.apply.ApplyGuard;
+import io.chorus.coordinator.apply.RestoreRow;
+import io.chorus.coordinator.pending.PendingTracker;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The domain's side of {@link ApplyGuard}: the capture answers "caught up" ({@link CaptureSync}), the pending-row
+ * tracker the late restores. The tracker is attached once the domain is live (after a restart's rebuild).
+ */
+final class DomainGuard implements ApplyGuard {
+    private final ReentrantLock lock;
+    private volatile CaptureSync sync;
+    private volatile PendingTracker pending;
+
+    DomainGuard(ReentrantLock lock) {
+        this.lock = lock;
+    }
+
+    void attach(CaptureSync captureSync) {
+        this.sync = captureSync;
+    }
+
+    void attach(PendingTracker tracker) {
+        this.pending = tracker;
+    }
+
+    @Override
+    public void awaitCaptureCaughtUp(Duration timeout) throws InterruptedException {
+        CaptureSync s = sync;
+        if (s != null) {
+            s.await(timeout);
+        }
+    }
+
+    @Override
+    public List<RestoreRow> takeLateRestores(Gsn first, Gsn last) {
+        lock.lock();
+        try {
+            return pending == null ? List.of() : LateDoom.take(pending, first, last);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public void committed(Gsn upTo) {
+        lock.lock();
+        try {
+            if (pending != null) {
+                LateDoom.committed(pending, upTo);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+}

@@ -1,0 +1,20 @@
+package io.chorus.coordinator.domain;
+
+import io.chorus.changeset.Gsn;
+import io.chorus.coordinator.apply.RestoreRow;
+import io.chorus.coordinator.pending.PendingTracker;
+import java.util.List;
+
+/** Bridge to the pending tracker's late-doom API (rows doomed by winners after their restores were computed). */
+final class LateDoom {
+    private LateDoom() {
+    }
+
+    static List<RestoreRow> take(PendingTracker pending, Gsn first, Gsn last) {
+        return List.of();
+    }
+
+    static void committed(PendingTracker pending, Gsn upTo) {
+        // nothing until the tracker records late restores
+    }
+}

@@ -282,9 +282,13 @@ public final class Applier implements AutoCloseable {
             if (!sequencer.awaitDrained(DRAIN_ON_CLOSE) && sequencer.failure() == null) {
                 LOG.warn("applier closing with transactions still in flight ({}); rolling them back", state());
             }
+            boolean stuck = sequencer.inFlightCount() > 0;
             sequencer.abort();
             helpers.forEach(Helper::stop);
             watch.stop();
+            if (stuck) {
+                helpers.forEach(Helper::abortConnection);
+            }
             for (Thread t : threads) {
                 t.join(JOIN_MILLIS);
                 if (t.isAlive()) {

@@ -39,7 +39,7 @@ final class Helper implements Runnable {
     private final Owner owner;
     private final BlockingQueue<Batch> mailbox = new ArrayBlockingQueue<>(1);
     private volatile boolean stopped;
-    private HelperSession session;
+    private volatile HelperSession session;
 
     Helper(int index, ApplierConfig config, Sequencer sequencer, ApplyMetrics metrics, Owner owner) {
         this.index = index;
@@ -66,6 +66,21 @@ final class Helper implements Runnable {
 
     void stop() {
         stopped = true;
+    }
+
+    /**
+     * Aborts the connection from another thread (close() of a helper stuck in a statement, e.g. the head waiting on a
+     * local session's lock); its thread then sees a lost connection and, the applier being aborted, exits.
+     */
+    void abortConnection() {
+        HelperSession s = session;
+        if (s != null) {
+            try {
+                s.connection().abort(Runnable::run);
+            } catch (SQLException e) {
+                LOG.debug("helper {}: abort failed ({})", name(), SqlErrors.describe(e));
+            }
+        }
     }
 
     /** Closes the connection of a helper whose thread never started. */

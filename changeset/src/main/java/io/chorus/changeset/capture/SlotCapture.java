@@ -23,6 +23,8 @@ import org.apache.logging.log4j.Logger;
  * <p>After a lost connection or a terminated walsender the reader reconnects (backoff 100 ms doubling to 5 s, each
  * attempt logged) and resumes from the confirmed position: nothing is lost; the local changesets emitted at or after
  * that position — the first undelivered one and every one after it — are emitted again, with the same GTID and deps.
+ * A new SlotCapture (process restart) re-emits from the persisted position the same way; it cannot know which of those
+ * the consumer had already delivered, so the consumer marks such a duplicate delivered again when it drops it.
  *
  * <p>Thread-safety: {@link #markDelivered}, the position getters and {@link #close} may be called from any thread;
  * the listener is called on the reader thread {@code chorus-capture-<slot>}. {@link #start} blocks while it prepares

@@ -26,7 +26,6 @@ import org.apache.logging.log4j.Logger;
  */
 public final class Applier implements AutoCloseable {
     private static final Logger LOG = LogManager.getLogger(Applier.class);
-    private static final Duration DRAIN_ON_CLOSE = Duration.ofSeconds(10);
     private static final long JOIN_MILLIS = 5_000;
 
     private final ApplierConfig config;
@@ -267,7 +266,8 @@ public final class Applier implements AutoCloseable {
     }
 
     /**
-     * Stops accepting units, lets the transactions already handed to helpers commit (up to 10 s), rolls back the
+     * Stops accepting units, lets the transactions already handed to helpers commit (up to
+     * {@link ApplierConfig#retryWait()}), rolls back the
      * rest and closes every connection. Units still queued are not applied; they are re-delivered after a restart
      * because the watermark is durable. Blocking, idempotent.
      */
@@ -279,7 +279,7 @@ public final class Applier implements AutoCloseable {
         closed = true;
         dispatcher.stop();
         try {
-            if (!sequencer.awaitDrained(DRAIN_ON_CLOSE) && sequencer.failure() == null) {
+            if (!sequencer.awaitDrained(config.retryWait()) && sequencer.failure() == null) {
                 LOG.warn("applier closing with transactions still in flight ({}); rolling them back", state());
             }
             boolean stuck = sequencer.inFlightCount() > 0;

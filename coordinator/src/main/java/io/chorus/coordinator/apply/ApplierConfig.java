@@ -21,7 +21,8 @@ import java.util.regex.Pattern;
  * @param maxRetries    consecutive re-runs of one transaction after retriable errors before the applier gives up
  *                      (default 30)
  * @param retryWait     upper bound of the pause between re-runs and of the wait for a helper's replication origin to be
- *                      released by a dead backend (default 10 s; the pause grows from 10 ms up to this bound)
+ *                      released by a dead backend, of the capture catch-up asked of the guard, and of the drain on
+ *                      close (default 10 s; the pause between re-runs grows from 10 ms up to this bound)
  * @param originPrefix  prefix of the helper replication origins (default {@code chorus_h}); replication origins are
  *                      server-wide, so domains sharing one server need different prefixes
  * @param pendingRows   this node's pending rows (default: none)

@@ -167,6 +167,10 @@ final class Helper implements Runnable {
     }
 
     private Next afterSqlError(Batch b, SQLException e, boolean careful, int[] failures) throws InterruptedException {
+        if (sequencer.aborted()) {
+            LOG.debug("helper {}: {} rolled back while the applier stops ({})", name(), b, SqlErrors.describe(e));
+            return Next.DONE;
+        }
         boolean retriable = SqlErrors.isRetriable(e);
         if (b.yieldRequested() || retriable && ++failures[0] <= config.maxRetries()) {
             retryAfter(b, e, failures[0]);

@@ -15,7 +15,11 @@ import io.chorus.changeset.Relation;
 import io.chorus.changeset.RelationName;
 import io.chorus.changeset.RowChange;
 import io.chorus.testkit.PgServer;
+import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
@@ -211,5 +215,31 @@ class ApplierFaultTest {
             applier.awaitApplied(Gsn.of(1), TestDb.WAIT);
         }
         assertThat(db.queryLong("SELECT count(*) FROM ch WHERE pid = 1")).isEqualTo(1);
+    }
+
+    @Test
+    void headWaitingOnALocalLockTimesOutClearlyAndCloseStillReturns() throws Exception {
+        TestDb db = TestDb.create(pg, "stuck");
+        db.exec("CREATE TABLE s (id int PRIMARY KEY, v text)", "INSERT INTO s VALUES (1, 'a')");
+        try (Connection local = DriverManager.getConnection(db.url()); Statement st = local.createStatement()) {
+            local.setAutoCommit(false);
+            st.execute("SELECT * FROM s WHERE id = 1 FOR UPDATE");
+            Applier applier = new Applier(db.config().retryWait(Duration.ofSeconds(1)).build(), ApplyListener.NONE);
+            try {
+                applier.submit(remote(1, "node2", update(relation("s", "id", "v"), "1", "b")));
+                assertThatThrownBy(() -> applier.awaitApplied(Gsn.of(1), Duration.ofMillis(500)))
+                        .isInstanceOf(ChorusException.class)
+                        .hasMessageContaining("timed out after 500 ms waiting for GSN 1 to be applied")
+                        .hasMessageContaining("applied=0, submitted=1").hasMessageContaining("inFlight=1");
+            } finally {
+                long start = System.nanoTime();
+                applier.close();
+                assertThat(Duration.ofNanos(System.nanoTime() - start)).as("close with a stuck head")
+                        .isLessThan(Duration.ofSeconds(15));
+            }
+            local.rollback();
+        }
+        assertThat(db.column("SELECT v FROM s")).containsExactly("a");
+        assertThat(db.watermark()).isEqualTo(Gsn.NONE);
     }
 }

@@ -84,7 +84,7 @@ public final class Group implements AutoCloseable {
         view = new MembershipView(channel, raft);
         channel.connect(cfg.groupName());
         stateMachine.live();
-        if (credentials.identity() == null && channel.getView().size() == 1) {
+        if (credentials.identity() == null && channel.getView().size() == 1 && cfg.createsIdentity()) {
             credentials.adopt(UUID.randomUUID());
             LOG.info("formed a new group '{}' with identity {}", cfg.groupName(), credentials.identity());
         }

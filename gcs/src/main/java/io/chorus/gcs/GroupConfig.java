@@ -29,11 +29,13 @@ import java.util.UUID;
  * @param sharedSecret the credential of the production stack (null: no authentication and no encryption)
  * @param maxBatchRecords at most this many records share one log entry
  * @param queueCapacity bound of the send queue and of the delivery hand-off queue (records)
+ * @param createsIdentity whether a member without an identity that finds itself alone forms a new group (the
+ *     bootstrapping member); when false it waits for a member with the group's identity and adopts it
  */
 public record GroupConfig(String groupName, NodeId self, UUID groupIdentity, int protocolVersion, Path dataDir,
                           Transport transport, List<Member> members, boolean voting, Duration appendTimeout,
                           boolean fsync, long retentionBytes, Duration retentionAge, String sharedSecret,
-                          int maxBatchRecords, int queueCapacity) {
+                          int maxBatchRecords, int queueCapacity, boolean createsIdentity) {
 
     public GroupConfig {
         Objects.requireNonNull(self, "self");
@@ -115,6 +117,7 @@ public record GroupConfig(String groupName, NodeId self, UUID groupIdentity, int
         private String sharedSecret;
         private int maxBatchRecords = 32;
         private int queueCapacity = 10_000;
+        private boolean createsIdentity = true;
 
         private Builder(String groupName, NodeId self, Path dataDir) {
             this.groupName = groupName;
@@ -122,6 +125,8 @@ public record GroupConfig(String groupName, NodeId self, UUID groupIdentity, int
             this.dataDir = dataDir;
         }
 
+        /** Default true: alone and without an identity, form a new group; false: wait to adopt one. */
+        public Builder createsIdentity(boolean v) { createsIdentity = v; return this; }
         /** Default null: adopt the group's identity. */
         public Builder groupIdentity(UUID v) { groupIdentity = v; return this; }
         /** Default 1. */
@@ -150,7 +155,7 @@ public record GroupConfig(String groupName, NodeId self, UUID groupIdentity, int
         public GroupConfig build() {
             return new GroupConfig(groupName, self, groupIdentity, protocolVersion, dataDir, transport, members,
                     voting, appendTimeout, fsync, retentionBytes, retentionAge, sharedSecret, maxBatchRecords,
-                    queueCapacity);
+                    queueCapacity, createsIdentity);
         }
     }
 }

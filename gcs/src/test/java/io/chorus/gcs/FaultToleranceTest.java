@@ -60,13 +60,13 @@ class FaultToleranceTest {
             Checks.gapFreeAndDuplicateFree(seq, 1);
             Set<String> delivered = new HashSet<>();
             seq.forEach(d -> delivered.add(d.origin() + "/" + d.seq()));
-            for (Writer w : writers) {
-                for (long s : w.acked()) {
-                    String origin = writers.indexOf(w) < 0 ? "" : c.members.get(writers.indexOf(w)).id().value();
-                    assertThat(delivered).as("acknowledged append %s/%d delivered", origin, s)
-                            .contains(origin + "/" + s);
-                }
+            List<String> missing = new ArrayList<>();
+            for (int i = 0; i < writers.size(); i++) {
+                String origin = c.members.get(i).id().value();
+                writers.get(i).acked().stream().map(s -> origin + "/" + s).filter(a -> !delivered.contains(a))
+                        .forEach(missing::add);
             }
+            assertThat(missing).as("acknowledged appends not delivered").isEmpty();
             assertThat(c.listeners.get(leader).deliveries()).isEqualTo(seq.subList(0,
                     c.listeners.get(leader).size()));
         }

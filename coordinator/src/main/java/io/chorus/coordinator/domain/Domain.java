@@ -141,7 +141,7 @@ public final class Domain implements AutoCloseable {
         capture = new SlotCapture(captureConfig(), captureListener());
         capture.start();
         phases.phase("join");
-        group = GroupFactory.join(cfg, groupName, identity, database, groupListener(), from);
+        group = GroupFactory.join(cfg, groupName, identity, bootstrap, database, groupListener(), from);
         appender = new Appender("chorus-append-" + database, group::append, 10_000, 512, this::fail);
         appender.start();
         synchronized (startupLocals) {
@@ -152,6 +152,7 @@ public final class Domain implements AutoCloseable {
         phases.phase("catch-up");
         goLive(w, from);
         state = group.isPrimary() ? DomainState.ONLINE : DomainState.NON_PRIMARY;
+        storeAdoptedIdentity();
         LOG.info("domain {} {} in group {} (W={}, replayed from {})", database, state, groupName, w, from);
     }
 
@@ -195,6 +196,19 @@ public final class Domain implements AutoCloseable {
             delivery.goLive(pending);
         } finally {
             pendingLock.unlock();
+        }
+    }
+
+    /** A node that joined without an identity keeps the one it adopted, so it is checked at every later join. */
+    private void storeAdoptedIdentity() {
+        if (identity != null || group.groupIdentity().isEmpty()) {
+            return;
+        }
+        identity = group.groupIdentity().get();
+        try (Connection c = connect()) {
+            GroupIdentity.store(c, identity);
+        } catch (SQLException e) {
+            LOG.warn("could not store the adopted group identity {} in {}: {}", identity, database, e.getMessage());
         }
     }
 

@@ -22,18 +22,20 @@ final class GroupFactory {
     private GroupFactory() {
     }
 
-    static Group join(NodeConfig cfg, String groupName, UUID identity, String database, GroupListener listener,
-                      Gsn resumeAfter) {
+    static Group join(NodeConfig cfg, String groupName, UUID identity, boolean bootstrap, String database,
+                      GroupListener listener, Gsn resumeAfter) {
         try {
-            return Group.join(config(cfg, groupName, identity, database), listener, resumeAfter);
+            return Group.join(config(cfg, groupName, identity, bootstrap, database), listener, resumeAfter);
         } catch (IllegalArgumentException e) {
             throw new ChorusException("group configuration of " + groupName + " is invalid: " + e.getMessage(), e);
         }
     }
 
-    static GroupConfig config(NodeConfig cfg, String groupName, UUID identity, String database) {
+    /** Only the bootstrapping node may form the group; the others wait to adopt its identity. */
+    static GroupConfig config(NodeConfig cfg, String groupName, UUID identity, boolean bootstrap, String database) {
         return GroupConfig.builder(groupName, cfg.node(), cfg.dataDir().resolve(database).resolve("group"))
                 .groupIdentity(identity)
+                .createsIdentity(bootstrap)
                 .protocolVersion(PROTOCOL_VERSION)
                 .transport(Transport.TCP)
                 .members(members(cfg, groupName))

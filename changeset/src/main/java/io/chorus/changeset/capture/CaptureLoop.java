@@ -23,7 +23,8 @@ final class CaptureLoop implements Runnable, TransactionAssembler.Output {
     private static final Logger LOG = LogManager.getLogger(CaptureLoop.class);
     private static final long BACKOFF_FIRST_MS = 100;
     private static final long BACKOFF_MAX_MS = 5_000;
-    private static final long IDLE_POLL_MAX_MS = 10;
+    /** Idle poll: short, because capture-sync barriers (control messages) wait on it; one poll is an available() call. */
+    private static final long IDLE_POLL_MAX_MS = 1;
     private static final long PERSIST_MIN_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
     private static final int MESSAGES_BETWEEN_CONFIRMS = 1_000;
 

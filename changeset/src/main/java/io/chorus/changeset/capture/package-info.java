@@ -5,7 +5,8 @@
  * replication stream (pgoutput, proto_version 1, publication {@code chorus} FOR ALL TABLES WITH
  * (publish_via_partition_root = true), logical messages on, automatic flush off). It assembles BEGIN..COMMIT into a
  * {@link io.chorus.changeset.ChangeSet}, drops the changes to schema {@code chorus}, and reports transactions whose
- * Origin starts with the helper prefix as helper commits: their origin LSN is the GSN they applied.
+ * Origin starts with the helper prefix as helper commits: their origin LSN is the GSN they applied. Non-transactional
+ * logical messages are reported at once as control signals; every commit before their LSN has been reported first.
  *
  * <p>deps: the GSN of the last helper commit decoded before a local commit. The stream delivers transactions in
  * commit-LSN order, so this is exactly what the local transaction could have seen (DESIGN §3). Caveat: PostgreSQL 15+

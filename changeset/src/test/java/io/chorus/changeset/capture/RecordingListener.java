@@ -18,6 +18,7 @@ class RecordingListener implements CaptureListener {
     private final List<ChangeSet> all = new ArrayList<>();
     private final Map<Gtid, ChangeSet> deduped = new LinkedHashMap<>();
     private final List<Helper> helpers = new ArrayList<>();
+    private final List<String> controls = new ArrayList<>();
     private volatile ChorusException failure;
     private volatile Lsn caughtUp = Lsn.INVALID;
     volatile SlotCapture deliverTo;
@@ -35,6 +36,15 @@ class RecordingListener implements CaptureListener {
     @Override
     public synchronized void onHelperCommit(String originName, Gsn appliedGsn, Lsn commitLsn) {
         helpers.add(new Helper(originName, appliedGsn, commitLsn));
+    }
+
+    @Override
+    public synchronized void onControlMessage(String prefix, byte[] content, Lsn lsn) {
+        controls.add(prefix + ":" + new String(content, java.nio.charset.StandardCharsets.UTF_8) + " after " + all.size());
+    }
+
+    synchronized List<String> controls() {
+        return List.copyOf(controls);
     }
 
     @Override

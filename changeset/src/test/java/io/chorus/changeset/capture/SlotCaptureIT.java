@@ -81,6 +81,8 @@ class SlotCaptureIT {
                 assertThat(got.get(i).gtid().commitLsn()).isGreaterThan(got.get(i - 1).gtid().commitLsn());
             }
             assertThat(rec.all()).hasSize(5);
+            assertThat(rec.controls()).as("non-transactional message: a control signal, after the 4 earlier commits")
+                    .containsExactly("other:not replicated after 4");
         }
     }
 

@@ -233,6 +233,11 @@ public final class Applier implements AutoCloseable {
         return metrics.rechecks.sum();
     }
 
+    /** The most transactions that were open at the same time (parallelism actually reached). */
+    public int peakParallelism() {
+        return sequencer.peakInFlight();
+    }
+
     public int queueDepth() {
         return queue.size();
     }

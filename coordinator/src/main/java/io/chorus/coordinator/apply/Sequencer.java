@@ -29,6 +29,7 @@ final class Sequencer {
     private long committed;
     private ChorusException failure;
     private boolean aborted;
+    private int peakInFlight;
 
     Sequencer(Gsn start) {
         committed = start.value();
@@ -57,6 +58,7 @@ final class Sequencer {
                 return false;
             }
             inFlight.addLast(b);
+            peakInFlight = Math.max(peakInFlight, inFlight.size());
             return true;
         } finally {
             lock.unlock();
@@ -136,6 +138,15 @@ final class Sequencer {
         lock.lock();
         try {
             return new ArrayList<>(inFlight);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    int peakInFlight() {
+        lock.lock();
+        try {
+            return peakInFlight;
         } finally {
             lock.unlock();
         }

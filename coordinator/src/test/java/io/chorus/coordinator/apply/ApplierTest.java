@@ -71,6 +71,7 @@ class ApplierTest {
             assertThat(violations).as("progress vs data samples").isEmpty();
             assertThat(samples).as("samples taken while applying").isEqualTo(n / 150 * 3);
             assertThat(applier.transactions()).isGreaterThan(n / 3 - 1);
+            assertThat(applier.peakParallelism()).as("transactions open at once").isGreaterThan(1);
             assertThat(rec.applied).isSortedAccordingTo(Gsn::compareTo);
         }
         assertThat(db.queryLong("SELECT count(*) FROM items")).isEqualTo(n);

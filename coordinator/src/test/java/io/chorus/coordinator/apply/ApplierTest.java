@@ -131,6 +131,10 @@ class ApplierTest {
             applier.awaitApplied(Gsn.of(20), TestDb.WAIT);
         }
         assertThat(db.watermark()).isEqualTo(Gsn.of(20));
+        try (Connection c = DriverManager.getConnection(db.url())) {
+            assertThat(ApplyProgress.readOriginProgress(c, db.originPrefix())).as("origins carry the GSN too")
+                    .isEqualTo(Gsn.of(20));
+        }
         assertThat(db.column("SELECT id || ':' || big || ':' || v FROM t ORDER BY id")).containsExactly("1:toast-me:a2",
                 "2:x:b");
         assertThat(db.column("SELECT gsn || '/' || change_index || '/' || kind || '/' || winner_gsn || '/' || key "

@@ -14,11 +14,12 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Leader crash mid-stream and a 3|2 partition, in one JVM with faults injected inside the stack. */
+/** Leader crash mid-stream and a 3|2 partition, in-JVM and over TCP loopback, faults injected inside the stack. */
 @Tag("slow")
 class FaultToleranceTest {
     private static final Duration WAIT = Duration.ofSeconds(60);
@@ -26,10 +27,11 @@ class FaultToleranceTest {
     @TempDir
     Path dir;
 
-    @Test
+    @ParameterizedTest
+    @EnumSource(Transport.class)
     @Timeout(240)
-    void leaderCrashMidStreamLosesAndDuplicatesNothing() throws Exception {
-        try (TestCluster c = new TestCluster(dir, Transport.IN_JVM, 5, b -> b.appendTimeout(Duration.ofSeconds(60)))) {
+    void leaderCrashMidStreamLosesAndDuplicatesNothing(Transport transport) throws Exception {
+        try (TestCluster c = new TestCluster(dir, transport, 5, b -> b.appendTimeout(Duration.ofSeconds(60)))) {
             c.startAll();
             c.awaitPrimary(WAIT);
             List<Writer> writers = new ArrayList<>();
@@ -72,10 +74,11 @@ class FaultToleranceTest {
         }
     }
 
-    @Test
+    @ParameterizedTest
+    @EnumSource(Transport.class)
     @Timeout(240)
-    void partitionThreeTwoThenHeal() throws Exception {
-        try (TestCluster c = new TestCluster(dir, Transport.IN_JVM, 5, b -> b.appendTimeout(Duration.ofSeconds(90)))) {
+    void partitionThreeTwoThenHeal(Transport transport) throws Exception {
+        try (TestCluster c = new TestCluster(dir, transport, 5, b -> b.appendTimeout(Duration.ofSeconds(90)))) {
             c.startAll();
             c.awaitPrimary(WAIT);
             for (int i = 1; i <= 10; i++) {

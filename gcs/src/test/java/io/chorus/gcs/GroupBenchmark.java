@@ -17,7 +17,7 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Benchmark harness (not a test): committed records/s and append-to-delivery latency (measured at the appending
  * member) for 3 members over TCP loopback in one JVM, 200-byte records, with and without batching, fsync on and
- * off. Run: {@code java -cp <test classpath> io.chorus.gcs.GroupBenchmark [seconds per run]}.
+ * off. Run: {@code java -cp <test classpath> io.chorus.gcs.GroupBenchmark [seconds per run] [batch sizes, e.g. 32,1]}.
  */
 public final class GroupBenchmark {
     private static final int PAYLOAD = 200;
@@ -27,9 +27,11 @@ public final class GroupBenchmark {
 
     public static void main(String[] args) throws Exception {
         int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 10;
+        int[] batches = args.length > 1 ? Arrays.stream(args[1].split(",")).mapToInt(Integer::parseInt).toArray()
+                : new int[] {32, 1};
         System.out.println("mode                      rec/s(saturated)  p50/p99 ms(saturated)  p50/p99 ms(1 in flight)");
         for (boolean fsync : new boolean[] {true, false}) {
-            for (int batch : new int[] {32, 1}) {
+            for (int batch : batches) {
                 run(fsync, batch, seconds);
             }
         }

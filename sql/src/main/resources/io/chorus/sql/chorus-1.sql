@@ -222,7 +222,7 @@ $$;
 CREATE OR REPLACE FUNCTION chorus.sync_wait(timeout interval DEFAULT '30 s') RETURNS bigint
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
-    token text := gen_random_uuid()::text;
+    v_token text := gen_random_uuid()::text;
     deadline timestamptz := clock_timestamp() + timeout;
     st text;
     b chorus.barriers;
@@ -233,13 +233,19 @@ BEGIN
     END IF;
     IF st NOT IN ('ONLINE', 'CATCHING_UP') THEN
         RAISE EXCEPTION 'chorus.sync_wait: database % is %, not replicating', current_database(), st
-            USING HINT = 'enable replication with SELECT chorus.enable(''group'')';
+            USING HINT = 'enable replication with SELECT chorus.enable(''group''); see chorus.status() for the last error';
     END IF;
-    PERFORM pg_logical_emit_message(false, 'chorus_sync_wait', token);
+    -- the walsender decodes only flushed WAL: PostgreSQL 17 flushes the message on request; before 17 it is flushed
+    -- by the next commit that flushes (the sidecar commits its state every second)
+    IF current_setting('server_version_num')::int >= 170000 THEN
+        EXECUTE 'SELECT pg_logical_emit_message(false, $1, $2, true)' USING 'chorus_sync_wait', v_token;
+    ELSE
+        PERFORM pg_logical_emit_message(false, 'chorus_sync_wait', v_token);
+    END IF;
     LOOP
-        SELECT * INTO b FROM chorus.barriers WHERE barriers.token = sync_wait.token;
+        SELECT * INTO b FROM chorus.barriers WHERE token = v_token;
         IF b.applied_at IS NOT NULL THEN
-            DELETE FROM chorus.barriers WHERE barriers.token = sync_wait.token;
+            DELETE FROM chorus.barriers WHERE token = v_token;
             RETURN b.gsn;
         END IF;
         IF clock_timestamp() > deadline THEN

@@ -27,6 +27,7 @@ final class CaptureSync implements AutoCloseable {
     private final String jdbcUrl;
     private final Map<String, CompletableFuture<Void>> waiting = new ConcurrentHashMap<>();
     private Connection connection;
+    private boolean flushArgument;
 
     CaptureSync(String jdbcUrl) {
         this.jdbcUrl = jdbcUrl;
@@ -67,11 +68,19 @@ final class CaptureSync implements AutoCloseable {
                 if (connection == null || connection.isClosed()) {
                     connection = DriverManager.getConnection(jdbcUrl);
                     connection.setAutoCommit(true);
+                    flushArgument = connection.getMetaData().getDatabaseMajorVersion() >= 17;
                 }
-                try (PreparedStatement ps = connection.prepareStatement("SELECT pg_logical_emit_message(false, ?, ?)")) {
+                // the walsender decodes only flushed WAL, and a non-transactional message is not flushed by itself
+                try (PreparedStatement ps = connection.prepareStatement(flushArgument
+                        ? "SELECT pg_logical_emit_message(false, ?, ?, true)" : "SELECT pg_logical_emit_message(false, ?, ?)")) {
                     ps.setString(1, PREFIX);
                     ps.setString(2, token);
                     ps.execute();
+                }
+                if (!flushArgument) {
+                    try (PreparedStatement ps = connection.prepareStatement("SELECT txid_current()")) {
+                        ps.execute(); // commits a transaction with an xid: its commit flushes the WAL before it
+                    }
                 }
                 return;
             } catch (SQLException e) {

@@ -181,6 +181,8 @@ public final class Domain implements AutoCloseable {
                 for (ChangeSet cs : startupLocals) {
                     if (!delivery.replayedOwn(cs.gtid())) {
                         undelivered.add(cs);
+                    } else {
+                        capture.markDelivered(cs.gtid().commitLsn()); // re-emitted after its replayed delivery
                     }
                 }
                 startupLocals.clear();

@@ -46,6 +46,7 @@ public final class PendingTracker implements PendingRows {
     private final Deque<PendingSet> pending = new ArrayDeque<>();
     private final Map<RowId, RowState> rows = new HashMap<>();
     private final Set<RowId> pendingRows = ConcurrentHashMap.newKeySet();
+    private final LateLedger ledger = new LateLedger();
     private WinnerUndo lastWinner;
 
     public PendingTracker(NodeId self) {
@@ -99,6 +100,9 @@ public final class PendingTracker implements PendingRows {
         while (next < own.size()) {
             t.addLocal(own.get(next++));
         }
+        if (!delivered.isEmpty()) {
+            t.committed(delivered.get(delivered.size() - 1).gsn());
+        }
         LOG.info("pending-row tracker of {} rebuilt from GSN {}: {} pending changesets, {} rows", self, start + 1,
                 t.pendingCount(), t.rows.size());
         return t;
@@ -121,11 +125,20 @@ public final class PendingTracker implements PendingRows {
         return start;
     }
 
-    /** A captured local commit (committed here, not yet delivered). Call in commit order. */
+    /**
+     * A captured local commit (committed here, not yet delivered). Call in commit order. When remote winners above
+     * its deps were already processed (and have not committed here), it is certified against them at once (late
+     * doom): its losing changes are doomed exactly as {@link #onRemoteWinner} would have doomed them, and their rows'
+     * rollbacks are recorded for the lowest winner that dooms it, to be taken with {@link #takeLateRestores}.
+     *
+     * @throws IllegalStateException when a winner that dooms it has already been reported {@link #committed}
+     * @throws ChorusException       when a doomed change is a TRUNCATE or a rollback needs a value never decoded
+     */
     public void addLocal(ChangeSet cs) {
         requireOrigin(cs, true);
         lastWinner = null;
         PendingSet ps = new PendingSet(cs);
+        Set<RowId> created = new LinkedHashSet<>();
         List<Change> changes = cs.changes();
         for (int i = 0; i < changes.size(); i++) {
             Change c = changes.get(i);
@@ -136,20 +149,22 @@ public final class PendingTracker implements PendingRows {
             PendingChange pc = new PendingChange(ps, i, c, keys);
             if (c instanceof RowChange rc) {
                 for (RowStep step : RowStep.of(rc)) {
-                    track(pc, step);
+                    track(pc, step, created);
                 }
             }
             ps.changes.add(pc);
         }
         pending.addLast(ps);
+        LateCommit.doom(ps, pending, rows, created, ledger).forEach(this::refresh);
         LOG.trace("pending local changeset {} (deps {}): {} changes", cs.gtid(), cs.deps(), ps.changes.size());
     }
 
-    private void track(PendingChange pc, RowStep step) {
+    private void track(PendingChange pc, RowStep step, Set<RowId> created) {
         RowState st = rows.get(step.row());
         if (st == null) {
             st = new RowState(step.before());
             rows.put(step.row(), st);
+            created.add(step.row());
         }
         st.relation = step.relation();
         Version v = new Version(pc, step.row(), step.after(st.current()));
@@ -161,7 +176,7 @@ public final class PendingTracker implements PendingRows {
     /** Keeps the thread-safe view of {@link #isPendingRow} in step with the row's state. */
     private void refresh(RowId row) {
         RowState st = rows.get(row);
-        if (st != null && (!st.newestDoomed() || st.leftToWinner)) {
+        if (st != null && !st.chain.isEmpty() && (!st.newestDoomed() || st.leftToWinner)) {
             pendingRows.add(row);
         } else {
             pendingRows.remove(row);
@@ -182,14 +197,16 @@ public final class PendingTracker implements PendingRows {
         List<Key> applied = v.appliedKeys();
         WinnerUndo undo = new WinnerUndo();
         lastWinner = undo;
-        if (pending.isEmpty() || applied.isEmpty()) {
+        if (applied.isEmpty()) {
             return List.of();
         }
-        Set<RowId> touched = doom(v.gsn(), new KeyLookup(applied), undo);
+        KeyLookup lookup = new KeyLookup(applied);
+        ledger.keep(new KeptWinner(v, lookup, undo));
+        Set<RowId> touched = pending.isEmpty() ? Set.of() : doom(v.gsn(), lookup, undo);
         undo.rows.addAll(touched);
         List<RestoreRow> restores = RestorePlan.restores(touched, rows, v, undo);
         touched.forEach(this::refresh);
-        updateBases(v, undo);
+        Bases.advance(v, rows, null, undo);
         if (!restores.isEmpty()) {
             LOG.debug("GSN {} from {}: {} local rows rolled back", v.gsn(), v.changeSet().origin(), restores.size());
         }
@@ -210,6 +227,7 @@ public final class PendingTracker implements PendingRows {
         }
         lastWinner.revert();
         lastWinner.rows.forEach(this::refresh);
+        ledger.forget(lastWinner);
         lastWinner = null;
     }
 
@@ -239,7 +257,7 @@ public final class PendingTracker implements PendingRows {
         return touched;
     }
 
-    private void markDoomed(PendingChange pc, Gsn cause, Gsn g) {
+    static void markDoomed(PendingChange pc, Gsn cause, Gsn g) {
         if (pc.change instanceof TruncateChange tc) {
             throw new ChorusException("pending local TRUNCATE of " + tc.relations() + " in changeset "
                     + pc.owner.cs.gtid() + " loses to GSN " + g + ": the truncated rows cannot be restored on this "
@@ -247,27 +265,6 @@ public final class PendingTracker implements PendingRows {
         }
         pc.doomCause = cause;
         LOG.trace("pending change {} of {} doomed at GSN {} (cause GSN {})", pc.index, pc.owner.cs.gtid(), g, cause);
-    }
-
-    private void updateBases(Verdict v, WinnerUndo undo) {
-        for (Change c : v.winningChanges()) {
-            if (c instanceof RowChange rc) {
-                for (RowStep step : RowStep.of(rc)) {
-                    RowState st = rows.get(step.row());
-                    if (st != null) {
-                        undo.bases.putIfAbsent(st, st.base);
-                        st.base = step.after(st.base);
-                    }
-                }
-            } else if (c instanceof TruncateChange tc) {
-                for (Map.Entry<RowId, RowState> e : rows.entrySet()) {
-                    if (tc.relations().contains(e.getKey().relation())) {
-                        undo.bases.putIfAbsent(e.getValue(), e.getValue().base);
-                        e.getValue().base = RowImage.ABSENT;
-                    }
-                }
-            }
-        }
     }
 
     /**
@@ -305,18 +302,58 @@ public final class PendingTracker implements PendingRows {
         }
         pending.pollFirst();
         for (PendingChange pc : ps.changes) {
+            if (pc.doomCause != null) {
+                ledger.lost(pc);
+            }
             for (Version ver : pc.versions) {
                 RowState st = rows.get(ver.row);
                 if (pc.doomCause == null) {
                     st.base = ver.after;
                 }
                 st.chain.remove(ver);
-                if (st.chain.isEmpty()) {
+                if (st.chain.isEmpty() && !ledger.holdsWinners()) {
                     rows.remove(ver.row);
+                } else if (st.chain.isEmpty()) {
+                    ledger.retire(ver.row, st, v.gsn());
                 }
                 refresh(ver.row);
             }
         }
+    }
+
+    /**
+     * Removes and returns the rollbacks recorded by late doom ({@link #addLocal}) for winners with a GSN in
+     * {@code [first, last]}, in GSN order, at most one per row. They belong first in the transaction that applies
+     * those GSNs (its other restores and changes follow).
+     */
+    public List<RestoreRow> takeLateRestores(Gsn first, Gsn last) {
+        return ledger.take(first, last);
+    }
+
+    /**
+     * Every GSN up to {@code upTo} is committed in this database: winners up to it can no longer doom a local commit
+     * (one that commits from now on has deps at or above it), so they, the own losses they caused and the rows kept
+     * for them are forgotten.
+     *
+     * @throws IllegalStateException when a late rollback recorded for a GSN up to {@code upTo} was never taken: it was
+     *                               not written, the node no longer matches the group (a bug; stop and rejoin)
+     */
+    public void committed(Gsn upTo) {
+        ledger.committed(upTo, rows);
+        lastWinner = null;
+    }
+
+    /**
+     * The lowest deps among the local changesets added and not yet delivered, or {@code Gsn.of(Long.MAX_VALUE)} when
+     * there are none. The watermark this node reports must not exceed it, so its own in-flight changesets never fall
+     * below the certifier's purge horizon.
+     */
+    public Gsn minPendingDeps() {
+        Gsn min = Gsn.of(Long.MAX_VALUE);
+        for (PendingSet ps : pending) {
+            min = Gsn.min(min, ps.cs.deps());
+        }
+        return min;
     }
 
     /**
@@ -336,7 +373,11 @@ public final class PendingTracker implements PendingRows {
 
     /** Number of rows with pending versions. */
     public int pendingRowCount() {
-        return rows.size();
+        int n = 0;
+        for (RowState st : rows.values()) {
+            n += st.chain.isEmpty() ? 0 : 1;
+        }
+        return n;
     }
 
     private void requireOrigin(ChangeSet cs, boolean own) {

@@ -2,8 +2,7 @@ package io.chorus.coordinator.certify;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.util.ArrayList;
-import java.util.List;
+import io.chorus.coordinator.pending.LateDoomSwitch;
 import java.util.Map;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Tag;
@@ -35,10 +34,29 @@ class CertificationSimulationTest {
         System.out.printf("certification simulation: %d histories from seed %d (replay: -Dchorus.sim.seed=%d)%n",
                 histories, seed, seed);
         Result r = run(seed, histories, null, false);
-        System.out.printf("certification simulation: %d histories, %d GSNs, %d lost changes %s, failures %s%n",
-                histories, r.gsns, r.lost, r.kinds, r.failures);
+        System.out.printf("certification simulation: %d histories, %d GSNs, %d lost changes %s, %d rows rolled back"
+                + " late (%d taken twice in one batch), failures %s%n", histories, r.gsns, r.lost, r.kinds, r.lateRows,
+                r.lateRepeats, r.failures);
         assertThat(r.firstFailure).as("a failing history (seed base %d)", seed).isNull();
         assertThat(r.lost).as("the histories must produce conflicts to be worth anything").isGreaterThan(histories / 10);
+        assertThat(r.lateRows).as("late captures must doom local commits to be worth anything")
+                .isGreaterThan(histories / 100);
+    }
+
+    /** Without late doom, local commits captured after a concurrent winner was delivered make the nodes diverge. */
+    @Test
+    void withoutLateDoomTheSimulationFindsDivergence() {
+        LateDoomSwitch.set(false);
+        try {
+            Result r = run(1L, 3_000, null, true);
+            System.out.printf("ablation (late doom disabled): failures %s%n", r.failures);
+            assertThat(r.firstFailure).as("histories failing without late doom").isNotNull();
+            assertThat(r.failures.keySet()).as("kinds of failure without late doom")
+                    .containsAnyOf("diverge", "tracker", "apply-error", "oracle", "dup-unique");
+            System.out.println("first failing history without late doom, shrunk:\n" + r.firstFailure);
+        } finally {
+            LateDoomSwitch.set(true);
+        }
     }
 
     /** The ablation of the model: without R2 the same histories diverge, so the simulation can fail. */
@@ -62,6 +80,8 @@ class CertificationSimulationTest {
         final Map<String, Integer> kinds = new TreeMap<>();
         long gsns;
         long lost;
+        long lateRows;
+        long lateRepeats;
         String firstFailure;
     }
 
@@ -71,6 +91,8 @@ class CertificationSimulationTest {
             SimHistory h = SimHistory.generate(seed + i, mode);
             SimCluster w = h.run(false);
             r.gsns += w.log.size();
+            r.lateRows += w.lateRows;
+            r.lateRepeats += w.lateRepeats;
             w.conflicts(w.nodes.get(0)).values().forEach(rows -> rows.forEach(c -> {
                 r.lost++;
                 r.kinds.merge(c.kind(), 1, Integer::sum);

@@ -32,14 +32,24 @@ final class SimCluster {
     record WReport(NodeId node, Gsn w) {
     }
 
+    /** A delivered GSN not yet applied: a remote winner with its restores, an own changeset or a report (null). */
+    record Unit(long gsn, Verdict verdict, List<RestoreRow> restores) {
+    }
+
     final class Node {
         final NodeId id;
         final SimDb db;
         Certifier certifier = new Certifier(new CertifierConfig(WINDOW));
         PendingTracker tracker;
+        /** Committed locally, not yet seen by the capture (the tracker does not know them yet). */
+        final List<ChangeSet> uncaptured = new ArrayList<>();
         final List<ChangeSet> outbox = new ArrayList<>();
+        final List<Unit> queue = new ArrayList<>();
         final Map<Long, Verdict> verdicts = new HashMap<>();
+        /** Last GSN delivered (certified, tracker told). */
         long w;
+        /** Last GSN committed in the database (a local commit's deps). */
+        long applied;
         String halted;
 
         Node(NodeId id) {
@@ -82,6 +92,13 @@ final class SimCluster {
         if (nd.halted != null) {
             return false;
         }
+        for (long g = nd.applied + 1; g <= nd.w; g++) {
+            nd.verdicts.remove(g);
+        }
+        nd.w = nd.applied;
+        nd.queue.clear();
+        nd.outbox.addAll(nd.uncaptured);
+        nd.uncaptured.clear();
         List<ChangeSet> pend = new ArrayList<>();
         for (int g = (int) nd.w + 1; g <= log.size(); g++) {
             if (log.get(g - 1) instanceof ChangeSet cs && cs.origin().equals(nd.id)) {
@@ -128,6 +145,14 @@ final class SimCluster {
 
     /** A local transaction on node n; statements PostgreSQL would refuse are skipped. False if nothing committed. */
     boolean local(int n, List<SimDb.Stmt> stmts) {
+        return local(n, stmts, false);
+    }
+
+    /**
+     * A local transaction on node n, with deps = the last GSN committed there; {@code late}: the capture reports it
+     * only later ({@link #capture}), else at once (after every earlier uncaptured commit).
+     */
+    boolean local(int n, List<SimDb.Stmt> stmts, boolean late) {
         Node nd = nodes.get(n);
         if (nd.halted != null) {
             return false;
@@ -143,12 +168,40 @@ final class SimCluster {
             return false;
         }
         txn++;
-        ChangeSet cs = new ChangeSet(new Gtid(nd.id, Lsn.of(txn)), txn, Instant.EPOCH, Gsn.of(nd.w), changes);
-        nd.tracker.addLocal(cs);
-        nd.outbox.add(cs);
-        say(name(n) + ": local T" + txn + " commits, deps=" + nd.w);
+        ChangeSet cs = new ChangeSet(new Gtid(nd.id, Lsn.of(txn)), txn, Instant.EPOCH, Gsn.of(nd.applied), changes);
+        nd.uncaptured.add(cs);
+        say(name(n) + ": local T" + txn + " commits, deps=" + nd.applied + (late ? " (captured later)" : ""));
         changes.forEach(c -> say("      " + show(c)));
+        if (!late) {
+            catchUp(nd);
+        }
         return true;
+    }
+
+    /** Node n's capture reports its oldest uncaptured local commit to the tracker. */
+    boolean capture(int n) {
+        Node nd = nodes.get(n);
+        if (nd.halted != null || nd.uncaptured.isEmpty()) {
+            return false;
+        }
+        ChangeSet cs = nd.uncaptured.remove(0);
+        say(name(n) + ": capture reports T" + cs.xid());
+        try {
+            nd.tracker.addLocal(cs);
+        } catch (RuntimeException e) {
+            fail(nd, "tracker", name(n) + " capturing T" + cs.xid() + ": " + e.getMessage());
+            return true;
+        }
+        nd.outbox.add(cs);
+        return true;
+    }
+
+    private void catchUp(Node nd) {
+        int n = nodes.indexOf(nd);
+        boolean more = true;
+        while (more) {
+            more = nd.halted == null && capture(n);
+        }
     }
 
     /** Appends the head of node n's outbox to the log. */
@@ -169,8 +222,8 @@ final class SimCluster {
      */
     boolean report(int n) {
         Node nd = nodes.get(n);
-        long w = nd.w;
-        for (ChangeSet cs : nd.outbox) {
+        long w = Math.min(nd.applied, nd.tracker.minPendingDeps().value());
+        for (ChangeSet cs : nd.uncaptured) {
             w = Math.min(w, cs.deps().value());
         }
         log.add(new WReport(nd.id, Gsn.of(w)));
@@ -178,8 +231,17 @@ final class SimCluster {
         return true;
     }
 
-    /** Node n processes its next GSN. False when it has nothing to do or is halted. */
+    /** Node n delivers its next GSN and applies everything delivered. False when it has nothing to do or is halted. */
     boolean process(int n) {
+        if (!deliver(n)) {
+            return false;
+        }
+        applyBatch(n, Integer.MAX_VALUE);
+        return true;
+    }
+
+    /** Node n delivers its next GSN: certifies it and tells the tracker; the apply is queued. */
+    boolean deliver(int n) {
         Node nd = nodes.get(n);
         if (nd.halted != null || nd.w >= log.size()) {
             return false;
@@ -189,6 +251,7 @@ final class SimCluster {
         if (entry instanceof WReport r) {
             nd.certifier.onWatermark(r.node(), r.w());
             nd.w = g;
+            nd.queue.add(new Unit(g, null, List.of()));
             return true;
         }
         ChangeSet cs = (ChangeSet) entry;
@@ -199,28 +262,103 @@ final class SimCluster {
         try {
             if (cs.origin().equals(nd.id)) {
                 nd.tracker.onOwnDelivered(v);
+                nd.queue.add(new Unit(g, v, List.of()));
             } else {
-                applyRemote(nd, v);
+                nd.queue.add(new Unit(g, v, nd.tracker.onRemoteWinner(v)));
             }
         } catch (RuntimeException e) {
             fail(nd, "tracker", name(n) + " GSN " + g + ": " + e.getMessage());
             return true;
         }
+        nd.w = g;
+        return true;
+    }
+
+    /**
+     * Node n applies up to {@code max} delivered GSNs in one helper transaction, with the apply-guard protocol: late
+     * restores first, then the units; then the capture catches up, and if late restores arrived the transaction rolls
+     * back and re-runs with them first. A helper surprise stands only if no late restore explains it.
+     */
+    boolean applyBatch(int n, int max) {
+        Node nd = nodes.get(n);
+        if (nd.halted != null || nd.queue.isEmpty()) {
+            return false;
+        }
+        List<Unit> units = new ArrayList<>(nd.queue.subList(0, Math.min(max, nd.queue.size())));
+        Gsn first = Gsn.of(units.get(0).gsn());
+        Gsn last = Gsn.of(units.get(units.size() - 1).gsn());
+        SimDb before = nd.db.copy();
+        List<RestoreRow> late = new ArrayList<>();
+        String f = null;
+        try {
+            addLate(late, nd.tracker.takeLateRestores(first, last));
+            for (int attempt = 0; attempt < 3; attempt++) {
+                nd.db.replaceWith(before);
+                f = runBatch(nd, units, late);
+                catchUp(nd);
+                if (nd.halted != null || !addLate(late, nd.tracker.takeLateRestores(first, last))) {
+                    break;
+                }
+                say(name(n) + ": late restores for GSN " + first + ".." + last + ": re-run with " + late.size());
+            }
+            if (nd.halted == null && f == null) {
+                nd.tracker.committed(last);
+            }
+        } catch (RuntimeException e) {
+            fail(nd, "tracker", name(n) + " applying GSN " + first + ".." + last + ": " + e.getMessage());
+        }
+        if (f != null) {
+            fail(nd, "apply-error", nd.id + " GSN " + first + ".." + last + ": " + f);
+        }
         if (nd.halted == null) {
-            nd.w = g;
-            nd.db.orphans().forEach(o -> fail(nd, "transient-orphan", name(n) + " after GSN " + g + ": " + o));
-            nd.db.duplicates().forEach(d -> fail(nd, "dup-unique", name(n) + " after GSN " + g + ": " + d));
+            nd.queue.subList(0, units.size()).clear();
+            nd.applied = last.value();
+            nd.db.orphans().forEach(o -> fail(nd, "transient-orphan", name(n) + " after GSN " + last + ": " + o));
+            nd.db.duplicates().forEach(d -> fail(nd, "dup-unique", name(n) + " after GSN " + last + ": " + d));
         }
         return true;
     }
 
-    private void applyRemote(Node nd, Verdict v) {
-        List<RestoreRow> restores = nd.tracker.onRemoteWinner(v);
+    /** Adds late restores as the applier's batch keeps them; returns whether there were any. */
+    private boolean addLate(List<RestoreRow> late, List<RestoreRow> more) {
+        lateRows += more.size();
+        for (RestoreRow r : more) {
+            if (late.removeIf(x -> x.relation().name().equals(r.relation().name())
+                    && x.identity().equals(r.identity()))) {
+                lateRepeats++;
+            }
+            late.add(r);
+        }
+        return !more.isEmpty();
+    }
+
+    /** Rows restored twice in one batch by late restores taken at different times (the applier must dedupe). */
+    int lateRepeats;
+    /** Rows rolled back by late restores. */
+    int lateRows;
+
+    private String runBatch(Node nd, List<Unit> units, List<RestoreRow> late) {
+        say("      " + nd.id + " applies GSN " + units.get(0).gsn() + ".." + units.get(units.size() - 1).gsn()
+                + (late.isEmpty() ? "" : " after late restores"));
+        String f = restore(nd, late);
+        for (Unit u : units) {
+            if (f == null && u.verdict() != null && !u.verdict().changeSet().origin().equals(nd.id)) {
+                f = applyRemote(nd, u.verdict(), u.restores());
+            }
+        }
+        return f;
+    }
+
+    private String restore(Node nd, List<RestoreRow> restores) {
         for (RestoreRow r : restores) {
             say("      " + nd.id + " rolls back " + r.relation().name().table() + r.identity() + " -> "
                     + (r.removes() ? "<absent>" : SimSchema.show(r.relation().name().table(), r.target())));
         }
-        String f = nd.db.restore(restores);
+        return nd.db.restore(restores);
+    }
+
+    private String applyRemote(Node nd, Verdict v, List<RestoreRow> restores) {
+        String f = restore(nd, restores);
         for (Change c : v.winningChanges()) {
             if (f != null) {
                 break;
@@ -231,9 +369,7 @@ final class SimCluster {
                 nd.db.truncate(tc.relations());
             }
         }
-        if (f != null) {
-            fail(nd, "apply-error", nd.id + " GSN " + v.gsn() + ": " + f);
-        }
+        return f;
     }
 
     private void describe(Verdict v) {
@@ -262,7 +398,7 @@ final class SimCluster {
         while (progress) {
             progress = false;
             for (int n = 0; n < nodes.size(); n++) {
-                while (append(n)) {
+                while (capture(n) || append(n)) {
                     progress = true;
                 }
             }
@@ -277,7 +413,7 @@ final class SimCluster {
     /** The model's final checks: stuck, divergence, decisions, orphans, duplicates, the oracle. */
     void finalChecks() {
         for (Node nd : nodes) {
-            if (nd.halted == null && nd.w < log.size()) {
+            if (nd.halted == null && (nd.w < log.size() || !nd.queue.isEmpty())) {
                 fail(nd, "stuck", nd.id + " cannot get past GSN " + nd.w + " of " + log.size());
             }
             if (nd.halted == null && nd.tracker.pendingCount() != 0) {

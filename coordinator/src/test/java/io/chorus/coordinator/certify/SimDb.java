@@ -51,6 +51,14 @@ final class SimDb {
         return d;
     }
 
+    /** Makes this database hold exactly what {@code other} holds (a helper transaction rolled back). */
+    void replaceWith(SimDb other) {
+        other.tables.forEach((t, rows) -> {
+            tables.get(t).clear();
+            tables.get(t).putAll(rows);
+        });
+    }
+
     Tuple get(String table, String pk) {
         return tables.get(table).get(pk);
     }

@@ -25,6 +25,11 @@ final class SimHistory {
                 case 'A' -> "append outbox head of " + SimCluster.name(node);
                 case 'W' -> SimCluster.name(node) + " reports its watermark";
                 case 'R' -> SimCluster.name(node) + "'s sidecar restarts";
+                case 'l' -> "local txn on " + SimCluster.name(node) + ", captured later: " + stmts;
+                case 'C' -> SimCluster.name(node) + "'s capture reports its oldest uncaptured commit";
+                case 'D' -> SimCluster.name(node) + " delivers its next GSN (apply queued)";
+                case 'B' -> SimCluster.name(node) + " applies its delivered GSNs in one transaction";
+                case 'b' -> SimCluster.name(node) + " applies its next delivered GSN";
                 default -> SimCluster.name(node) + " processes its next GSN";
             };
         }
@@ -81,7 +86,9 @@ final class SimHistory {
             double x = rng.nextDouble();
             int node = rng.nextInt(n);
             Event ev;
-            if (x < 0.38) {
+            if (extended) {
+                ev = extendedEvent(rng, x, node, mode, w);
+            } else if (x < 0.38) {
                 ev = new Event('L', node, statements(rng, mode, w.nodes.get(node).db.copy(), extended));
             } else if (x < 0.62) {
                 ev = new Event('A', node, List.of());
@@ -101,6 +108,12 @@ final class SimHistory {
                 if (!w.nodes.get(k).outbox.isEmpty()) {
                     choices.add(new Event('A', k, List.of()));
                 }
+                if (!w.nodes.get(k).uncaptured.isEmpty() && w.nodes.get(k).halted == null) {
+                    choices.add(new Event('C', k, List.of()));
+                }
+                if (!w.nodes.get(k).queue.isEmpty() && w.nodes.get(k).halted == null) {
+                    choices.add(new Event('B', k, List.of()));
+                }
                 if (w.nodes.get(k).halted == null && w.nodes.get(k).w < w.log.size()) {
                     choices.add(new Event('P', k, List.of()));
                 }
@@ -113,6 +126,33 @@ final class SimHistory {
             run(w, ev);
         }
         return new SimHistory(seed, mode, n, init, events);
+    }
+
+    /** An event of an extended history: also late captures, deliveries without apply and batched applies. */
+    private static Event extendedEvent(Random rng, double x, int node, Mode mode, SimCluster w) {
+        if (x < 0.38) {
+            boolean late = rng.nextDouble() < 0.3;
+            return new Event(late ? 'l' : 'L', node, statements(rng, mode, w.nodes.get(node).db.copy(), true));
+        }
+        char type;
+        if (x < 0.56) {
+            type = 'A';
+        } else if (x < 0.60) {
+            type = 'W';
+        } else if (x < 0.63) {
+            type = 'R';
+        } else if (x < 0.73) {
+            type = 'D';
+        } else if (x < 0.78) {
+            type = 'B';
+        } else if (x < 0.81) {
+            type = 'b';
+        } else if (x < 0.85) {
+            type = 'C';
+        } else {
+            type = 'P';
+        }
+        return new Event(type, node, List.of());
     }
 
     private static SimDb initial(Random rng, Mode mode, boolean extended) {
@@ -210,6 +250,11 @@ final class SimHistory {
             case 'A' -> w.append(ev.node());
             case 'W' -> w.report(ev.node());
             case 'R' -> w.restart(ev.node());
+            case 'l' -> w.local(ev.node(), ev.stmts(), true);
+            case 'C' -> w.capture(ev.node());
+            case 'D' -> w.deliver(ev.node());
+            case 'B' -> w.applyBatch(ev.node(), Integer.MAX_VALUE);
+            case 'b' -> w.applyBatch(ev.node(), 1);
             default -> w.process(ev.node());
         }
     }
@@ -265,11 +310,11 @@ final class SimHistory {
             }
             for (int i = 0; i < evs.size(); i++) {
                 Event ev = evs.get(i);
-                for (int j = 0; ev.type() == 'L' && ev.stmts().size() > 1 && j < ev.stmts().size(); j++) {
+                for (int j = 0; ev.stmts().size() > 1 && j < ev.stmts().size(); j++) {
                     List<SimDb.Stmt> fewer = new ArrayList<>(ev.stmts());
                     fewer.remove(j);
                     List<Event> cand = new ArrayList<>(evs);
-                    cand.set(i, new Event('L', ev.node(), fewer));
+                    cand.set(i, new Event(ev.type(), ev.node(), fewer));
                     if (fails(ini, cand, kind, budget)) {
                         evs = cand;
                         ev = cand.get(i);

@@ -1,0 +1,150 @@
+package io.chorus.coordinator.pending;
+
+import io.chorus.changeset.Gsn;
+import io.chorus.coordinator.apply.RestoreRow;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * What the tracker keeps so that a local commit captured late (after remote winners it is concurrent with were
+ * processed, before they committed here) can still be doomed exactly as if it had been known in time: the uncommitted
+ * winners, the losses of own changesets already delivered (for R2), rows whose last pending version went away while
+ * winners were still uncommitted, and the rollbacks recorded for uncommitted winners. Everything up to a GSN is
+ * forgotten once that GSN is committed here. Not thread-safe.
+ */
+final class LateLedger {
+    /** A row state whose chain emptied at an own delivery; kept while an earlier winner may still be uncommitted. */
+    private record Retired(RowId row, RowState state, Gsn until) {
+    }
+
+    private final ArrayDeque<KeptWinner> winners = new ArrayDeque<>();
+    private final TreeMap<Gsn, Map<RowId, RestoreRow>> restores = new TreeMap<>();
+    private final List<PendingChange> deliveredLosses = new ArrayList<>();
+    private final ArrayDeque<Retired> retired = new ArrayDeque<>();
+    private Gsn committed = Gsn.NONE;
+
+    void keep(KeptWinner w) {
+        winners.addLast(w);
+    }
+
+    /** Forgets the newest kept winner if it is the one {@code undo} belongs to (it was taken back). */
+    void forget(WinnerUndo undo) {
+        if (!winners.isEmpty() && winners.peekLast().undo == undo) {
+            winners.pollLast();
+        }
+    }
+
+    /** Whether any processed winner is not yet committed. */
+    boolean holdsWinners() {
+        return !winners.isEmpty();
+    }
+
+    /** The kept winners with a GSN above {@code deps}, in GSN order. */
+    List<KeptWinner> after(Gsn deps) {
+        List<KeptWinner> out = new ArrayList<>();
+        for (KeptWinner w : winners) {
+            if (w.gsn().isAfter(deps)) {
+                out.add(w);
+            }
+        }
+        return out;
+    }
+
+    /** The kept winner at {@code g}, or null. */
+    KeptWinner at(Gsn g) {
+        for (KeptWinner w : winners) {
+            if (w.gsn().equals(g)) {
+                return w;
+            }
+        }
+        return null;
+    }
+
+    /** The row's base as it was before the winner at {@code g} (and every later kept winner) replaced it. */
+    RowImage baseBefore(RowState st, Gsn g) {
+        for (KeptWinner w : winners) {
+            if (!w.gsn().isBefore(g) && w.undo.bases.containsKey(st)) {
+                return w.undo.bases.get(st);
+            }
+        }
+        return st.base;
+    }
+
+    Gsn committed() {
+        return committed;
+    }
+
+    void lost(PendingChange pc) {
+        deliveredLosses.add(pc);
+    }
+
+    /** Doomed changes of own changesets already delivered whose cause is not yet committed (R2 for late commits). */
+    List<PendingChange> deliveredLosses() {
+        return deliveredLosses;
+    }
+
+    void retire(RowId row, RowState st, Gsn until) {
+        retired.addLast(new Retired(row, st, until));
+    }
+
+    /** Records rollbacks to write in the transaction of GSN {@code at}; a newer rollback of a row replaces an older. */
+    void record(Gsn at, List<RestoreRow> rows) {
+        Map<RowId, RestoreRow> here = restores.computeIfAbsent(at, g -> new LinkedHashMap<>());
+        for (RestoreRow r : rows) {
+            RowId id = new RowId(r.relation().name(), r.identity());
+            for (Map<RowId, RestoreRow> m : restores.values()) {
+                m.remove(id);
+            }
+            here.put(id, r);
+        }
+        restores.values().removeIf(Map::isEmpty);
+    }
+
+    List<RestoreRow> take(Gsn first, Gsn last) {
+        List<RestoreRow> out = new ArrayList<>();
+        if (first.isAfter(last)) {
+            return out;
+        }
+        Map<Gsn, Map<RowId, RestoreRow>> range = restores.subMap(first, true, last, true);
+        range.values().forEach(m -> out.addAll(m.values()));
+        range.clear();
+        return out;
+    }
+
+    /**
+     * GSNs up to {@code upTo} are committed: forgets their winners, the losses they caused and the retired rows they
+     * kept.
+     *
+     * @throws IllegalStateException when a rollback recorded for such a GSN was never taken (it was not written)
+     */
+    void committed(Gsn upTo, Map<RowId, RowState> rows) {
+        Map<Gsn, Map<RowId, RestoreRow>> missed = restores.headMap(upTo, true);
+        if (!missed.isEmpty()) {
+            Map.Entry<Gsn, Map<RowId, RestoreRow>> e = missed.entrySet().iterator().next();
+            throw new IllegalStateException("GSN " + e.getKey() + " committed without the rollback of local rows "
+                    + e.getValue().keySet() + " recorded for it (a local commit doomed by it was captured late): the "
+                    + "applier must take late restores before it commits; this node's data no longer matches the "
+                    + "group: stop applying and rejoin by full transfer");
+        }
+        committed = Gsn.max(committed, upTo);
+        while (!winners.isEmpty() && !winners.peekFirst().gsn().isAfter(upTo)) {
+            winners.pollFirst();
+        }
+        deliveredLosses.removeIf(pc -> !pc.doomCause.isAfter(upTo));
+        for (Iterator<Retired> it = retired.iterator(); it.hasNext(); ) {
+            Retired r = it.next();
+            if (r.until().isAfter(upTo)) {
+                break;
+            }
+            it.remove();
+            if (rows.get(r.row()) == r.state() && r.state().chain.isEmpty()) {
+                rows.remove(r.row());
+            }
+        }
+    }
+}

@@ -127,7 +127,7 @@ final class LateLedger {
         if (!missed.isEmpty()) {
             Map.Entry<Gsn, Map<RowId, RestoreRow>> e = missed.entrySet().iterator().next();
             throw new IllegalStateException("GSN " + e.getKey() + " committed without the rollback of local rows "
-                    + e.getValue().keySet() + " recorded for it (a local commit doomed by it was captured late): the "
+                    + e.getValue().keySet().stream().map(r -> r.relation() + "" + r.identity()).toList() + " recorded for it (a local commit doomed by it was captured late): the "
                     + "applier must take late restores before it commits; this node's data no longer matches the "
                     + "group: stop applying and rejoin by full transfer");
         }

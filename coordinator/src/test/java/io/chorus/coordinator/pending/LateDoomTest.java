@@ -1,0 +1,234 @@
+package io.chorus.coordinator.pending;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.chorus.changeset.Change;
+import io.chorus.changeset.ChangeSet;
+import io.chorus.changeset.Column;
+import io.chorus.changeset.Gsn;
+import io.chorus.changeset.Gtid;
+import io.chorus.changeset.Key;
+import io.chorus.changeset.KeyKind;
+import io.chorus.changeset.Lsn;
+import io.chorus.changeset.NodeId;
+import io.chorus.changeset.Op;
+import io.chorus.changeset.Relation;
+import io.chorus.changeset.RelationName;
+import io.chorus.changeset.RowChange;
+import io.chorus.changeset.Tuple;
+import io.chorus.coordinator.apply.RestoreRow;
+import io.chorus.coordinator.certify.Certifier;
+import io.chorus.coordinator.certify.CertifierConfig;
+import io.chorus.coordinator.certify.Verdict;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Late doom: a local commit that reaches the tracker after a concurrent remote winner was processed (and before that
+ * winner committed here) is doomed exactly as if it had been known in time; its rollback is recorded for the winner's
+ * transaction. Tables have REPLICA IDENTITY FULL (complete old tuples). Every history is certified by the real
+ * certifier, and every own delivery checks the doomed set against its losers.
+ */
+class LateDoomTest {
+    private static final NodeId A = NodeId.of("a");
+    private static final NodeId B = NodeId.of("b");
+    private static final RelationName T = RelationName.of("public", "t");
+    private static final RelationName CH = RelationName.of("public", "ch");
+    private static final Relation TREL = new Relation(T, 'f', List.of(new Column("id", true, 23, -1),
+            new Column("v", false, 25, -1), new Column("u", false, 25, -1)));
+    private static final Relation CREL = new Relation(CH, 'f', List.of(new Column("id", true, 23, -1),
+            new Column("pid", false, 23, -1)));
+    private final Certifier certifier = new Certifier(CertifierConfig.defaults());
+    private final PendingTracker a = new PendingTracker(A);
+    private long lsn;
+    private long gsn;
+
+    private ChangeSet cs(NodeId origin, long deps, Change... changes) {
+        return new ChangeSet(new Gtid(origin, Lsn.of(++lsn)), lsn, Instant.EPOCH, Gsn.of(deps), List.of(changes));
+    }
+
+    private static List<Key> tkeys(KeyKind kind, Tuple row) {
+        List<Key> keys = new ArrayList<>(List.of(new Key(kind, T, "t_pkey", List.of(row.text(0)))));
+        if (row.text(2) != null) {
+            keys.add(new Key(kind, T, "t_u_key", List.of(row.text(2))));
+        }
+        return keys;
+    }
+
+    private static RowChange insert(String id, String v, String u) {
+        Tuple t = Tuple.ofTexts(id, v, u);
+        return new RowChange(TREL, Op.INSERT, t, null, false, tkeys(KeyKind.WRITE, t));
+    }
+
+    /** UPDATE with an unchanged key and unique value: old tuple complete (REPLICA IDENTITY FULL). */
+    private static RowChange update(Tuple old, String v) {
+        Tuple t = Tuple.ofTexts(old.text(0), v, old.text(2));
+        return new RowChange(TREL, Op.UPDATE, t, old, false, tkeys(KeyKind.WRITE, t));
+    }
+
+    private static RowChange delete(Tuple old) {
+        return new RowChange(TREL, Op.DELETE, null, old, false, tkeys(KeyKind.DELETE, old));
+    }
+
+    private static RowChange insertChild(String id, String pid) {
+        return new RowChange(CREL, Op.INSERT, Tuple.ofTexts(id, pid), null, false, List.of(
+                new Key(KeyKind.WRITE, CH, "ch_pkey", List.of(id)), new Key(KeyKind.REFERENCE, T, "t_pkey",
+                        List.of(pid))));
+    }
+
+    private Verdict deliver(ChangeSet c) {
+        return certifier.certify(Gsn.of(++gsn), c);
+    }
+
+    /** Delivers an own changeset: the tracker asserts its doomed set equals the certifier's losers. */
+    private Verdict deliverOwn(ChangeSet c) {
+        Verdict v = deliver(c);
+        a.onOwnDelivered(v);
+        return v;
+    }
+
+    private static Gsn g(long v) {
+        return Gsn.of(v);
+    }
+
+    @Test
+    void aLateInsertLosingToAConcurrentInsertIsRolledBackInTheWinnersTransaction() {
+        ChangeSet mine = cs(A, 0, insert("1", "mine", "5"));
+        assertThat(a.onRemoteWinner(deliver(cs(B, 0, insert("1", "theirs", "6"))))).isEmpty();
+        a.addLocal(mine);
+        assertThat(a.isPendingRow(T, List.of("1"))).as("doomed and rolled back: must match the group").isFalse();
+        assertThat(a.takeLateRestores(g(2), g(9))).as("recorded for GSN 1 only").isEmpty();
+        assertThat(a.takeLateRestores(g(1), g(1))).containsExactly(new RestoreRow(TREL, List.of("1"), null));
+        assertThat(a.takeLateRestores(g(1), g(1))).as("taken once").isEmpty();
+        a.committed(g(1));
+        assertThat(deliverOwn(mine).lostIndexes()).containsExactly(0);
+        assertThat(a.pendingCount()).isZero();
+        assertThat(a.pendingRowCount()).isZero();
+    }
+
+    @Test
+    void aLateUpdateLosingToADeleteGoesBackToItsOldTupleAndLaterRollbacksUseTheWinnersVersion() {
+        Tuple orig = Tuple.ofTexts("1", "orig", "5");
+        RowChange mineUpd = update(orig, "mine");
+        ChangeSet mine = cs(A, 0, mineUpd);
+        a.onRemoteWinner(deliver(cs(B, 0, update(orig, "b1"))));
+        a.onRemoteWinner(deliver(cs(B, 1, delete(Tuple.ofTexts("1", "b1", "5")))));
+        a.addLocal(mine);
+        assertThat(a.takeLateRestores(g(1), g(2))).as("rolled back before GSN 1, the lowest winner that dooms it")
+                .containsExactly(new RestoreRow(TREL, List.of("1"), orig));
+        a.committed(g(2));
+        // GSN 3: B inserts the row again; a later local update on it loses to GSN 4: back to GSN 3's version.
+        Tuple b3 = Tuple.ofTexts("1", "b3", "5");
+        a.onRemoteWinner(deliver(cs(B, 2, insert("1", "b3", "5"))));
+        ChangeSet next = cs(A, 3, update(b3, "mine2"));
+        a.addLocal(next);
+        assertThat(a.onRemoteWinner(deliver(cs(B, 3, update(b3, "b4"))))).containsExactly(
+                new RestoreRow(TREL, List.of("1"), b3));
+        assertThat(deliverOwn(mine).lostIndexes()).containsExactly(0);
+        assertThat(deliverOwn(next).lostIndexes()).containsExactly(0);
+    }
+
+    @Test
+    void aLateCommitOnARowTwoWinnersWriteTakesTheNewestWinnersVersionAsItsBase() {
+        Tuple orig = Tuple.ofTexts("1", "orig", "5");
+        Tuple b2 = Tuple.ofTexts("1", "b2", "5");
+        ChangeSet mine = cs(A, 0, update(orig, "mine"));
+        a.onRemoteWinner(deliver(cs(B, 0, update(orig, "b1"))));
+        a.onRemoteWinner(deliver(cs(B, 1, update(Tuple.ofTexts("1", "b1", "5"), "b2"))));
+        a.addLocal(mine);
+        assertThat(a.takeLateRestores(g(1), g(2))).containsExactly(new RestoreRow(TREL, List.of("1"), orig));
+        a.committed(g(2));
+        // The row's base is now GSN 2's version: a later local update that loses goes back to it.
+        ChangeSet next = cs(A, 2, update(b2, "mine2"));
+        a.addLocal(next);
+        assertThat(a.onRemoteWinner(deliver(cs(B, 2, update(b2, "b3"))))).containsExactly(
+                new RestoreRow(TREL, List.of("1"), b2));
+        assertThat(deliverOwn(mine).lostIndexes()).containsExactly(0);
+        assertThat(deliverOwn(next).lostIndexes()).containsExactly(0);
+    }
+
+    @Test
+    void aLateInsertOnATakenUniqueValueIsDoomed() {
+        ChangeSet mine = cs(A, 0, insert("2", "mine", "7"));
+        a.onRemoteWinner(deliver(cs(B, 0, insert("3", "theirs", "7"))));
+        a.addLocal(mine);
+        assertThat(a.takeLateRestores(g(1), g(1))).containsExactly(new RestoreRow(TREL, List.of("2"), null));
+        assertThat(deliverOwn(mine).conflicts().get(0).kind()).isEqualTo("insert_insert");
+    }
+
+    @Test
+    void aLateChildOfADeletedParentIsDoomed() {
+        ChangeSet mine = cs(A, 0, insertChild("10", "1"));
+        a.onRemoteWinner(deliver(cs(B, 0, delete(Tuple.ofTexts("1", "p", null)))));
+        a.addLocal(mine);
+        assertThat(a.isPendingRow(CH, List.of("10"))).isFalse();
+        assertThat(a.takeLateRestores(g(1), g(1))).containsExactly(new RestoreRow(CREL, List.of("10"), null));
+        assertThat(deliverOwn(mine).conflicts().get(0).kind()).isEqualTo("delete_insert");
+    }
+
+    @Test
+    void aLateChildOfALateLosingParentIsDoomedThroughR2() {
+        ChangeSet parent = cs(A, 0, insert("5", "mine", null));
+        ChangeSet child = cs(A, 0, insertChild("10", "5"), insert("6", "unrelated", null));
+        a.onRemoteWinner(deliver(cs(B, 0, insert("5", "theirs", null))));
+        a.addLocal(parent);
+        a.addLocal(child);
+        assertThat(a.isPendingRow(T, List.of("6"))).as("the unrelated row stays live").isTrue();
+        assertThat(a.takeLateRestores(g(1), g(1))).containsExactlyInAnyOrder(
+                new RestoreRow(TREL, List.of("5"), null), new RestoreRow(CREL, List.of("10"), null));
+        assertThat(deliverOwn(parent).lostIndexes()).containsExactly(0);
+        Verdict v = deliverOwn(child);
+        assertThat(v.lostIndexes()).containsExactly(0);
+        assertThat(v.conflicts().get(0).kind()).isEqualTo("dependency");
+    }
+
+    @Test
+    void aLateChildOfAParentThatLostAndWasDeliveredIsDoomedThroughR2() {
+        ChangeSet parent = cs(A, 0, insert("5", "mine", null));
+        a.addLocal(parent);
+        assertThat(a.onRemoteWinner(deliver(cs(B, 0, insert("5", "theirs", null))))).containsExactly(
+                new RestoreRow(TREL, List.of("5"), null));
+        deliverOwn(parent);
+        ChangeSet child = cs(A, 0, insertChild("10", "5"));
+        a.addLocal(child);
+        assertThat(a.takeLateRestores(g(1), g(2))).containsExactly(new RestoreRow(CREL, List.of("10"), null));
+        assertThat(deliverOwn(child).conflicts().get(0).kind()).isEqualTo("dependency");
+    }
+
+    @Test
+    void committedForgetsWinnersAndRefusesAnUntakenLateRollback() {
+        ChangeSet mine = cs(A, 0, insert("1", "mine", null));
+        Verdict w1 = deliver(cs(B, 0, insert("1", "theirs", null)));
+        a.onRemoteWinner(w1);
+        a.addLocal(mine);
+        assertThatThrownBy(() -> a.committed(g(1))).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("GSN 1 committed without the rollback of local rows [public.t[1]]");
+        assertThat(a.takeLateRestores(g(1), g(1))).hasSize(1);
+        a.committed(g(1));
+        // GSN 1 is forgotten: a commit with deps 1 meets only winners after it, and none clashes.
+        ChangeSet after = cs(A, 1, insert("1", "again", null));
+        a.addLocal(after);
+        assertThat(a.isPendingRow(T, List.of("1"))).isTrue();
+        assertThat(a.takeLateRestores(g(1), g(100))).isEmpty();
+        assertThat(a.minPendingDeps()).as("lowest deps of the undelivered").isEqualTo(g(0));
+        deliverOwn(mine);
+        assertThat(a.minPendingDeps()).isEqualTo(g(1));
+        assertThat(deliverOwn(after).lostIndexes()).isEmpty();
+        assertThat(a.minPendingDeps()).as("none pending").isEqualTo(Gsn.of(Long.MAX_VALUE));
+    }
+
+    @Test
+    void aWinnerTakenBackIsNotKeptForLateDoom() {
+        ChangeSet mine = cs(A, 0, insert("1", "mine", null));
+        Verdict w1 = deliver(cs(B, 0, insert("1", "theirs", null)));
+        a.onRemoteWinner(w1);
+        a.undoLastRemoteWinner();
+        a.addLocal(mine);
+        assertThat(a.takeLateRestores(g(1), g(1))).as("the taken-back winner dooms nothing late").isEmpty();
+        assertThat(a.onRemoteWinner(w1)).containsExactly(new RestoreRow(TREL, List.of("1"), null));
+        assertThat(deliverOwn(mine).lostIndexes()).containsExactly(0);
+    }
+}

@@ -1,6 +1,7 @@
 package io.chorus.coordinator.apply;
 
 import io.chorus.changeset.Gsn;
+import io.chorus.changeset.Relation;
 import io.chorus.changeset.RelationName;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -12,6 +13,7 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -47,9 +49,14 @@ final class HelperSession implements AutoCloseable {
             + "pg_index j WHERE j.indrelid = to_regclass(?) AND j.indisreplident), (SELECT j.indexrelid FROM pg_index j "
             + "WHERE j.indrelid = i.indrelid AND j.indisprimary)) ORDER BY k.ord";
     private static final String NAMED_INDEX_COLUMNS = INDEX_COLUMNS + "i.indexrelid = to_regclass(?) ORDER BY k.ord";
+    /** Pseudo index name for {@link #indexColumns}: the primary key. */
+    static final String PRIMARY_KEY = "\u0000primary";
+    private static final String PRIMARY_KEY_COLUMNS = INDEX_COLUMNS + "i.indisprimary AND to_regclass(?) IS NOT NULL "
+            + "ORDER BY k.ord";
 
     private final Map<RelationName, Map<String, String>> columnTypes = new HashMap<>();
     private final Map<List<Object>, List<String>> indexColumns = new HashMap<>();
+    private final Map<Relation, BitSet> matchColumns = new HashMap<>();
     private final Map<Object, PreparedStatement> statements =
             new LinkedHashMap<>(64, 0.75f, true) {
                 private static final long serialVersionUID = 1L;
@@ -183,9 +190,12 @@ final class HelperSession implements AutoCloseable {
         if (cols == null) {
             cols = new ArrayList<>();
             boolean identity = IDENTITY_INDEX.equals(index);
-            try (PreparedStatement ps = connection.prepareStatement(identity ? IDENTITY_COLUMNS : NAMED_INDEX_COLUMNS)) {
+            boolean primary = PRIMARY_KEY.equals(index);
+            String sql = primary ? PRIMARY_KEY_COLUMNS : identity ? IDENTITY_COLUMNS : NAMED_INDEX_COLUMNS;
+            try (PreparedStatement ps = connection.prepareStatement(sql)) {
                 ps.setString(1, relation.quoted());
-                ps.setString(2, identity ? relation.quoted() : RelationName.of(relation.schema(), index).quoted());
+                ps.setString(2, identity || primary ? relation.quoted()
+                        : RelationName.of(relation.schema(), index).quoted());
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
                         cols.add(rs.getString(1));
@@ -197,8 +207,20 @@ final class HelperSession implements AutoCloseable {
         return cols;
     }
 
+    /** The columns that find a row of {@code relation} (see {@link RowStatement#matchColumns}), cached. */
+    BitSet matchColumns(Relation relation) throws SQLException {
+        BitSet match = matchColumns.get(relation);
+        if (match == null) {
+            boolean full = RowStatement.keyColumns(relation).cardinality() == relation.columnCount();
+            match = RowStatement.matchColumns(relation, full ? indexColumns(relation.name(), PRIMARY_KEY) : List.of());
+            matchColumns.put(relation, match);
+        }
+        return match;
+    }
+
     /** Forgets cached statements, column types and index columns (after DDL). */
     void forgetSchema() {
+        matchColumns.clear();
         statements.values().forEach(HelperSession::closeQuietly);
         statements.clear();
         columnTypes.clear();

@@ -19,7 +19,8 @@ import java.util.Set;
  * of distinct rows go as multi-row statements joined to a VALUES list ({@code UPDATE t SET c = v.c FROM (VALUES
  * ...) v WHERE t.k = v.k}), in chunks of {@link #CHUNKS} rows, each value cast to its column's type; a chunk that
  * affects fewer rows than it carries means a missing row, and the caller re-runs in careful mode to find it. A row
- * whose identity repeats within a group starts a new group, so one statement never touches a row twice.
+ * whose match values repeat within a group starts a new group, so one statement never touches a row twice, and an
+ * UPDATE that changes a row's key goes alone.
  *
  * <p>Not thread-safe: used by one helper thread within one transaction.
  */
@@ -43,16 +44,20 @@ final class RowBatcher {
     }
 
     void add(ApplyUnit u, RowStatement row, boolean restore) throws SQLException, RowWriter.Recheck {
-        boolean repeats = row.op() != Op.INSERT && identities.contains(row.identity());
-        if (repeats || !row.shape().equals(shape)) {
+        boolean repeats = row.op() != Op.INSERT && identities.contains(row.matchValues());
+        boolean movesKey = row.movesKey();
+        if (repeats || movesKey || !row.shape().equals(shape)) {
             flush();
             shape = row.shape();
         }
         if (row.op() != Op.INSERT) {
-            identities.add(row.identity());
+            identities.add(row.matchValues());
         }
         hasRestore |= restore;
         pending.add(new Entry(u, row, restore));
+        if (movesKey) {
+            flush(); // a row that changes its key goes alone: later rows may look for it under its new key
+        }
     }
 
     void flush() throws SQLException, RowWriter.Recheck {
@@ -76,7 +81,7 @@ final class RowBatcher {
     }
 
     private boolean multiRowEligible() {
-        return shape.op() != Op.INSERT && !hasRestore && shape.nullKeys().isEmpty() && pending.size() >= CHUNKS[2]
+        return shape.op() != Op.INSERT && !hasRestore && shape.nullMatch().isEmpty() && pending.size() >= CHUNKS[2]
                 && (shape.op() == Op.DELETE || !shape.written().isEmpty());
     }
 
@@ -140,7 +145,7 @@ final class RowBatcher {
      */
     private String valuesStatement(int rows, Map<String, String> types) {
         List<Column> cols = shape.relation().columns();
-        BitSet keys = RowStatement.keyColumns(shape.relation());
+        BitSet keys = shape.match();
         List<String> casts = new ArrayList<>();
         List<String> aliases = new ArrayList<>();
         StringBuilder set = new StringBuilder();

@@ -14,16 +14,19 @@ import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.Collections;
 import java.util.List;
+import java.util.Objects;
 
 /**
- * One row write, ready to bind: INSERT INTO t(cols) VALUES (?...), UPDATE t SET cols WHERE identity, or DELETE FROM t
- * WHERE identity. Identity columns are the relation's key columns; a NULL identity value becomes {@code IS NULL}.
- * Unchanged-TOAST columns are never written. Every value is bound as text of unspecified type, so the server takes
- * each type from the target column. Immutable.
+ * One row write, ready to bind: INSERT INTO t(cols) VALUES (?...), UPDATE t SET cols WHERE match, or DELETE FROM t
+ * WHERE match. The identity is the relation's key columns (as decoded); the match columns are those columns, or,
+ * for a REPLICA IDENTITY FULL table (every column flagged as key), its primary key when it has one — so types without
+ * an equality operator (json, point) and large values stay out of the WHERE clause. A NULL match value becomes
+ * {@code IS NULL}. Unchanged-TOAST columns are never written. Every value is bound as text of unspecified type, so the
+ * server takes each type from the target column. Immutable.
  */
 final class RowStatement {
     /** What decides the SQL text: statements of one shape share a prepared statement and a JDBC batch. */
-    record Shape(Relation relation, Op op, BitSet written, BitSet nullKeys) {
+    record Shape(Relation relation, Op op, BitSet written, BitSet match, BitSet nullMatch) {
         String sql() {
             List<Column> cols = relation.columns();
             String table = relation.name().quoted();
@@ -37,7 +40,7 @@ final class RowStatement {
 
         private String setList(List<Column> cols) {
             if (written.isEmpty()) {
-                String first = RelationName.quoteIdent(cols.get(keyColumns(relation).nextSetBit(0)).name());
+                String first = RelationName.quoteIdent(cols.get(match.nextSetBit(0)).name());
                 return first + " = " + first;
             }
             return join(cols, written, " = ?", ", ");
@@ -45,10 +48,9 @@ final class RowStatement {
 
         private String where(List<Column> cols) {
             StringBuilder sb = new StringBuilder();
-            BitSet keys = keyColumns(relation);
-            for (int i = keys.nextSetBit(0); i >= 0; i = keys.nextSetBit(i + 1)) {
+            for (int i = match.nextSetBit(0); i >= 0; i = match.nextSetBit(i + 1)) {
                 sb.append(sb.isEmpty() ? "" : " AND ").append(RelationName.quoteIdent(cols.get(i).name()))
-                        .append(nullKeys.get(i) ? " IS NULL" : " = ?");
+                        .append(nullMatch.get(i) ? " IS NULL" : " = ?");
             }
             return sb.toString();
         }
@@ -65,34 +67,60 @@ final class RowStatement {
     private final Shape shape;
     private final Tuple values;
     private final List<String> identity;
+    private final List<String> matchValues;
 
-    private RowStatement(Shape shape, Tuple values, List<String> identity) {
+    private RowStatement(Shape shape, Tuple values, List<String> identity, List<String> matchValues) {
         this.shape = shape;
         this.values = values;
         this.identity = identity;
+        this.matchValues = matchValues;
     }
 
-    /** The statement that applies a decoded row change. */
-    static RowStatement of(RowChange c) {
+    /**
+     * The statement that applies a decoded row change.
+     *
+     * @param match the columns that find the row (see {@link #matchColumns}); a subset of the key columns
+     */
+    static RowStatement of(RowChange c, BitSet match) {
         Relation rel = c.relation();
         if (c.op() == Op.INSERT) {
-            return new RowStatement(new Shape(rel, Op.INSERT, written(c.newTuple()), new BitSet()), c.newTuple(),
-                    identityOf(rel, c.newTuple()));
+            return new RowStatement(new Shape(rel, Op.INSERT, written(c.newTuple()), match, new BitSet()), c.newTuple(),
+                    identityOf(rel, c.newTuple()), List.of());
         }
         List<String> id = identityOf(rel, c.identityTuple());
         BitSet set = c.op() == Op.UPDATE ? written(c.newTuple()) : new BitSet();
-        return new RowStatement(new Shape(rel, c.op(), set, nullKeys(id, rel)), c.newTuple(), id);
+        return matching(new Shape(rel, c.op(), set, match, new BitSet()), c.newTuple(), id);
     }
 
     /** Restore step one: remove the row with this identity, if any. */
-    static RowStatement restoreDelete(RestoreRow r) {
-        return new RowStatement(new Shape(r.relation(), Op.DELETE, new BitSet(), new BitSet()), null, r.identity());
+    static RowStatement restoreDelete(RestoreRow r, BitSet match) {
+        return matching(new Shape(r.relation(), Op.DELETE, new BitSet(), match, new BitSet()), null, r.identity());
     }
 
     /** Restore step two: insert the target version of the row. */
-    static RowStatement restoreInsert(RestoreRow r) {
-        return new RowStatement(new Shape(r.relation(), Op.INSERT, written(r.target()), new BitSet()), r.target(),
-                r.identity());
+    static RowStatement restoreInsert(RestoreRow r, BitSet match) {
+        return new RowStatement(new Shape(r.relation(), Op.INSERT, written(r.target()), match, new BitSet()),
+                r.target(), r.identity(), List.of());
+    }
+
+    /** Picks the match values out of the identity (key columns in column order) and marks the NULL ones. */
+    private static RowStatement matching(Shape draft, Tuple values, List<String> identity) {
+        BitSet keys = keyColumns(draft.relation());
+        List<String> match = new ArrayList<>(draft.match().cardinality());
+        BitSet nulls = new BitSet();
+        int n = 0;
+        for (int i = keys.nextSetBit(0); i >= 0; i = keys.nextSetBit(i + 1), n++) {
+            if (draft.match().get(i)) {
+                String v = identity.get(n);
+                if (v == null) {
+                    nulls.set(i);
+                } else {
+                    match.add(v);
+                }
+            }
+        }
+        Shape shape = new Shape(draft.relation(), draft.op(), draft.written(), draft.match(), nulls);
+        return new RowStatement(shape, values, identity, match);
     }
 
     Shape shape() {
@@ -112,23 +140,40 @@ final class RowStatement {
         return identity;
     }
 
+    /** The values that find the row (NULL match columns excluded: the shape says IS NULL for them). */
+    List<String> matchValues() {
+        return matchValues;
+    }
+
+    /** Whether this UPDATE gives the row other match values (a key update). */
+    boolean movesKey() {
+        if (shape.op() != Op.UPDATE) {
+            return false;
+        }
+        BitSet match = shape.match();
+        int n = 0;
+        for (int i = match.nextSetBit(0); i >= 0; i = match.nextSetBit(i + 1)) {
+            String old = shape.nullMatch().get(i) ? null : matchValues.get(n++);
+            if (shape.written().get(i) && !Objects.equals(old, values.isNull(i) ? null : values.text(i))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     void bind(PreparedStatement ps) throws SQLException {
         bind(ps, 1);
     }
 
-    /** Binds the written values, then (UPDATE, DELETE) the identity, from parameter {@code first}; returns the next. */
+    /** Binds the written values, then (UPDATE, DELETE) the match values, from parameter {@code first}. */
     int bind(PreparedStatement ps, int first) throws SQLException {
         int p = first;
         BitSet w = shape.written();
         for (int i = w.nextSetBit(0); i >= 0; i = w.nextSetBit(i + 1)) {
             p = bindText(ps, p, values.isNull(i) ? null : values.text(i));
         }
-        if (shape.op() != Op.INSERT) {
-            for (String v : identity) {
-                if (v != null) {
-                    p = bindText(ps, p, v);
-                }
-            }
+        for (String v : matchValues) {
+            p = bindText(ps, p, v);
         }
         return p;
     }
@@ -152,18 +197,6 @@ final class RowStatement {
         return b;
     }
 
-    private static BitSet nullKeys(List<String> identity, Relation rel) {
-        BitSet keys = keyColumns(rel);
-        BitSet nulls = new BitSet();
-        int n = 0;
-        for (int i = keys.nextSetBit(0); i >= 0; i = keys.nextSetBit(i + 1), n++) {
-            if (identity.get(n) == null) {
-                nulls.set(i);
-            }
-        }
-        return nulls;
-    }
-
     private static List<String> identityOf(Relation rel, Tuple t) {
         BitSet keys = keyColumns(rel);
         List<String> id = new ArrayList<>(keys.cardinality());
@@ -176,6 +209,26 @@ final class RowStatement {
             id.add(t.text(i));
         }
         return Collections.unmodifiableList(id);
+    }
+
+    /**
+     * The columns that find a row: the key columns, or for a relation whose every column is a key column (REPLICA
+     * IDENTITY FULL) the {@code primaryKey} columns when given and all present.
+     */
+    static BitSet matchColumns(Relation rel, List<String> primaryKey) {
+        BitSet keys = keyColumns(rel);
+        if (primaryKey.isEmpty() || keys.cardinality() < rel.columnCount()) {
+            return keys;
+        }
+        BitSet pk = new BitSet();
+        for (String name : primaryKey) {
+            int i = rel.indexOf(name);
+            if (i < 0) {
+                return keys;
+            }
+            pk.set(i);
+        }
+        return pk;
     }
 
     static BitSet keyColumns(Relation rel) {

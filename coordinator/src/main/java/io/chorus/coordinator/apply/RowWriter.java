@@ -80,18 +80,18 @@ final class RowWriter {
 
     private void writeRestores(ApplyUnit u, List<RestoreRow> rows) throws SQLException, Recheck {
         for (RestoreRow r : rows) {
-            add(u, RowStatement.restoreDelete(r), true);
+            add(u, RowStatement.restoreDelete(r, session.matchColumns(r.relation())), true);
         }
         for (RestoreRow r : rows) {
             if (!r.removes()) {
-                add(u, RowStatement.restoreInsert(r), true);
+                add(u, RowStatement.restoreInsert(r, session.matchColumns(r.relation())), true);
             }
         }
     }
 
     private void writeChange(ApplyUnit u, Change c) throws SQLException, Recheck {
         if (c instanceof RowChange rc) {
-            add(u, RowStatement.of(rc), false);
+            add(u, RowStatement.of(rc, session.matchColumns(rc.relation())), false);
         } else if (c instanceof TruncateChange t) {
             flush();
             truncate(t);

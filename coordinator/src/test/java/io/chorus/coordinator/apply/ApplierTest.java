@@ -6,8 +6,12 @@ import static io.chorus.coordinator.apply.Units.remote;
 import static io.chorus.coordinator.apply.Units.update;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.chorus.changeset.Column;
 import io.chorus.changeset.Gsn;
+import io.chorus.changeset.Op;
 import io.chorus.changeset.Relation;
+import io.chorus.changeset.RelationName;
+import io.chorus.changeset.RowChange;
 import io.chorus.changeset.TruncateChange;
 import io.chorus.changeset.Tuple;
 import io.chorus.testkit.PgServer;
@@ -254,5 +258,39 @@ class ApplierTest {
             assertThat(db.watermark()).as("durable W").isEqualTo(Gsn.of(5));
             assertThat(applier.transactions()).as("one progress-only transaction for five local units").isEqualTo(1);
         }
+    }
+
+    @Test
+    void replicaIdentityFullTablesAreMatchedByTheirPrimaryKey() throws Exception {
+        TestDb db = TestDb.create(pg, "full");
+        db.exec("CREATE TABLE f (id int PRIMARY KEY, doc json, n int)", "ALTER TABLE f REPLICA IDENTITY FULL",
+                "INSERT INTO f SELECT i, ('{\"a\": ' || i || '}')::json, i FROM generate_series(1, 20) i");
+        // REPLICA IDENTITY FULL: the decoder flags every column as a key column and sends full old rows
+        Relation f = new Relation(RelationName.of("public", "f"), 'f', List.of(
+                new Column("id", true, 23, -1), new Column("doc", true, 114, -1),
+                new Column("n", true, 23, -1)));
+        List<ApplyUnit> units = new ArrayList<>();
+        for (int g = 1; g <= 12; g++) {
+            Tuple old = Tuple.ofTexts("" + g, "{\"a\": " + g + "}", "" + g);
+            units.add(remote(g, "node2", new RowChange(f, Op.UPDATE,
+                    Tuple.ofTexts("" + g, "{\"b\": " + g + "}", "" + (g * 10)), old, false, 
+                    List.of(Units.write(f, "" + g)))));
+        }
+        Tuple old13 = Tuple.ofTexts("13", "{\"a\": 13}", "13");
+        units.add(remote(13, "node2", new RowChange(f, Op.DELETE, null, old13,
+                false, List.of(Units.write(f, "13")))));
+        // a key update, then a change to the row under its new key, in one transaction
+        Tuple old14 = Tuple.ofTexts("14", "{\"a\": 14}", "14");
+        units.add(remote(14, "node2", new RowChange(f, Op.UPDATE,
+                Tuple.ofTexts("114", "{\"a\": 14}", "14"), old14, false, List.of(Units.write(f, "114"))),
+                new RowChange(f, Op.UPDATE, Tuple.ofTexts("114", "{}", "1400"),
+                        Tuple.ofTexts("114", "{\"a\": 14}", "14"), false, List.of(Units.write(f, "114")))));
+        try (Applier applier = new Applier(db.config().maxBatch(100).build(), ApplyListener.NONE)) {
+            submitAll(applier, units);
+            applier.awaitApplied(Gsn.of(14), TestDb.WAIT);
+        }
+        assertThat(db.column("SELECT id || ':' || doc::text || ':' || n FROM f WHERE id IN (1, 12, 13, 14, 114, 15) "
+                + "ORDER BY id")).containsExactly("1:{\"b\": 1}:10", "12:{\"b\": 12}:120", "15:{\"a\": 15}:15",
+                "114:{}:1400");
     }
 }

@@ -42,6 +42,7 @@ final class Delivery {
     private final Certifier certifier;
     private volatile PendingTracker pending;
     private final ReentrantLock pendingLock;
+    private final Runnable drainLocals;
     private final UnitSink sink;
     private final LocalDelivered localDelivered;
     private final Gsn replayUpTo;
@@ -69,13 +70,14 @@ final class Delivery {
      * @param recorded   the conflicts recorded in chorus.conflicts for the replayed GSNs, by GSN
      */
     Delivery(NodeId self, String database, WireCodec codec, Certifier certifier, ReentrantLock pendingLock,
-             UnitSink sink, LocalDelivered localDelivered, Gsn replayFrom, Gsn replayUpTo,
+             Runnable drainLocals, UnitSink sink, LocalDelivered localDelivered, Gsn replayFrom, Gsn replayUpTo,
              Map<Long, List<ConflictRow>> recorded) {
         this.self = self;
         this.database = database;
         this.codec = codec;
         this.certifier = certifier;
         this.pendingLock = pendingLock;
+        this.drainLocals = drainLocals;
         this.replayFrom = replayFrom;
         this.recorded = recorded;
         this.sink = sink;
@@ -126,6 +128,7 @@ final class Delivery {
         List<io.chorus.coordinator.apply.RestoreRow> restores;
         pendingLock.lock();
         try {
+            drainLocals.run();
             if (local) {
                 pending.onOwnDelivered(v);
                 restores = List.of();

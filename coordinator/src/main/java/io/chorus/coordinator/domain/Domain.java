@@ -83,8 +83,9 @@ public final class Domain implements AutoCloseable {
     private PendingTracker pending;
     private UUID identity;
     private CaptureSync sync;
-    private final DomainGuard guard = new DomainGuard(pendingLock);
+    private final DomainGuard guard = new DomainGuard(pendingLock, this::drainLocals);
     private final List<ChangeSet> startupLocals = new ArrayList<>();
+    private final java.util.Queue<ChangeSet> capturedLocals = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private boolean live;
 
     public Domain(NodeConfig cfg, String database, String groupName, boolean bootstrap, NodeConfig.Mode mode,
@@ -135,7 +136,7 @@ public final class Domain implements AutoCloseable {
                 fail(reason);
             }
         });
-        delivery = new Delivery(cfg.node(), database, codec, certifier, pendingLock, this::submit,
+        delivery = new Delivery(cfg.node(), database, codec, certifier, pendingLock, this::drainLocals, this::submit,
                 this::localDelivered, from, w, recorded);
         enricher = new KeyEnricher(cfg.postgres(), database);
         capture = new SlotCapture(captureConfig(), captureListener());
@@ -293,24 +294,33 @@ public final class Domain implements AutoCloseable {
         return ids.indexOf(cfg.node().value()) + 1;
     }
 
+    /**
+     * A captured local commit: queued for the pending-row tracker without waiting for its lock (the capture thread
+     * must keep reading), then appended to the group. Whoever takes the tracker's lock drains the queue first
+     * ({@link #drainLocals}); a commit that reaches the tracker after a winner that beats it was processed is doomed
+     * late, in that winner's transaction (ApplyGuard).
+     */
     private void local(ChangeSet raw) {
         ChangeSet cs = enricher.enrich(raw);
-        pendingLock.lock();
-        try {
-            synchronized (startupLocals) {
-                if (!live) {
-                    startupLocals.add(cs);
-                    if (appender == null) {
-                        return; // appended once the group is joined
-                    }
-                } else {
-                    pending.addLocal(cs);
+        synchronized (startupLocals) {
+            if (!live) {
+                startupLocals.add(cs);
+                if (appender == null) {
+                    return; // appended once the group is joined
                 }
+            } else {
+                capturedLocals.add(cs);
             }
-        } finally {
-            pendingLock.unlock();
         }
         append(cs);
+    }
+
+    /** Hands queued local commits to the tracker; call with the pending lock held. */
+    private void drainLocals() {
+        ChangeSet cs;
+        while ((cs = capturedLocals.poll()) != null) {
+            pending.addLocal(cs);
+        }
     }
 
     private void append(ChangeSet cs) {
@@ -367,7 +377,11 @@ public final class Domain implements AutoCloseable {
         }
         pendingLock.lock();
         try {
-            if (pending == null || pending.pendingCount() > 0) {
+            if (pending == null) {
+                return;
+            }
+            drainLocals();
+            if (pending.pendingCount() > 0) {
                 return;
             }
         } finally {
@@ -434,7 +448,11 @@ public final class Domain implements AutoCloseable {
                 .pendingRows((rel, identity) -> {
                     pendingLock.lock();
                     try {
-                        return pending != null && pending.isPendingRow(rel, identity);
+                        if (pending == null) {
+                            return false;
+                        }
+                        drainLocals();
+                        return pending.isPendingRow(rel, identity);
                     } finally {
                         pendingLock.unlock();
                     }

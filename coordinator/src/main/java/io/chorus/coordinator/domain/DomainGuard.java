@@ -17,8 +17,11 @@ final class DomainGuard implements ApplyGuard {
     private volatile CaptureSync sync;
     private volatile PendingTracker pending;
 
-    DomainGuard(ReentrantLock lock) {
+    private final Runnable drainLocals;
+
+    DomainGuard(ReentrantLock lock, Runnable drainLocals) {
         this.lock = lock;
+        this.drainLocals = drainLocals;
     }
 
     void attach(CaptureSync captureSync) {
@@ -41,7 +44,11 @@ final class DomainGuard implements ApplyGuard {
     public List<RestoreRow> takeLateRestores(Gsn first, Gsn last) {
         lock.lock();
         try {
-            return pending == null ? List.of() : LateDoom.take(pending, first, last);
+            if (pending == null) {
+                return List.of();
+            }
+            drainLocals.run();
+            return LateDoom.take(pending, first, last);
         } finally {
             lock.unlock();
         }

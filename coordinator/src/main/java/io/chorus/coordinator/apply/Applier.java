@@ -8,11 +8,13 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
+import org.apache.logging.log4j.ThreadContext;
 
 /**
  * Applies delivered changesets to one database through a pool of helper connections (DESIGN §2 step 4, §4).
@@ -131,17 +133,26 @@ public final class Applier implements AutoCloseable {
         }
     }
 
+    /** Starts the threads; they inherit the creator's log context (node, database). */
     private void startThreads() {
+        Map<String, String> context = ThreadContext.getImmutableContext();
         for (Helper h : helpers) {
-            threads.add(new Thread(h, "chorus-apply-" + h.name()));
+            threads.add(new Thread(withContext(context, h), "chorus-apply-" + h.name()));
             idle.add(h);
         }
-        threads.add(new Thread(dispatcher, "chorus-apply-dispatch-" + config.originPrefix()));
-        threads.add(new Thread(watch, "chorus-apply-watch-" + config.originPrefix()));
+        threads.add(new Thread(withContext(context, dispatcher), "chorus-apply-dispatch-" + config.originPrefix()));
+        threads.add(new Thread(withContext(context, watch), "chorus-apply-watch-" + config.originPrefix()));
         for (Thread t : threads) {
             t.setDaemon(true);
             t.start();
         }
+    }
+
+    private static Runnable withContext(Map<String, String> context, Runnable r) {
+        return () -> {
+            ThreadContext.putAll(context);
+            r.run();
+        };
     }
 
     /**

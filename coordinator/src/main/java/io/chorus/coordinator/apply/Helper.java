@@ -9,6 +9,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
+import org.apache.logging.log4j.ThreadContext;
 
 /**
  * One helper: a thread that owns one {@link HelperSession} and runs the batches handed to it, committing each only when
@@ -95,7 +96,9 @@ final class Helper implements Runnable {
             while (!stopped && !sequencer.aborted()) {
                 Batch b = mailbox.poll(POLL_NANOS, TimeUnit.NANOSECONDS);
                 if (b != null) {
+                    ThreadContext.put("gsn", b.first() + ".." + b.last());
                     process(b);
+                    ThreadContext.remove("gsn");
                     owner.idle(this);
                 }
             }

@@ -43,6 +43,10 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "42", description = "workload seed (default ${DEFAULT-VALUE})")
     long seed;
 
+    @Option(names = "--rate", defaultValue = "200",
+            description = "transactions per second offered by all writers together, 0 = unthrottled (default ${DEFAULT-VALUE})")
+    double rate;
+
     @Option(names = "--keep-running", description = "keep the cluster up after the verdict, until Ctrl-C")
     boolean keepRunning;
 
@@ -56,7 +60,8 @@ public final class DemoCommand implements Callable<Integer> {
         }
         Duration length = ConfigLoader.parseDuration(duration);
         PrintWriter out = spec.commandLine().getOut();
-        out.printf("chorus demo: %d nodes, workload %s, %d writers per node%n", nodes, duration, writers);
+        out.printf("chorus demo: %d nodes, workload %s, %d writers per node, %s tx/s offered%n", nodes, duration, writers,
+                rate <= 0 ? "unthrottled" : String.format("%.0f", rate));
         CountDownLatch interrupted = new CountDownLatch(1);
         try (LocalCluster cluster = LocalCluster.create(nodes, DB, GROUP)) {
             Thread hook = new Thread(() -> {
@@ -75,7 +80,8 @@ public final class DemoCommand implements Callable<Integer> {
             DemoWorkload workload = new DemoWorkload();
             for (int i = 1; i <= nodes; i++) {
                 int node = i;
-                workload.start("node" + i, i, nodes, () -> cluster.connect(node), writers, seed, length);
+                workload.start("node" + i, i, nodes, () -> cluster.connect(node), writers, seed, length,
+                        rate / (nodes * (double) writers));
             }
             liveView(cluster, workload, out);
             workload.stop();

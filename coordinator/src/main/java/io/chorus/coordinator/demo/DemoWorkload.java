@@ -38,12 +38,18 @@ public final class DemoWorkload {
     private final List<Thread> threads = new ArrayList<>();
     private final List<String> errors = new ArrayList<>();
 
-    /** Runs {@code writers} threads against one node until {@link #stop()} or the duration ends. */
-    public void start(String node, int nodeIndex, int nodes, ConnectionSource source, int writers, long seed, Duration duration) {
+    /**
+     * Runs {@code writers} threads against one node until {@link #stop()} or the duration ends, each paced to
+     * {@code ratePerWriter} transactions per second (0: as fast as it can).
+     */
+    public void start(String node, int nodeIndex, int nodes, ConnectionSource source, int writers, long seed, Duration duration,
+                      double ratePerWriter) {
         long end = System.nanoTime() + duration.toNanos();
+        long intervalNanos = ratePerWriter <= 0 ? 0 : (long) (1e9 / ratePerWriter);
         for (int w = 0; w < writers; w++) {
             int writer = w;
-            Thread t = new Thread(() -> write(nodeIndex, nodes, writer, source, new Random(seed * 31 + nodeIndex * 7 + writer), end),
+            Thread t = new Thread(() -> write(nodeIndex, nodes, writer, source, new Random(seed * 31 + nodeIndex * 7 + writer),
+                    end, intervalNanos),
                     "demo-writer-" + node + "-" + w);
             t.setDaemon(true);
             threads.add(t);
@@ -56,12 +62,18 @@ public final class DemoWorkload {
         Connection open() throws SQLException;
     }
 
-    private void write(int nodeIndex, int nodes, int writer, ConnectionSource source, Random rnd, long end) {
+    private void write(int nodeIndex, int nodes, int writer, ConnectionSource source, Random rnd, long end, long intervalNanos) {
         long counter = 0;
+        long next = System.nanoTime();
         try (Connection c = source.open()) {
             c.setAutoCommit(false);
             while (running.get() && System.nanoTime() < end) {
                 counter++;
+                next += intervalNanos;
+                long wait = next - System.nanoTime();
+                if (wait > 0) {
+                    java.util.concurrent.locks.LockSupport.parkNanos(wait); // pacing to the rate, not synchronisation
+                }
                 try {
                     transaction(c, rnd, nodeIndex, nodes, writer, counter);
                     c.commit();

@@ -101,6 +101,7 @@ public final class Group implements AutoCloseable {
     }
 
     private Membership computeMembership() {
+        view.repairMajority();
         return view.compute();
     }
 

@@ -142,7 +142,7 @@ final class Sender implements AutoCloseable {
                 continue;
             }
             attempts++;
-            long[] gsns = attempt(entry, m.leader(), deadline);
+            long[] gsns = attempt(entry, batch.size(), m.leader(), deadline);
             if (gsns != null) {
                 complete(batch, gsns);
                 return;
@@ -152,7 +152,8 @@ final class Sender implements AutoCloseable {
     }
 
     /** One attempt; the GSNs on success, null when it must be retried. */
-    private long[] attempt(byte[] entry, Optional<NodeId> leader, long deadline) throws InterruptedException {
+    private long[] attempt(byte[] entry, int records, Optional<NodeId> leader, long deadline)
+            throws InterruptedException {
         CompletableFuture<byte[]> f;
         try {
             f = client.submit(entry);
@@ -164,7 +165,15 @@ final class Sender implements AutoCloseable {
         long end = Math.min(deadline, System.nanoTime() + ATTEMPT_TIMEOUT.toNanos());
         while (!closed && System.nanoTime() - end < 0) {
             try {
-                return EntryCodec.decodeResponse(f.get(POLL_NANOS, TimeUnit.NANOSECONDS));
+                byte[] answer = f.get(POLL_NANOS, TimeUnit.NANOSECONDS);
+                if (answer == null || answer.length != records * 8) {
+                    // not the state machine's answer (a request completed on a leader change, without applying):
+                    // the outcome is unknown, and re-sending is exact
+                    LOG.warn("entry answered without its {} GSNs via leader {} ({} bytes); resubmitting it", records,
+                            leader.orElse(null), answer == null ? "null" : answer.length);
+                    return null;
+                }
+                return EntryCodec.decodeResponse(answer);
             } catch (TimeoutException e) {
                 if (!monitor.current().leader().equals(leader)) {
                     LOG.info("leader changed from {} to {} while an entry was in flight; resubmitting it",

@@ -16,7 +16,10 @@
  * deadline and is retried. Retries are exact: the state machine's {@code OriginTable} drops a record whose positive
  * originSeq is not above its origin's last delivered one, and answers a re-sent entry (same incarnation and batch
  * number as the origin's last entry) from a cached response. With one entry in flight per origin, the last entry is
- * the only one that can be re-sent, and a later entry is never sent before an earlier one committed.
+ * the only one that can be re-sent, and a later entry is never sent before an earlier one committed. The price:
+ * a member commits at most {@code maxBatchRecords} records per commit round trip (measured on 2 cores, 3 members
+ * over TCP loopback, 200-byte records: about 16k records/s with fsync and 32 per entry, 34k with 128, 92k without
+ * fsync); raise {@code maxBatchRecords} for more.
  *
  * <p><b>Delivery.</b> The state machine runs on the single Raft thread and only hands records to a bounded queue; a
  * full queue blocks it (flow control, never a drop). One delivery thread calls the {@link io.chorus.gcs.GroupListener}.

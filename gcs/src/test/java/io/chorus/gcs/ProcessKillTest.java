@@ -136,6 +136,16 @@ class ProcessKillTest {
             Files.readAllLines(dir.resolve("acks-n3.txt")).forEach(s -> acked.add("n3/" + s.trim()));
             w1.acked().forEach(s -> acked.add("n1/" + s));
             w2.acked().forEach(s -> acked.add("n2/" + s));
+            for (String a : acked) {
+                if (!delivered.contains(a) && !a.startsWith("n3/")) {
+                    long s = Long.parseLong(a.substring(3));
+                    long g = (a.startsWith("n1/") ? w1 : w2).ackedGsn(s);
+                    System.out.println("MISSING " + a + " acked with GSN " + g + "; delivered there: "
+                            + (g > 0 && g <= seq.size() ? seq.get((int) g - 1) : "-") + "; neighbours: "
+                            + seq.stream().filter(d -> d.origin().equals(a.substring(0, 2))
+                            && Math.abs(d.seq() - s) <= 2).toList());
+                }
+            }
             assertThat(acked.stream().filter(a -> !delivered.contains(a)).toList())
                     .as("acknowledged appends not delivered (of %d)", acked.size()).isEmpty();
             assertThat(seq).anyMatch(d -> d.origin().equals("n3") && d.seq() >= 1_000_000);

@@ -19,6 +19,7 @@ final class Writer implements AutoCloseable {
     private final Thread thread;
     private final Semaphore window;
     private final ConcurrentLinkedQueue<Long> acked = new ConcurrentLinkedQueue<>();
+    private final java.util.concurrent.ConcurrentHashMap<Long, Long> ackedGsn = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile boolean stop;
     private volatile long next = 1;
 
@@ -58,6 +59,7 @@ final class Writer implements AutoCloseable {
                     window.release();
                     if (err == null) {
                         acked.add(seq);
+                        ackedGsn.put(seq, gsn.value());
                     }
                 });
             }
@@ -69,6 +71,11 @@ final class Writer implements AutoCloseable {
     /** Sequence numbers acknowledged so far. */
     List<Long> acked() {
         return new ArrayList<>(acked);
+    }
+
+    /** The GSN an acknowledged append completed with (0 = duplicate of an earlier record). */
+    long ackedGsn(long seq) {
+        return ackedGsn.getOrDefault(seq, -1L);
     }
 
     long submitted() {

@@ -126,6 +126,14 @@ public final class Group implements AutoCloseable {
     }
 
     /** Whether this member is in the primary component now (a leader is known and a majority of voters present). */
+    /**
+     * After an append failed, every later append fails too (so that this member's records are never committed out of
+     * order) until this call; then send again, in order, from the first record that was not confirmed.
+     */
+    public void resumeAppends() {
+        sender.resume();
+    }
+
     public boolean isPrimary() {
         return !closed && view != null && view.compute().primary();
     }

@@ -26,6 +26,10 @@ import org.apache.logging.log4j.Logger;
  * <p>Each attempt has a deadline ({@link #ATTEMPT_TIMEOUT}) because a request forwarded to a leader that dies is
  * never answered; a leader change also ends the attempt early. Without a primary component the entry waits (for a
  * membership change, bounded by the records' deadline) and then fails with {@link GcsException.Kind#TIMEOUT}.
+ *
+ * <p>A failure is sticky, so that an origin's records are never committed out of order: once an entry failed, every
+ * record queued behind it fails too, and so does every new append, until {@link #resume()}. The caller then sends
+ * again, in order, from its first record that was not confirmed (a record that did commit is dropped as a duplicate).
  */
 final class Sender implements AutoCloseable {
     private static final Logger LOG = LogManager.getLogger(Sender.class);
@@ -52,6 +56,7 @@ final class Sender implements AutoCloseable {
     private final long incarnation = ThreadLocalRandom.current().nextLong();
     private long batchNo;
     private volatile boolean closed;
+    private volatile GcsException stopped;
 
     Sender(GroupConfig cfg, LogClient client, MembershipMonitor monitor) {
         this.self = cfg.self();
@@ -72,6 +77,11 @@ final class Sender implements AutoCloseable {
     /** Queues a record; blocks while the send queue is full (flow control). */
     CompletableFuture<Gsn> append(long seq, byte[] payload) {
         CompletableFuture<Gsn> f = new CompletableFuture<>();
+        GcsException failedBefore = stopped;
+        if (failedBefore != null) {
+            f.completeExceptionally(afterFailure(failedBefore));
+            return f;
+        }
         Pending p = new Pending(seq, payload.clone(), f, System.nanoTime() + appendTimeout.toNanos());
         try {
             while (!queue.offer(p, 100, TimeUnit.MILLISECONDS)) {
@@ -132,7 +142,13 @@ final class Sender implements AutoCloseable {
         int attempts = 0;
         while (!closed) {
             if (System.nanoTime() - deadline > 0) {
-                fail(batch, timeoutError(batch, attempts));
+                GcsException e = timeoutError(batch, attempts);
+                stopped = e;
+                fail(batch, e);
+                Pending p;
+                while ((p = queue.poll()) != null) {
+                    p.future().completeExceptionally(afterFailure(e));
+                }
                 return;
             }
             long version = monitor.version();
@@ -189,6 +205,16 @@ final class Sender implements AutoCloseable {
         LOG.info("entry not committed within {} ms via leader {}; resubmitting it", ATTEMPT_TIMEOUT.toMillis(),
                 leader.orElse(null));
         return null;
+    }
+
+    /** Lets appends through again after a failure; the caller resends from its first unconfirmed record. */
+    void resume() {
+        stopped = null;
+    }
+
+    private static GcsException afterFailure(GcsException first) {
+        return new GcsException(first.kind(), "not sent: an earlier append of this member failed ("
+                + first.getMessage() + "); resume appends and send again in order from the first unconfirmed record");
     }
 
     private GcsException timeoutError(List<Pending> batch, int attempts) {

@@ -20,7 +20,8 @@ import org.apache.logging.log4j.Logger;
  * Sends this node's records to the group in submission order, with many appends in flight so that the group can
  * batch them. When an append fails (timeout, leader change, minority), every record from the first unconfirmed one on
  * is sent again in the same order: the group drops a record whose (origin, sequence) it has already delivered, so a
- * retry never duplicates. Owns one named thread; {@link #submit} blocks when the bounded queue is full (flow control:
+ * retry never duplicates; and after a failure the group refuses every later append until {@link Sink#resume()}, so
+ * nothing sent after the failed record can be committed before it. Owns one named thread; {@link #submit} blocks when the bounded queue is full (flow control:
  * the capture stops reading, the slot keeps the WAL — nothing is dropped).
  */
 final class Appender implements AutoCloseable {
@@ -33,6 +34,9 @@ final class Appender implements AutoCloseable {
     /** The group's append operation. */
     interface Sink {
         CompletableFuture<?> append(long originSeq, byte[] payload);
+
+        /** After a failure the group refuses appends until this call (so an origin's records stay in order). */
+        void resume();
     }
 
     private final BlockingQueue<Item> queue;
@@ -97,6 +101,7 @@ final class Appender implements AutoCloseable {
                     waitBackoff(backoffMs);
                     backoffMs = Math.min(backoffMs * 2, 5_000);
                     futures.clear();
+                    sink.resume();
                     List<Item> again = new ArrayList<>(unconfirmed);
                     for (Item i : again) {
                         futures.addLast(sink.append(i.originSeq(), i.payload()));

@@ -143,7 +143,18 @@ public final class Domain implements AutoCloseable {
         capture.start();
         phases.phase("join");
         group = GroupFactory.join(cfg, groupName, identity, bootstrap, database, groupListener(), from);
-        appender = new Appender("chorus-append-" + database, group::append, 10_000, 512, this::fail);
+        Group joined = group;
+        appender = new Appender("chorus-append-" + database, new Appender.Sink() {
+            @Override
+            public java.util.concurrent.CompletableFuture<?> append(long originSeq, byte[] payload) {
+                return joined.append(originSeq, payload);
+            }
+
+            @Override
+            public void resume() {
+                joined.resumeAppends();
+            }
+        }, 10_000, 512, this::fail);
         appender.start();
         synchronized (startupLocals) {
             for (ChangeSet cs : startupLocals) {

@@ -29,26 +29,36 @@ public final class LocalCluster implements AutoCloseable {
     private final List<PgServer> servers = new ArrayList<>();
     private final List<Process> sidecars = new ArrayList<>();
     private final List<Path> configs = new ArrayList<>();
+    private final NodeNetwork network;
 
-    private LocalCluster(Path dir, String database, String group) {
+    private LocalCluster(Path dir, String database, String group, NodeNetwork network) {
         this.dir = dir;
         this.database = database;
         this.group = group;
+        this.network = network;
     }
 
     /** Starts {@code n} PostgreSQL servers, creates {@code database} on each and writes the sidecar configurations. */
     public static LocalCluster create(int n, String database, String group) throws SQLException {
+        return create(n, database, group, NodeNetwork.LOOPBACK);
+    }
+
+    /** As {@link #create(int, String, String)}, with the nodes placed on {@code network}. */
+    public static LocalCluster create(int n, String database, String group, NodeNetwork network) throws SQLException {
         Path dir;
         try {
             dir = Files.createTempDirectory("chorus-cluster-");
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        LocalCluster c = new LocalCluster(dir, database, group);
+        LocalCluster c = new LocalCluster(dir, database, group, network);
         try {
             for (int i = 1; i <= n; i++) {
-                PgServer pg = PgServer.builder().name("node" + i).embedded().start();
+                PgServer.Builder b = PgServer.builder().name("node" + i).embedded();
+                network.postgresSettings(i).forEach(b::setting);
+                PgServer pg = b.start();
                 c.servers.add(pg);
+                network.postgresStarted(i, pg);
                 pg.createDatabase(database);
             }
             c.writeConfigs();
@@ -67,14 +77,14 @@ public final class LocalCluster implements AutoCloseable {
         }
         StringBuilder members = new StringBuilder();
         for (int i = 0; i < servers.size(); i++) {
-            members.append("    node").append(i + 1).append(": 127.0.0.1:").append(ports.get(i)).append('\n');
+            members.append("    node").append(i + 1).append(": ").append(network.groupAddress(i + 1)).append(':').append(ports.get(i)).append('\n');
         }
         for (int i = 0; i < servers.size(); i++) {
             String yaml = "node: node" + (i + 1) + "\n"
                     + "dataDir: node" + (i + 1) + "-data\n"
-                    + "postgres:\n  host: 127.0.0.1\n  port: " + servers.get(i).port() + "\n  user: postgres\n"
+                    + "postgres:\n  host: " + network.postgresHost(i + 1) + "\n  port: " + servers.get(i).port() + "\n  user: postgres\n"
                     + "  databases: [" + database + "]\n"
-                    + "group:\n  listen: 127.0.0.1:" + ports.get(i) + "\n  fsync: false\n  members:\n" + members
+                    + "group:\n  listen: " + network.groupAddress(i + 1) + ":" + ports.get(i) + "\n  fsync: false\n  members:\n" + members
                     + "apply:\n  helpers: 4\n";
             Path file = dir.resolve("node" + (i + 1) + ".yaml");
             try {
@@ -97,9 +107,11 @@ public final class LocalCluster implements AutoCloseable {
     /** Starts (or restarts) the sidecar of node {@code i} (1-based). */
     public void startSidecar(int i) {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder pb = new ProcessBuilder(java, "-Xmx512m", "-Dlog4j2.configurationFile=classpath:chorus-log4j2.xml",
+        List<String> command = new ArrayList<>(network.launchPrefix(i));
+        command.addAll(List.of(java, "-Xmx512m", "-Dlog4j2.configurationFile=classpath:chorus-log4j2.xml",
                 "-cp", System.getProperty("java.class.path"),
-                "io.chorus.coordinator.cli.ChorusCli", "run", "--config", configs.get(i - 1).toString())
+                "io.chorus.coordinator.cli.ChorusCli", "run", "--config", configs.get(i - 1).toString()));
+        ProcessBuilder pb = new ProcessBuilder(command)
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("node" + i + ".log").toFile()));
         // the sidecar exits when this JVM does, even when this JVM is killed
@@ -146,6 +158,12 @@ public final class LocalCluster implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while signalling node" + i, e);
         }
+    }
+
+    /** The process id of node {@code i}'s sidecar JVM, or -1 when it was never started. */
+    public long sidecarPid(int i) {
+        Process p = sidecars.get(i - 1);
+        return p == null ? -1 : p.pid();
     }
 
     public boolean sidecarAlive(int i) {

@@ -1,0 +1,251 @@
+package io.chorus.it.bench;
+
+import io.chorus.coordinator.config.ConfigLoader;
+import io.chorus.coordinator.demo.ConvergenceChecker;
+import io.chorus.it.harness.Await;
+import io.chorus.it.harness.ChorusCluster;
+import io.chorus.it.harness.Sql;
+import io.chorus.it.workload.WorkloadRunner;
+import io.chorus.testkit.PgServer;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.DoubleSupplier;
+import java.util.stream.IntStream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code chorus bench}: PostgreSQL's native publication/subscription against Chorus on the same machine, in the same
+ * run, with the same data and clients: TPC-B-like and insert-only; throughput and reader-side lag under full load,
+ * CPU per committed transaction, and the apply rate of a backlog drained after apply was paused (native: subscription
+ * disabled; Chorus: the reader's sidecar frozen). Prints a table and the ratio lines, writes CSV and a PNG.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Benchmark native logical replication against Chorus (throughput, lag, CPU, backlog drain).")
+public final class BenchCommand implements Callable<Integer> {
+    @Option(names = "--quick", description = "short phases (finishes within about 3 minutes)")
+    boolean quick;
+
+    @Option(names = "--nodes", defaultValue = "3", description = "Chorus nodes, 2 to 5 (default ${DEFAULT-VALUE})")
+    int nodes;
+
+    @Option(names = "--clients", description = "client connections per writing node (default 4, 2 with --quick)")
+    Integer clients;
+
+    @Option(names = "--duration", description = "length of each load phase (default 30s, 6s with --quick)")
+    String duration;
+
+    @Option(names = "--out", defaultValue = "bench-results", description = "folder for bench.csv, lag.csv, lag.png (default ${DEFAULT-VALUE})")
+    Path out;
+
+    @Option(names = "--seed", defaultValue = "1", description = "client seed (default ${DEFAULT-VALUE})")
+    long seed;
+
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    private int run;
+    private Duration catchUp;
+
+    @Override
+    public Integer call() throws Exception {
+        if (nodes < 2 || nodes > 5) {
+            throw new IllegalArgumentException("--nodes must be between 2 and 5, got " + nodes);
+        }
+        Duration load = duration != null ? ConfigLoader.parseDuration(duration) : Duration.ofSeconds(quick ? 6 : 30);
+        Duration backlog = load.dividedBy(2);
+        catchUp = Duration.ofSeconds(quick ? 30 : 300);
+        if (clients == null) {
+            clients = quick ? 2 : 4;
+        }
+        PrintWriter o = spec.commandLine().getOut();
+        String schema = BenchLoad.HEARTBEAT + BenchLoad.TPCB.schema() + BenchLoad.INSERT.schema();
+        Files.createDirectories(out);
+        o.printf("chorus bench: %d cores, %d Chorus nodes, %d clients per writing node, load phases %d s, backlog %d s%n",
+                Runtime.getRuntime().availableProcessors(), nodes, clients, load.toSeconds(), backlog.toSeconds());
+        List<BenchResult> results = new ArrayList<>();
+        List<BenchResult.Drain> drains = new ArrayList<>();
+        // both set-ups overlap (start-up is not measured); the phases then run one at a time
+        CompletableFuture<ChorusCluster> chorus = CompletableFuture.supplyAsync(() -> startChorus(schema));
+        String failure;
+        try {
+            try (NativePair pair = NativePair.start(schema)) {
+                chorus.join();
+                for (BenchLoad w : BenchLoad.values()) {
+                    results.add(phase("native", "one-writer", w, pair::connect, List.of(1), 2, load,
+                            () -> CpuMeter.serversMs(pair.servers()), () -> 0));
+                    progress(o, results);
+                    drains.add(nativeDrain(pair, w, backlog));
+                }
+            }
+            try (ChorusCluster cluster = chorus.join()) {
+                failure = chorusPhases(cluster, load, backlog, results, drains, o);
+                if (failure == null) {
+                    failure = verdict(cluster, o);
+                }
+            }
+        } finally {
+            chorus.thenAccept(ChorusCluster::close);
+        }
+        if (failure != null) {
+            o.println("CHORUS FAILED during the benchmark: " + failure);
+        }
+        BenchReport.print(o, results, drains);
+        BenchReport.writeCsv(out, results, drains);
+        BenchReport.drawLag(out.resolve("lag.png"), results);
+        o.printf("wrote %s, %s and %s%n", out.resolve("bench.csv"), out.resolve("lag.csv"), out.resolve("lag.png"));
+        return failure == null ? 0 : 1;
+    }
+
+    private ChorusCluster startChorus(String schema) {
+        try {
+            return ChorusCluster.start(nodes, "bench", schema, null);
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot start the Chorus cluster: " + e.getMessage(), e);
+        }
+    }
+
+    /** Runs the Chorus phases; returns null, or why it stopped early (a node not ONLINE, or not catching up). */
+    private String chorusPhases(ChorusCluster cluster, Duration load, Duration backlog, List<BenchResult> results,
+                                List<BenchResult.Drain> drains, PrintWriter o) throws Exception {
+        List<Long> pids = IntStream.rangeClosed(1, nodes).mapToObj(i -> cluster.local().sidecarPid(i)).toList();
+        List<PgServer> servers = IntStream.rangeClosed(1, nodes).mapToObj(i -> cluster.local().server(i)).toList();
+        DoubleSupplier serverCpu = () -> CpuMeter.serversMs(servers);
+        DoubleSupplier sidecarCpu = () -> CpuMeter.processesMs(pids);
+        List<Integer> all = IntStream.rangeClosed(1, nodes).boxed().toList();
+        for (BenchLoad w : BenchLoad.values()) {
+            for (List<Integer> writers : List.of(List.of(1), all)) {
+                String unhealthy = health(cluster);
+                if (unhealthy != null) {
+                    return unhealthy;
+                }
+                results.add(phase("chorus", writers.size() == 1 ? "one-writer" : "all-writers", w, cluster::connect, writers, 2,
+                        load, serverCpu, sidecarCpu));
+                progress(o, results);
+            }
+            String behind = caughtUp(cluster);
+            if (behind != null) {
+                return behind;
+            }
+            try {
+                drains.add(chorusDrain(cluster, w, backlog));
+            } catch (SQLException | IllegalStateException e) {
+                String unhealthy = health(cluster);
+                return "backlog drain of " + w.label + ": " + e.getMessage() + (unhealthy == null ? "" : " (" + unhealthy + ")");
+            }
+        }
+        return null;
+    }
+
+    private static String health(ChorusCluster cluster) {
+        List<String> bad = cluster.statuses().stream().filter(s -> !s.online())
+                .map(s -> s.node() + " is " + s.state() + (s.lastError() == null ? "" : ": " + s.lastError())).toList();
+        return bad.isEmpty() ? null : String.join("; ", bad);
+    }
+
+    private String caughtUp(ChorusCluster cluster) {
+        Map<String, String> failures = cluster.barrier(catchUp);
+        String unhealthy = health(cluster);
+        if (unhealthy != null) {
+            return unhealthy;
+        }
+        return failures.isEmpty() ? null : "the cluster did not catch up within " + catchUp.toSeconds() + " s after the load: " + failures;
+    }
+
+    private BenchResult phase(String system, String mode, BenchLoad w, WorkloadRunner.Nodes nodesOf, List<Integer> writers,
+                              int reader, Duration length, DoubleSupplier serverCpu, DoubleSupplier sidecarCpu) throws Exception {
+        LagProbe probe = LagProbe.start(nodesOf, 1, reader);
+        double srv0 = serverCpu.getAsDouble();
+        double side0 = sidecarCpu.getAsDouble();
+        long t0 = System.nanoTime();
+        LoadDriver d = LoadDriver.start(w, nodesOf, writers, clients, ++run, seed);
+        Await.until(length.toSeconds() + " s of " + w.label + " load", length.plusSeconds(5),
+                () -> System.nanoTime() - t0 >= length.toNanos());
+        List<String> errors = d.stop();
+        double secs = (System.nanoTime() - t0) / 1e9;
+        List<LagProbe.Sample> lag = probe.stop();
+        if (!errors.isEmpty()) {
+            throw new IllegalStateException(system + " " + mode + " " + w.label + ": clients failed: " + errors);
+        }
+        long n = Math.max(1, d.committed());
+        return new BenchResult(system, mode, w.label, writers.size(), d.committed(), secs, d.refused(),
+                LagProbe.quantile(lag, 0.5), LagProbe.quantile(lag, 0.99), (serverCpu.getAsDouble() - srv0) / n,
+                (sidecarCpu.getAsDouble() - side0) / n, lag);
+    }
+
+    private BenchResult.Drain nativeDrain(NativePair pair, BenchLoad w, Duration backlog) throws Exception {
+        pair.awaitCaughtUp(Duration.ofMinutes(5));
+        pair.subscription(false);
+        long written = backlog(w, pair::connect, backlog);
+        long t0 = System.nanoTime();
+        pair.subscription(true);
+        pair.awaitCaughtUp(Duration.ofMinutes(10));
+        return new BenchResult.Drain("native", w.label, written, (System.nanoTime() - t0) / 1e9);
+    }
+
+    private BenchResult.Drain chorusDrain(ChorusCluster cluster, BenchLoad w, Duration backlog) throws Exception {
+        cluster.local().pauseSidecar(2);
+        long written;
+        try {
+            written = backlog(w, cluster::connect, backlog);
+        } finally {
+            cluster.local().resumeSidecar(2);
+        }
+        long t0 = System.nanoTime();
+        try (Connection c = cluster.connect(2)) {
+            Await.until("node2's sidecar to publish its heartbeat again after the thaw", Duration.ofSeconds(60),
+                    () -> "true".equals(Sql.one(c, "SELECT (chorus._sidecar_age() < 5)::text")));
+            Sql.one(c, "SELECT chorus.sync_wait('" + catchUp.toSeconds() + " s')::text");
+        }
+        return new BenchResult.Drain("chorus", w.label, written, (System.nanoTime() - t0) / 1e9);
+    }
+
+    /** Writes {@code length} of load on node 1 (apply paused elsewhere) and returns the committed count. */
+    private long backlog(BenchLoad w, WorkloadRunner.Nodes nodesOf, Duration length) throws Exception {
+        long t0 = System.nanoTime();
+        LoadDriver d = LoadDriver.start(w, nodesOf, List.of(1), clients, ++run, seed);
+        Await.until(length.toSeconds() + " s of backlog", length.plusSeconds(5), () -> System.nanoTime() - t0 >= length.toNanos());
+        List<String> errors = d.stop();
+        if (!errors.isEmpty()) {
+            throw new IllegalStateException("backlog clients failed: " + errors);
+        }
+        return d.committed();
+    }
+
+    /** Null when every node caught up and holds the same data; otherwise what is wrong. */
+    private String verdict(ChorusCluster cluster, PrintWriter o) throws Exception {
+        String behind = caughtUp(cluster);
+        if (behind != null) {
+            return behind;
+        }
+        Map<String, Connection> conns = cluster.connectAll();
+        try {
+            ConvergenceChecker.Result r = ConvergenceChecker.check(conns);
+            if (r.converged()) {
+                o.println("chorus nodes converged after the run (identical tables and conflict logs)");
+                return null;
+            }
+            return "nodes DIVERGED after the run: " + r.firstDifference();
+        } finally {
+            for (Connection c : conns.values()) {
+                c.close();
+            }
+        }
+    }
+
+    private static void progress(PrintWriter o, List<BenchResult> results) {
+        BenchResult r = results.get(results.size() - 1);
+        o.printf("  %-30s %8.1f tx/s, lag p50 %.0f ms p99 %.0f ms%n", r.label(), r.tps(), r.lagP50Ms(), r.lagP99Ms());
+        o.flush();
+    }
+}

@@ -1,0 +1,77 @@
+package io.chorus.it.check;
+
+import io.chorus.coordinator.demo.ConvergenceChecker;
+import io.chorus.it.harness.ChorusCluster;
+import io.chorus.it.harness.ChorusCluster.NodeStatus;
+import io.chorus.it.workload.Workload;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The verdict on a cluster after the load: read barriers on every node (two rounds of sync_wait), every node ONLINE,
+ * every replicated table and the conflict log identical everywhere ({@link ConvergenceChecker}), and every
+ * workload's own invariants (acknowledged rows present, sums kept, no orphans). Blocks on SQL.
+ */
+public final class ClusterCheck {
+    private ClusterCheck() {
+    }
+
+    /** The outcome; {@link #ok()} only when nothing is wrong. {@link #describe()} says everything for a person. */
+    public record Verdict(boolean converged, String firstDifference, List<String> problems, List<NodeStatus> statuses,
+                          Map<String, Long> rowsPerTable) {
+        public boolean ok() {
+            return converged && problems.isEmpty();
+        }
+
+        /** True when a node stopped with a DIVERGENCE error (the known apply race shows up this way). */
+        public boolean divergenceReported() {
+            return statuses.stream().anyMatch(s -> s.lastError() != null && s.lastError().toUpperCase().contains("DIVERGENCE"));
+        }
+
+        public String describe() {
+            StringBuilder sb = new StringBuilder(ok() ? "verdict: converged" : "verdict: NOT CONVERGED");
+            for (NodeStatus s : statuses) {
+                sb.append("\n  ").append(s.node()).append(' ').append(s.state()).append(" W=").append(s.watermark())
+                        .append(" conflicts=").append(s.conflicts());
+                if (s.lastError() != null) {
+                    sb.append(" last_error: ").append(s.lastError());
+                }
+            }
+            problems.forEach(p -> sb.append("\n  problem: ").append(p));
+            if (firstDifference != null) {
+                sb.append("\n  first difference: ").append(firstDifference);
+            }
+            sb.append("\n  rows: ").append(rowsPerTable);
+            return sb.toString();
+        }
+    }
+
+    /** Quiesces (barrier with {@code perNode} per sync_wait) and checks everything. */
+    public static Verdict verify(ChorusCluster cluster, List<Workload> workloads, Duration perNode) throws SQLException {
+        List<String> problems = new ArrayList<>();
+        cluster.barrier(perNode).forEach((node, error) -> problems.add(node + " did not pass the read barrier: " + error));
+        List<NodeStatus> statuses = cluster.statuses();
+        for (NodeStatus s : statuses) {
+            if (!s.online()) {
+                problems.add(s.node() + " is " + s.state() + " (" + s.phase() + "), not ONLINE"
+                        + (s.lastError() == null ? "" : ": " + s.lastError()));
+            }
+        }
+        Map<String, Connection> nodes = cluster.connectAll();
+        try {
+            ConvergenceChecker.Result r = ConvergenceChecker.check(nodes);
+            for (Workload w : workloads) {
+                problems.addAll(w.verify(nodes));
+            }
+            return new Verdict(r.converged(), r.firstDifference(), problems, statuses, r.rowsPerTable());
+        } finally {
+            for (Connection c : nodes.values()) {
+                c.close();
+            }
+        }
+    }
+}

@@ -1,0 +1,170 @@
+package io.chorus.it.harness;
+
+import io.chorus.coordinator.demo.LocalCluster;
+import io.chorus.coordinator.demo.NodeNetwork;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+
+/**
+ * A replicating cluster for tests and benchmarks: a {@link LocalCluster} whose nodes got the same schema, whose
+ * sidecars run and whose database is enabled in one group (node1 bootstraps) and ONLINE on every node. Adds the
+ * read barrier and the status view the checks need. Methods block on SQL; one thread drives a cluster.
+ */
+public final class ChorusCluster implements AutoCloseable {
+    private static final Logger LOG = LogManager.getLogger(ChorusCluster.class);
+    private final LocalCluster local;
+    private final NetNamespaces namespaces;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    /** One row of {@code chorus.status()}. */
+    public record NodeStatus(String node, String state, String phase, long watermark, long lagGsn, long conflicts,
+                             String lastError) {
+        public boolean online() {
+            return "ONLINE".equals(state);
+        }
+    }
+
+    private ChorusCluster(LocalCluster local, NetNamespaces namespaces) {
+        this.local = local;
+        this.namespaces = namespaces;
+    }
+
+    /**
+     * Starts {@code n} nodes, runs {@code schema} (DDL and identical seed rows) on each, starts the sidecars, enables
+     * replication and waits until every node is ONLINE. {@code namespaces} may be null (everything on loopback).
+     */
+    public static ChorusCluster start(int n, String database, String schema, NetNamespaces namespaces) throws SQLException {
+        NodeNetwork network = namespaces == null ? NodeNetwork.LOOPBACK : namespaces;
+        LocalCluster local = LocalCluster.create(n, database, database, network);
+        ChorusCluster c = new ChorusCluster(local, namespaces);
+        try {
+            for (int i = 1; i <= n; i++) {
+                try (Connection conn = local.connect(i); Statement st = conn.createStatement()) {
+                    st.execute(schema);
+                }
+            }
+            local.startSidecars();
+            c.enable();
+        } catch (RuntimeException | SQLException e) {
+            c.close();
+            throw e;
+        }
+        LOG.info("cluster of {} nodes ONLINE in {}", n, local.directory());
+        return c;
+    }
+
+    private void enable() throws SQLException {
+        for (int i = 1; i <= size(); i++) {
+            int node = i;
+            try (Connection c = connect(i)) {
+                Await.until("node" + i + "'s sidecar to install the chorus schema (log " + local.sidecarLog(i) + ")",
+                        Duration.ofSeconds(90), () -> "true".equals(Sql.one(c, "SELECT (to_regclass('chorus.node_state') IS NOT NULL "
+                                + "AND exists(SELECT 1 FROM pg_proc WHERE proname = 'sync_wait') "
+                                + "AND coalesce(chorus._sidecar_age() < 5, false))::text")));
+                Sql.one(c, "SELECT chorus.enable('" + local.group() + "', " + (node == 1) + ")");
+            }
+            if (i == 1) {
+                // the others must join the group node1 forms (alone it is NON_PRIMARY until a majority joins)
+                Await.until("node1 to form the group (state ONLINE or NON_PRIMARY; log " + local.sidecarLog(1) + ")",
+                        Duration.ofSeconds(120), () -> List.of("ONLINE", "NON_PRIMARY").contains(status(1).state()));
+            }
+        }
+        for (int i = 1; i <= size(); i++) {
+            awaitOnline(i, Duration.ofSeconds(120));
+        }
+    }
+
+    /** Blocks until node {@code i} reports ONLINE, or fails with its status and sidecar log path. */
+    public void awaitOnline(int i, Duration timeout) throws SQLException {
+        try (Connection c = connect(i)) {
+            Sql.one(c, "SELECT chorus.wait_ready('ONLINE', '" + timeout.toSeconds() + " s')");
+        } catch (SQLException e) {
+            throw new IllegalStateException("node" + i + " did not come ONLINE within " + timeout.toSeconds() + " s: "
+                    + e.getMessage() + " (sidecar log: " + local.sidecarLog(i) + ")", e);
+        }
+    }
+
+    /**
+     * Two rounds of {@code chorus.sync_wait} on every node with a running sidecar: afterwards every node has applied
+     * everything ordered before. Returns the failures (node → error text); empty when every node passed.
+     */
+    public Map<String, String> barrier(Duration perNode) {
+        Map<String, String> failures = new LinkedHashMap<>();
+        for (int round = 0; round < 2; round++) {
+            for (int i = 1; i <= size(); i++) {
+                if (!local.sidecarAlive(i) || failures.containsKey("node" + i)) {
+                    continue;
+                }
+                try (Connection c = connect(i)) {
+                    Sql.one(c, "SELECT chorus.sync_wait('" + perNode.toSeconds() + " s')::text");
+                } catch (SQLException e) {
+                    failures.put("node" + i, "sync_wait failed [" + e.getSQLState() + "]: " + e.getMessage());
+                }
+            }
+        }
+        return failures;
+    }
+
+    /** chorus.status() of node {@code i}. */
+    public NodeStatus status(int i) throws SQLException {
+        try (Connection c = connect(i); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
+                "SELECT node, state, phase, watermark, lag_gsn, conflicts, last_error FROM chorus.status()")) {
+            rs.next();
+            return new NodeStatus("node" + i, rs.getString(2), rs.getString(3), rs.getLong(4), rs.getLong(5),
+                    rs.getLong(6), rs.getString(7));
+        }
+    }
+
+    /** chorus.status() of every node; a node whose server cannot be reached is reported as UNREACHABLE. */
+    public List<NodeStatus> statuses() {
+        List<NodeStatus> out = new ArrayList<>();
+        for (int i = 1; i <= size(); i++) {
+            try {
+                out.add(status(i));
+            } catch (SQLException e) {
+                out.add(new NodeStatus("node" + i, "UNREACHABLE", null, -1, -1, -1, e.getMessage()));
+            }
+        }
+        return out;
+    }
+
+    public Connection connect(int i) throws SQLException {
+        return local.connect(i);
+    }
+
+    /** node name → open connection for every node (the caller closes them). */
+    public Map<String, Connection> connectAll() throws SQLException {
+        return local.connectAll();
+    }
+
+    public int size() {
+        return local.size();
+    }
+
+    public LocalCluster local() {
+        return local;
+    }
+
+    /** The namespaces the sidecars run in, or null on loopback. */
+    public NetNamespaces namespaces() {
+        return namespaces;
+    }
+
+    /** Stops every sidecar and server; idempotent. */
+    @Override
+    public void close() {
+        if (closed.compareAndSet(false, true)) {
+            local.close();
+        }
+    }
+}

@@ -53,7 +53,8 @@ import org.apache.logging.log4j.ThreadContext;
 public final class Domain implements AutoCloseable {
     private static final Logger LOG = LogManager.getLogger(Domain.class);
     private static final long WATERMARK_EVERY_MS = 2_000;
-    static final String HELPER_PREFIX = "chorus_h";
+    /** Replication origins are server-wide: each database's helpers get their own prefix. */
+    private final String helperPrefix;
     /** Prefix of the non-transactional message {@code chorus.sync_wait()} writes; its content is the barrier token. */
     static final String SYNC_WAIT_PREFIX = "chorus_sync_wait";
 
@@ -96,6 +97,14 @@ public final class Domain implements AutoCloseable {
         this.bootstrap = bootstrap;
         this.mode = mode;
         this.onFailure = onFailure;
+        this.helperPrefix = helperOriginPrefix(database);
+    }
+
+    /** {@code chorus_<8 hex digits of the database name's CRC-32>_h}: distinct per database, short, a valid name. */
+    public static String helperOriginPrefix(String database) {
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(database.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        return String.format("chorus_%08x_h", crc.getValue());
     }
 
     /**
@@ -296,7 +305,7 @@ public final class Domain implements AutoCloseable {
         SequencePolicy.apply(c, sequenceSlot());
         identity = GroupIdentity.resolve(c, groupName, bootstrap);
         ApplySchema.ensure(c);
-        return ApplyProgress.readWatermark(c, HELPER_PREFIX);
+        return ApplyProgress.readWatermark(c, helperPrefix);
     }
 
     private int sequenceSlot() {
@@ -455,7 +464,7 @@ public final class Domain implements AutoCloseable {
     }
 
     private ApplierConfig applierConfig() {
-        return ApplierConfig.builder(jdbcUrlWithCredentials()).poolSize(cfg.helpers()).originPrefix(HELPER_PREFIX)
+        return ApplierConfig.builder(jdbcUrlWithCredentials()).poolSize(cfg.helpers()).originPrefix(helperPrefix)
                 .pendingRows((rel, identity) -> {
                     pendingLock.lock();
                     try {
@@ -474,7 +483,7 @@ public final class Domain implements AutoCloseable {
 
     private CaptureConfig captureConfig() {
         return new CaptureConfig(jdbcUrlWithCredentials(), database, cfg.node(), CaptureConfig.defaultSlotName(database),
-                CaptureConfig.DEFAULT_PUBLICATION, HELPER_PREFIX, CaptureConfig.DEFAULT_SPILL_THRESHOLD,
+                CaptureConfig.DEFAULT_PUBLICATION, helperPrefix, CaptureConfig.DEFAULT_SPILL_THRESHOLD,
                 cfg.dataDir().resolve(database).resolve("capture"));
     }
 

@@ -187,8 +187,12 @@ final class DatabaseControl implements AutoCloseable {
                 ps.setString(1, "chorus_" + database);
                 ps.execute();
             }
+            try (PreparedStatement ps = c.prepareStatement(
+                    "SELECT pg_replication_origin_drop(roname) FROM pg_replication_origin WHERE starts_with(roname, ?)")) {
+                ps.setString(1, Domain.helperOriginPrefix(database));
+                ps.execute();
+            }
             try (Statement st = c.createStatement()) {
-                st.execute("SELECT pg_replication_origin_drop(roname) FROM pg_replication_origin WHERE roname LIKE 'chorus\\_h%'");
                 st.execute("DELETE FROM chorus.meta WHERE key IN ('group_name', 'group_identity')");
             }
         }

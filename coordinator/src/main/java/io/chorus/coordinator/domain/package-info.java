@@ -1,0 +1,33 @@
+/**
+ * One replicated database on this node (a domain): the pipeline of DESIGN §2 wired together.
+ *
+ * <p>Design note.
+ * <ul>
+ *   <li><b>Capture → group.</b> The capture thread hands each local commit, with its keys from the catalog
+ *   ({@link io.chorus.coordinator.domain.KeyEnricher}), to a lock-free queue for the pending-row tracker and to the
+ *   {@link io.chorus.coordinator.domain.Appender}, which keeps many appends in flight so the group can batch them.
+ *   After a failed append the group refuses later appends until the appender resends from its first unconfirmed
+ *   record, so an origin's changesets are committed in commit order, exactly once (the group drops a record whose
+ *   origin sequence — the commit LSN — it already delivered).</li>
+ *   <li><b>Group → delivery.</b> {@link io.chorus.coordinator.domain.Delivery} runs on the group's delivery thread,
+ *   in GSN order: certification (a pure function of the log), then either the node's own changeset (the
+ *   tracker checks its dooms equal the certifier's losers; the slot may be confirmed past it) or a remote winner
+ *   (the tracker dooms the node's pending changes it beats and returns the rows to roll back, R3). One
+ *   {@link io.chorus.coordinator.apply.ApplyUnit} per GSN goes to the applier; watermark and barrier records advance
+ *   W only.</li>
+ *   <li><b>The race with local commits.</b> A local commit can land between the doom computation and the helper's
+ *   commit. The applier closes it with {@link io.chorus.coordinator.apply.ApplyGuard}: the helper's statements lock
+ *   every item of the winners' keys, then the capture is synchronised through a flushed non-transactional logical
+ *   message ({@link io.chorus.coordinator.domain.CaptureSync}), and rows of local commits doomed late are rolled
+ *   back in the same transaction (re-run). A local commit after the sync that meets a winner's item waits for its
+ *   lock, so it commits later and is not concurrent with it.</li>
+ *   <li><b>Restart.</b> W is read from {@code chorus.apply_progress}. The group log is replayed from
+ *   {@code W - window}: changesets are certified again (or, when their deps fall before the replay, re-entered with
+ *   the decisions recorded in {@code chorus.conflicts}) but not applied. The capture re-emits the unconfirmed local
+ *   commits; once the replay reached W and the capture caught up, the tracker is rebuilt from both and deliveries
+ *   above W go on.</li>
+ *   <li><b>Watermarks.</b> A node reports its W only while it has no local changeset in flight, so the purge horizon
+ *   never passes the deps of a changeset still to be certified.</li>
+ * </ul>
+ */
+package io.chorus.coordinator.domain;

@@ -1,0 +1,18 @@
+/**
+ * The sidecar process and its side of the SQL control surface.
+ *
+ * <p>Design note. SQL functions cannot wait for an outside process to see their uncommitted rows, so the surface
+ * uses three channels:
+ * <ul>
+ *   <li>requests ({@code chorus.enable()}, {@code disable()}) are rows of {@code chorus.requests}, announced with
+ *   {@code NOTIFY chorus_control}; the sidecar acts after the caller's commit and reports the phase and any error in
+ *   the request row and {@code chorus.node_state};</li>
+ *   <li>the sidecar publishes the node's state every second; the heartbeat lets every function tell "no sidecar"
+ *   within seconds;</li>
+ *   <li>read barriers ({@code chorus.sync_wait()}) travel as a non-transactional logical message, decoded at once by
+ *   the domain's capture, ordered through the group, and answered in {@code chorus.barriers} once applied — all
+ *   while the calling transaction is still open.</li>
+ * </ul>
+ * A database whose {@code chorus.meta} says it is enabled is rejoined when the sidecar starts.
+ */
+package io.chorus.coordinator.sidecar;

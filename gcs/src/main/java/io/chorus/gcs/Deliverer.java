@@ -12,7 +12,7 @@ import org.apache.logging.log4j.Logger;
  * Hands what the log delivers to the {@link GroupListener} on one named thread through a bounded queue. The producer
  * side ({@link #record}, {@link #snapshotInstalled}) is called by the Raft thread only; a full queue blocks it (flow
  * control: the log stops applying, the group slows down, nothing is dropped). {@link #membership} may be called from
- * any thread.
+ * any thread and never blocks.
  */
 final class Deliverer implements AutoCloseable {
     private static final Logger LOG = LogManager.getLogger(Deliverer.class);
@@ -35,6 +35,8 @@ final class Deliverer implements AutoCloseable {
     private final GroupListener listener;
     private final BlockingQueue<Event> queue;
     private final Thread thread;
+    private final java.util.concurrent.atomic.AtomicReference<Membership> latestMembership =
+            new java.util.concurrent.atomic.AtomicReference<>();
     private volatile boolean closed;
     /** Highest GSN handed to the queue (or skipped as at or below resumeAfter); Raft thread only. */
     private long handedOff;
@@ -78,8 +80,15 @@ final class Deliverer implements AutoCloseable {
         }
     }
 
+    /**
+     * Queues a membership change without blocking (the monitor thread must keep observing the group while a slow
+     * listener holds the queue full): when the queue is full, the latest change waits in a slot and is delivered
+     * after the next event.
+     */
     void membership(Membership m) {
-        put(new MembershipChanged(m));
+        if (!queue.offer(new MembershipChanged(m))) {
+            latestMembership.set(m);
+        }
     }
 
     /** The highest GSN the listener has returned from. */
@@ -107,6 +116,10 @@ final class Deliverer implements AutoCloseable {
                     return;
                 }
                 dispatch(e);
+                Membership late = latestMembership.getAndSet(null);
+                if (late != null) {
+                    dispatch(new MembershipChanged(late));
+                }
             }
         } catch (InterruptedException ie) {
             Thread.currentThread().interrupt();
@@ -128,7 +141,7 @@ final class Deliverer implements AutoCloseable {
         }
     }
 
-    /** Stops after the events already queued; bounded by {@code timeoutMillis}. */
+    /** Stops after the events already queued; waits at most 5 s for the listener, then interrupts it. */
     @Override
     public void close() {
         closed = true;

@@ -18,6 +18,7 @@ final class Writer implements AutoCloseable {
     private final String origin;
     private final Thread thread;
     private final Semaphore window;
+    private final int windowSize;
     private final ConcurrentLinkedQueue<Long> acked = new ConcurrentLinkedQueue<>();
     private final java.util.concurrent.ConcurrentHashMap<Long, Long> ackedGsn = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile boolean stop;
@@ -35,6 +36,7 @@ final class Writer implements AutoCloseable {
         this.group = group;
         this.origin = group.self().value();
         this.window = new Semaphore(window);
+        this.windowSize = window;
         this.thread = new Thread(this::run, "writer-" + origin);
         thread.setDaemon(true);
         thread.start();
@@ -82,9 +84,13 @@ final class Writer implements AutoCloseable {
         return next - 1;
     }
 
+    /** Stops appending and waits (at most 90 s) until every append made has completed. */
     @Override
     public void close() throws InterruptedException {
         stop = true;
         thread.join(10_000);
+        if (!window.tryAcquire(windowSize, 90, TimeUnit.SECONDS)) {
+            throw new AssertionError("appends of " + origin + " still outstanding 90 s after the writer stopped");
+        }
     }
 }

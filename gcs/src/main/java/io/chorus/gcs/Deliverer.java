@@ -32,6 +32,7 @@ final class Deliverer implements AutoCloseable {
     private record Stop() implements Event {
     }
 
+    private final NodeId self;
     private final GroupListener listener;
     private final BlockingQueue<Event> queue;
     private final Thread thread;
@@ -43,6 +44,7 @@ final class Deliverer implements AutoCloseable {
     private volatile long delivered;
 
     Deliverer(NodeId self, GroupListener listener, Gsn resumeAfter, int capacity) {
+        this.self = self;
         this.listener = listener;
         this.queue = new ArrayBlockingQueue<>(capacity);
         this.handedOff = resumeAfter.value();
@@ -108,7 +110,12 @@ final class Deliverer implements AutoCloseable {
         }
     }
 
+    int queueDepth() {
+        return queue.size();
+    }
+
     private void run() {
+        org.apache.logging.log4j.ThreadContext.put("node", self.value());
         try {
             while (true) {
                 Event e = queue.take();

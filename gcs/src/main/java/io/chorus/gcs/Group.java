@@ -158,6 +158,11 @@ public final class Group implements AutoCloseable {
         return Gsn.of(stateMachine.appliedGsn());
     }
 
+    /** Counters for status reports and metrics; cheap, non-blocking. */
+    public GroupStats stats() {
+        return sender.stats(stateMachine.appliedGsn(), deliverer.delivered(), deliverer.queueDepth());
+    }
+
     /** The first GSN still in this member's log: records below it exist only in snapshots (full transfer). */
     public Gsn firstAvailable() {
         return Gsn.of(stateMachine.snapshotGsn() + 1);

@@ -55,6 +55,10 @@ final class Sender implements AutoCloseable {
     private final Thread thread;
     private final long incarnation = ThreadLocalRandom.current().nextLong();
     private long batchNo;
+    private final java.util.concurrent.atomic.LongAdder entriesCommitted = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder recordsCommitted = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder resubmissions = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder timeouts = new java.util.concurrent.atomic.LongAdder();
     private volatile boolean closed;
     private volatile GcsException stopped;
 
@@ -104,7 +108,14 @@ final class Sender implements AutoCloseable {
                 + " is closed; join the group again to append");
     }
 
+    /** Fills the sender's part of the statistics. */
+    GroupStats stats(long appliedGsn, long deliveredGsn, int deliveryQueueDepth) {
+        return new GroupStats(appliedGsn, deliveredGsn, queue.size(), deliveryQueueDepth, entriesCommitted.sum(),
+                recordsCommitted.sum(), resubmissions.sum(), timeouts.sum());
+    }
+
     private void run() {
+        org.apache.logging.log4j.ThreadContext.put("node", self.value());
         List<Pending> batch = new ArrayList<>(maxBatch);
         try {
             while (!closed) {
@@ -157,9 +168,13 @@ final class Sender implements AutoCloseable {
                 monitor.awaitChange(version, Math.min(deadline - System.nanoTime(), POLL_NANOS * 10));
                 continue;
             }
-            attempts++;
+            if (attempts++ > 0) {
+                resubmissions.increment();
+            }
             long[] gsns = attempt(entry, batch.size(), m.leader(), deadline);
             if (gsns != null) {
+                entriesCommitted.increment();
+                recordsCommitted.add(batch.size());
                 complete(batch, gsns);
                 return;
             }

@@ -65,6 +65,13 @@ class ConcurrentOrderTest {
                 assertThat(c.listener(m).deliveries()).as("n%d delivered the same sequence", m).isEqualTo(first);
             }
             for (int m = 1; m <= MEMBERS; m++) {
+                Group g = c.group(m);
+                Conditions.await("listener of n" + m + " returned from GSN " + total, Duration.ofSeconds(30),
+                        () -> g.stats().deliveredGsn() == total, () -> g.stats().toString());
+                GroupStats stats = g.stats();
+                assertThat(stats.recordsCommitted()).as("n%d records committed", m).isEqualTo(PER_MEMBER);
+                assertThat(stats.timeouts()).isZero();
+                System.out.println("n" + m + ": " + stats);
                 String origin = "n" + m;
                 assertThat(first.stream().filter(d -> d.origin().equals(origin)).map(d -> d.seq()).toList())
                         .as("%s's records in its submission order", origin)

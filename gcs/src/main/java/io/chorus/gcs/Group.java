@@ -35,6 +35,7 @@ public final class Group implements AutoCloseable {
     private JChannel channel;
     private RaftHandle raft;
     private MembershipView view;
+    private volatile UUID storedIdentity;
     private volatile boolean closed;
 
     private Group(GroupConfig cfg, GroupListener listener, Gsn resumeAfter, UUID identity) {
@@ -88,12 +89,22 @@ public final class Group implements AutoCloseable {
             credentials.adopt(UUID.randomUUID());
             LOG.info("formed a new group '{}' with identity {}", cfg.groupName(), credentials.identity());
         }
-        IdentityFile.store(cfg, credentials.identity());
+        persistIdentity();
+        monitor.every(200, this::persistIdentity);
         monitor.start();
         sender.start();
         monitor.every(retention.periodMillis(), retention::check);
         LOG.info("joined group '{}' as {}; identity {}, log applied up to GSN {}", cfg.groupName(), cfg.self(),
                 credentials.identity(), stateMachine.appliedGsn());
+    }
+
+    /** Stores the identity once known (adopted at join, or later through a merge). */
+    private void persistIdentity() {
+        UUID id = credentials.identity();
+        if (id != null && !id.equals(storedIdentity)) {
+            IdentityFile.store(cfg, id);
+            storedIdentity = id;
+        }
     }
 
     private CompletableFuture<byte[]> submit(byte[] entry) throws Exception {

@@ -21,7 +21,7 @@ import java.util.UUID;
  * @param dataDir where the replicated log, its snapshots and the adopted identity are kept
  * @param transport TCP (production) or IN_JVM (tests)
  * @param members the static member list (node id and TCP endpoint); the voters of the log at bootstrap
- * @param voting whether this member votes (a member outside {@code members} cannot vote)
+ * @param voting whether this member votes; must be true for now (every listed member votes)
  * @param appendTimeout how long an append may wait for commit, including waiting for a primary component
  * @param fsync whether the log is forced to disk before an entry counts as stored (default true)
  * @param retentionBytes the log is compacted into a snapshot once it holds more bytes than this
@@ -47,6 +47,8 @@ public record GroupConfig(String groupName, NodeId self, UUID groupIdentity, int
         Objects.requireNonNull(transport, "transport");
         members = List.copyOf(members);
         checkMembers(self, members);
+        require(voting, "member " + self + ": non-voting members are not supported yet (every listed member votes); "
+                + "to bring in a member without stalling commits, start it, let it catch up, then addMember it");
         require(protocolVersion >= 1, "protocolVersion must be >= 1, got " + protocolVersion);
         require(positive(appendTimeout), "appendTimeout must be positive, got " + appendTimeout);
         require(positive(retentionAge), "retentionAge must be positive, got " + retentionAge);
@@ -93,7 +95,7 @@ public record GroupConfig(String groupName, NodeId self, UUID groupIdentity, int
                 + ", members=" + members + ", voting=" + voting + ", appendTimeout=" + appendTimeout
                 + ", fsync=" + fsync + ", retentionBytes=" + retentionBytes + ", retentionAge=" + retentionAge
                 + ", sharedSecret=" + (sharedSecret == null ? "none" : "****") + ", maxBatchRecords="
-                + maxBatchRecords + ", queueCapacity=" + queueCapacity + "]";
+                + maxBatchRecords + ", queueCapacity=" + queueCapacity + ", createsIdentity=" + createsIdentity + "]";
     }
 
     public static Builder builder(String groupName, NodeId self, Path dataDir) {

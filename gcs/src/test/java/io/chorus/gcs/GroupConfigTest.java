@@ -37,6 +37,7 @@ class GroupConfigTest {
         assertThatThrownBy(() -> builder("n1").sharedSecret("short").build())
                 .hasMessageContaining("at least 16 characters");
         assertThatThrownBy(() -> builder("n1").maxBatchRecords(0).build()).hasMessageContaining("maxBatchRecords");
+        assertThatThrownBy(() -> builder("n1").voting(false).build()).hasMessageContaining("non-voting members");
         assertThatThrownBy(() -> builder("n1").retentionBytes(10).build()).hasMessageContaining("retentionBytes");
     }
 

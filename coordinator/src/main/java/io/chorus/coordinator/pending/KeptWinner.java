@@ -1,17 +1,22 @@
 package io.chorus.coordinator.pending;
 
 import io.chorus.changeset.Gsn;
+import io.chorus.coordinator.apply.RestoreRow;
 import io.chorus.coordinator.certify.KeyLookup;
 import io.chorus.coordinator.certify.Verdict;
+import java.util.List;
 
 /**
  * A remote winner processed by {@code onRemoteWinner} and not yet committed here: a local commit captured late may
- * still be concurrent with it. Keeps its verdict (what it writes), its applied keys and the bases it replaced.
+ * still be concurrent with it. Keeps its verdict (what it writes), its applied keys, the bases it replaced and the
+ * rollbacks of its own transaction.
  */
 final class KeptWinner {
     final Verdict verdict;
     final KeyLookup applied;
     final WinnerUndo undo;
+    /** The rollbacks returned for its own transaction. */
+    List<RestoreRow> restores = List.of();
 
     KeptWinner(Verdict verdict, KeyLookup applied, WinnerUndo undo) {
         this.verdict = verdict;

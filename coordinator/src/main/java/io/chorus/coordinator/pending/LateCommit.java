@@ -6,18 +6,20 @@ import io.chorus.coordinator.certify.CertRules;
 import io.chorus.coordinator.certify.Dependency;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
 /**
  * Late doom: a local changeset that reaches the tracker after remote winners above its deps were processed (they had
  * not committed here when it committed) is certified against them, and against this origin's earlier losses (R2),
- * exactly as {@code onRemoteWinner} would have done had it been known then. Its doomed rows are rolled back in the
- * transaction of the lowest winner that dooms it, to the state the group had just before that winner. Not
+ * exactly as {@code onRemoteWinner} would have done had it been known then. Each doomed row is rolled back in the
+ * transaction of the lowest winner that dooms a change on it, as that winner would have rolled it back. Not
  * thread-safe.
  */
 final class LateCommit {
@@ -52,19 +54,15 @@ final class LateCommit {
             return Set.of();
         }
         LateCommit late = new LateCommit(ps, winners, ledger);
-        Gsn first = late.markLosers(pending);
-        Set<RowId> touched = new LinkedHashSet<>();
-        if (first != null) {
-            touched = late.rollBack(first, rows);
-        }
+        Set<RowId> touched = late.markLosers(pending) ? late.rollBack(rows) : Set.of();
         for (KeptWinner w : winners) {
             Bases.advance(w.verdict, rows, created, w.undo);
         }
         return touched;
     }
 
-    /** Dooms the losing changes of the set; returns the lowest cause among them, or null. */
-    private Gsn markLosers(Iterable<PendingSet> pending) {
+    /** Dooms the losing changes of the set; returns whether any lost. */
+    private boolean markLosers(Iterable<PendingSet> pending) {
         List<PendingChange> lostSoFar = new ArrayList<>(ledger.deliveredLosses());
         for (PendingSet earlier : pending) {
             if (earlier != ps) {
@@ -75,16 +73,16 @@ final class LateCommit {
                 }
             }
         }
-        Gsn first = null;
+        boolean any = false;
         for (PendingChange pc : ps.changes) {
             Gsn cause = cause(pc, lostSoFar);
             if (cause != null) {
                 PendingTracker.markDoomed(pc, cause, cause);
                 lostSoFar.add(pc);
-                first = first == null ? cause : Gsn.min(first, cause);
+                any = true;
             }
         }
-        return first;
+        return any;
     }
 
     /** The certifier's cause for one change: the lower of the first clashing winner and the R2 dependency. */
@@ -103,36 +101,53 @@ final class LateCommit {
         return cause;
     }
 
-    /** Records the rollback of the set's doomed rows under {@code first}, against the bases from before it. */
-    private Set<RowId> rollBack(Gsn first, Map<RowId, RowState> rows) {
-        KeptWinner at = ledger.at(first);
-        if (at == null) {
+    /**
+     * Records the rollback of each row of the set's doomed changes for the lowest winner that dooms a change on it:
+     * the rollback that winner's transaction would have written had the set been known when it was processed (the
+     * dooms caused by then, the bases from before it).
+     */
+    private Set<RowId> rollBack(Map<RowId, RowState> rows) {
+        Map<RowId, Gsn> at = new LinkedHashMap<>();
+        for (PendingChange pc : ps.changes) {
+            for (Version v : pc.doomCause == null ? List.<Version>of() : pc.versions) {
+                at.merge(v.row, pc.doomCause, Gsn::min);
+            }
+        }
+        TreeMap<Gsn, Set<RowId>> byWinner = new TreeMap<>();
+        at.forEach((row, g) -> byWinner.computeIfAbsent(g, x -> new LinkedHashSet<>()).add(row));
+        byWinner.forEach((g, group) -> rollBackAt(g, group, rows));
+        return at.keySet();
+    }
+
+    private void rollBackAt(Gsn g, Set<RowId> group, Map<RowId, RowState> rows) {
+        KeptWinner winner = ledger.at(g);
+        if (winner == null) {
             throw new IllegalStateException("local changeset " + ps.cs.gtid() + " (deps " + ps.cs.deps() + ") loses"
-                    + " to GSN " + first + ", which is no longer an uncommitted winner here (committed through GSN "
+                    + " to GSN " + g + ", which is no longer an uncommitted winner here (committed through GSN "
                     + ledger.committed() + "): it was captured after that GSN committed, so its rows were never "
                     + "rolled back; the applier must await the capture before committing; rejoin by full transfer");
         }
-        Set<RowId> touched = new LinkedHashSet<>();
-        for (PendingChange pc : ps.changes) {
-            if (pc.doomCause != null) {
-                pc.versions.forEach(v -> touched.add(v.row));
-            }
-        }
         Map<RowState, RowImage> current = new IdentityHashMap<>();
-        for (RowId row : touched) {
+        Map<PendingChange, Gsn> later = new IdentityHashMap<>();
+        for (RowId row : group) {
             RowState st = rows.get(row);
             current.put(st, st.base);
-            st.base = ledger.baseBefore(st, first);
+            st.base = ledger.baseBefore(st, g);
+            for (Version v : st.chain) {
+                if (v.doomed() && v.owner.doomCause.isAfter(g)) {
+                    later.put(v.owner, v.owner.doomCause);
+                }
+            }
         }
-        List<RestoreRow> restores;
+        later.keySet().forEach(pc -> pc.doomCause = null);
         try {
-            restores = RestorePlan.restores(touched, rows, at.verdict, at.undo);
+            List<RestoreRow> restores = RestorePlan.restores(group, rows, winner.verdict, winner.undo);
+            ledger.record(winner, restores);
+            LOG.debug("local changeset {} (deps {}) captured after GSN {} that dooms it: {} rows rolled back with it",
+                    ps.cs.gtid(), ps.cs.deps(), g, restores.size());
         } finally {
             current.forEach((st, base) -> st.base = base);
+            later.forEach((pc, cause) -> pc.doomCause = cause);
         }
-        ledger.record(first, restores);
-        LOG.debug("local changeset {} (deps {}) captured after GSN {} that dooms it: {} rows rolled back with it",
-                ps.cs.gtid(), ps.cs.deps(), first, restores.size());
-        return touched;
     }
 }

@@ -8,6 +8,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.NavigableMap;
 import java.util.TreeMap;
 
 /**
@@ -92,28 +93,43 @@ final class LateLedger {
         retired.addLast(new Retired(row, st, until));
     }
 
-    /** Records rollbacks to write in the transaction of GSN {@code at}; a newer rollback of a row replaces an older. */
-    void record(Gsn at, List<RestoreRow> rows) {
-        Map<RowId, RestoreRow> here = restores.computeIfAbsent(at, g -> new LinkedHashMap<>());
+    /** Records rollbacks for the transaction of {@code winner}, replacing older ones of the same rows for it. */
+    void record(KeptWinner winner, List<RestoreRow> rows) {
+        Map<RowId, RestoreRow> here = restores.computeIfAbsent(winner.gsn(), g -> new LinkedHashMap<>());
         for (RestoreRow r : rows) {
-            RowId id = new RowId(r.relation().name(), r.identity());
-            for (Map<RowId, RestoreRow> m : restores.values()) {
-                m.remove(id);
-            }
-            here.put(id, r);
+            here.put(id(r), r);
         }
-        restores.values().removeIf(Map::isEmpty);
     }
 
+    private static RowId id(RestoreRow r) {
+        return new RowId(r.relation().name(), r.identity());
+    }
+
+    /**
+     * Removes and returns the rollbacks recorded for GSNs in {@code [first, last]}, one per row. They are written in
+     * one group before the first of those GSNs, so a row recorded for several takes the one of the highest GSN (the
+     * most rolled back), and the own rollbacks of the winners from {@code first} up to that GSN join the group (they
+     * are written again in their place, to the same target): rows rolled back together can swap unique values.
+     */
     List<RestoreRow> take(Gsn first, Gsn last) {
-        List<RestoreRow> out = new ArrayList<>();
         if (first.isAfter(last)) {
-            return out;
+            return List.of();
         }
-        Map<Gsn, Map<RowId, RestoreRow>> range = restores.subMap(first, true, last, true);
-        range.values().forEach(m -> out.addAll(m.values()));
+        NavigableMap<Gsn, Map<RowId, RestoreRow>> range = restores.subMap(first, true, last, true);
+        if (range.isEmpty()) {
+            return List.of();
+        }
+        Gsn highest = range.lastKey();
+        Map<RowId, RestoreRow> merged = new LinkedHashMap<>();
+        for (KeptWinner w : winners) {
+            for (RestoreRow r : w.gsn().isBefore(first) || w.gsn().isAfter(highest) ? List.<RestoreRow>of()
+                    : w.restores) {
+                merged.put(id(r), r);
+            }
+        }
+        range.values().forEach(merged::putAll);
         range.clear();
-        return out;
+        return new ArrayList<>(merged.values());
     }
 
     /**

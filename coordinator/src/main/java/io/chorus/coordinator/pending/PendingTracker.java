@@ -36,8 +36,11 @@ import org.apache.logging.log4j.Logger;
  * the pending changes against the winner's applied keys with the certifier's own rules (R2 included) and returns the
  * rows to restore in the winner's helper transaction.
  *
- * <p>Not thread-safe: owned by the delivery thread. {@link #isPendingRow} alone may be called from any thread (helpers)
- * and never blocks. No method blocks or does I/O.
+ * <p>Local commits may reach it late (after a concurrent winner was processed): {@link #addLocal} then dooms them
+ * against the winners not yet {@link #committed} and records their rollbacks for {@link #takeLateRestores}.
+ *
+ * <p>Not thread-safe: callers (delivery, capture, helpers) serialise every call under one lock, except
+ * {@link #isPendingRow}, which may be called from any thread and never blocks. No method blocks or does I/O.
  */
 public final class PendingTracker implements PendingRows {
     private static final Logger LOG = LogManager.getLogger(PendingTracker.class);
@@ -166,6 +169,9 @@ public final class PendingTracker implements PendingRows {
             rows.put(step.row(), st);
             created.add(step.row());
         }
+        if (st.chain.isEmpty()) {
+            st.leftToWinner = false;
+        }
         st.relation = step.relation();
         Version v = new Version(pc, step.row(), step.after(st.current()));
         st.chain.add(v);
@@ -201,12 +207,14 @@ public final class PendingTracker implements PendingRows {
             return List.of();
         }
         KeyLookup lookup = new KeyLookup(applied);
-        ledger.keep(new KeptWinner(v, lookup, undo));
+        KeptWinner kept = new KeptWinner(v, lookup, undo);
+        ledger.keep(kept);
         Set<RowId> touched = pending.isEmpty() ? Set.of() : doom(v.gsn(), lookup, undo);
         undo.rows.addAll(touched);
         List<RestoreRow> restores = RestorePlan.restores(touched, rows, v, undo);
         touched.forEach(this::refresh);
         Bases.advance(v, rows, null, undo);
+        kept.restores = restores;
         if (!restores.isEmpty()) {
             LOG.debug("GSN {} from {}: {} local rows rolled back", v.gsn(), v.changeSet().origin(), restores.size());
         }

@@ -14,6 +14,18 @@
  * (it overwrites the row in the same transaction), is skipped when the winner deletes the row, and otherwise stops
  * the node with an error asking for REPLICA IDENTITY FULL.
  *
+ * <p>Late doom: the delivery thread computes a winner's restores when it is delivered, but a local commit that
+ * committed before the winner's helper did (deps below the winner: concurrent with it) may reach the tracker only
+ * afterwards. Every processed winner is therefore kept until {@code committed} reports its GSN; {@code addLocal}
+ * certifies the new changeset against the kept winners above its deps and against this origin's losses (pending, or
+ * delivered with an uncommitted cause) with the same rules, dooms its losers and records their rollbacks under the
+ * lowest winner that dooms it, against the bases from before that winner (each kept winner remembers the bases it
+ * replaced). The applier takes them with {@code takeLateRestores} at the start of that winner's transaction and
+ * again after awaiting the capture (re-running the transaction when some arrive); a late rollback still recorded for
+ * a committed GSN is a bug. Rows first touched by a late changeset start from its old tuple (REPLICA IDENTITY FULL)
+ * and take in the kept winners' writes; a row whose last pending version is delivered stays tracked, base only,
+ * until the GSN of that delivery commits, so a late changeset on it starts from the group's version.
+ *
  * <p>Restart: {@link io.chorus.coordinator.pending.PendingTracker#rebuild} re-adds the re-decoded pending changesets
  * (the slot is never confirmed past them) interleaved with the verdicts of the remote winners applied above their
  * deps, re-certified from the log; the restores are not repeated (they committed with their GSN).

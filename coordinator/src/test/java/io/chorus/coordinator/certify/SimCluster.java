@@ -82,6 +82,11 @@ final class SimCluster {
     }
 
     private final Set<NodeId> members;
+    private final SimApply apply = new SimApply(this);
+    /** Rows restored twice in one batch by late restores taken at different times (the applier must dedupe). */
+    int lateRepeats;
+    /** Rows rolled back by late restores. */
+    int lateRows;
 
     /**
      * Node n's sidecar restarts: its certifier is rebuilt from the log and the recorded decisions, its tracker from
@@ -129,13 +134,13 @@ final class SimCluster {
         return String.valueOf("ABCDEFGH".charAt(n));
     }
 
-    private void say(String s) {
+    void say(String s) {
         if (tracing) {
             trace.add(s);
         }
     }
 
-    private void fail(Node nd, String kind, String msg) {
+    void fail(Node nd, String kind, String msg) {
         failures.add(new Failure(kind, msg));
         say("  !! " + kind + ": " + msg);
         if (nd != null && nd.halted == null && !kind.startsWith("transient")) {
@@ -196,7 +201,7 @@ final class SimCluster {
         return true;
     }
 
-    private void catchUp(Node nd) {
+    void catchUp(Node nd) {
         int n = nodes.indexOf(nd);
         boolean more = true;
         while (more) {
@@ -274,102 +279,9 @@ final class SimCluster {
         return true;
     }
 
-    /**
-     * Node n applies up to {@code max} delivered GSNs in one helper transaction, with the apply-guard protocol: late
-     * restores first, then the units; then the capture catches up, and if late restores arrived the transaction rolls
-     * back and re-runs with them first. A helper surprise stands only if no late restore explains it.
-     */
+    /** Node n applies up to {@code max} delivered GSNs in one helper transaction ({@link SimApply#batch}). */
     boolean applyBatch(int n, int max) {
-        Node nd = nodes.get(n);
-        if (nd.halted != null || nd.queue.isEmpty()) {
-            return false;
-        }
-        List<Unit> units = new ArrayList<>(nd.queue.subList(0, Math.min(max, nd.queue.size())));
-        Gsn first = Gsn.of(units.get(0).gsn());
-        Gsn last = Gsn.of(units.get(units.size() - 1).gsn());
-        SimDb before = nd.db.copy();
-        List<RestoreRow> late = new ArrayList<>();
-        String f = null;
-        try {
-            addLate(late, nd.tracker.takeLateRestores(first, last));
-            for (int attempt = 0; attempt < 3; attempt++) {
-                nd.db.replaceWith(before);
-                f = runBatch(nd, units, late);
-                catchUp(nd);
-                if (nd.halted != null || !addLate(late, nd.tracker.takeLateRestores(first, last))) {
-                    break;
-                }
-                say(name(n) + ": late restores for GSN " + first + ".." + last + ": re-run with " + late.size());
-            }
-            if (nd.halted == null && f == null) {
-                nd.tracker.committed(last);
-            }
-        } catch (RuntimeException e) {
-            fail(nd, "tracker", name(n) + " applying GSN " + first + ".." + last + ": " + e.getMessage());
-        }
-        if (f != null) {
-            fail(nd, "apply-error", nd.id + " GSN " + first + ".." + last + ": " + f);
-        }
-        if (nd.halted == null) {
-            nd.queue.subList(0, units.size()).clear();
-            nd.applied = last.value();
-            nd.db.orphans().forEach(o -> fail(nd, "transient-orphan", name(n) + " after GSN " + last + ": " + o));
-            nd.db.duplicates().forEach(d -> fail(nd, "dup-unique", name(n) + " after GSN " + last + ": " + d));
-        }
-        return true;
-    }
-
-    /** Adds late restores as the applier's batch keeps them; returns whether there were any. */
-    private boolean addLate(List<RestoreRow> late, List<RestoreRow> more) {
-        lateRows += more.size();
-        for (RestoreRow r : more) {
-            if (late.removeIf(x -> x.relation().name().equals(r.relation().name())
-                    && x.identity().equals(r.identity()))) {
-                lateRepeats++;
-            }
-            late.add(r);
-        }
-        return !more.isEmpty();
-    }
-
-    /** Rows restored twice in one batch by late restores taken at different times (the applier must dedupe). */
-    int lateRepeats;
-    /** Rows rolled back by late restores. */
-    int lateRows;
-
-    private String runBatch(Node nd, List<Unit> units, List<RestoreRow> late) {
-        say("      " + nd.id + " applies GSN " + units.get(0).gsn() + ".." + units.get(units.size() - 1).gsn()
-                + (late.isEmpty() ? "" : " after late restores"));
-        String f = restore(nd, late);
-        for (Unit u : units) {
-            if (f == null && u.verdict() != null && !u.verdict().changeSet().origin().equals(nd.id)) {
-                f = applyRemote(nd, u.verdict(), u.restores());
-            }
-        }
-        return f;
-    }
-
-    private String restore(Node nd, List<RestoreRow> restores) {
-        for (RestoreRow r : restores) {
-            say("      " + nd.id + " rolls back " + r.relation().name().table() + r.identity() + " -> "
-                    + (r.removes() ? "<absent>" : SimSchema.show(r.relation().name().table(), r.target())));
-        }
-        return nd.db.restore(restores);
-    }
-
-    private String applyRemote(Node nd, Verdict v, List<RestoreRow> restores) {
-        String f = restore(nd, restores);
-        for (Change c : v.winningChanges()) {
-            if (f != null) {
-                break;
-            }
-            if (c instanceof RowChange rc) {
-                f = nd.db.applyHelper(rc, nd.tracker);
-            } else if (c instanceof TruncateChange tc) {
-                nd.db.truncate(tc.relations());
-            }
-        }
-        return f;
+        return apply.batch(nodes.get(n), max);
     }
 
     private void describe(Verdict v) {

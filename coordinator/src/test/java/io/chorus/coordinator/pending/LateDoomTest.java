@@ -151,6 +151,27 @@ class LateDoomTest {
     }
 
     @Test
+    void aLateRollbackJoinsTheWinnersOwnRollbacksSoUniqueValuesCanSwap() {
+        Tuple p0 = Tuple.ofTexts("0", "x", "2");
+        Tuple p1 = Tuple.ofTexts("1", "y", "3");
+        Tuple mine1 = Tuple.ofTexts("1", "mine", "0");
+        ChangeSet swap = cs(A, 0, new RowChange(TREL, Op.UPDATE, mine1, p1, false, tkeys(KeyKind.WRITE, mine1)),
+                new RowChange(TREL, Op.UPDATE, Tuple.ofTexts("0", "x", "3"), p0, false,
+                        tkeys(KeyKind.WRITE, Tuple.ofTexts("0", "x", "3"))));
+        a.addLocal(swap);
+        List<RestoreRow> own = a.onRemoteWinner(deliver(cs(B, 0, update(p1, "theirs"))));
+        assertThat(own).containsExactlyInAnyOrder(new RestoreRow(TREL, List.of("1"), p1),
+                new RestoreRow(TREL, List.of("0"), p0));
+        ChangeSet late = cs(A, 0, delete(mine1));
+        a.addLocal(late);
+        assertThat(a.takeLateRestores(g(1), g(1))).as("row 1 goes back to u=3 only if row 0 gives it up in the group")
+                .containsExactlyInAnyOrder(new RestoreRow(TREL, List.of("1"), p1), new RestoreRow(TREL, List.of("0"),
+                        p0));
+        assertThat(deliverOwn(swap).lostIndexes()).containsExactly(0, 1);
+        assertThat(deliverOwn(late).lostIndexes()).containsExactly(0);
+    }
+
+    @Test
     void aLateInsertOnATakenUniqueValueIsDoomed() {
         ChangeSet mine = cs(A, 0, insert("2", "mine", "7"));
         a.onRemoteWinner(deliver(cs(B, 0, insert("3", "theirs", "7"))));
@@ -194,7 +215,8 @@ class LateDoomTest {
         deliverOwn(parent);
         ChangeSet child = cs(A, 0, insertChild("10", "5"));
         a.addLocal(child);
-        assertThat(a.takeLateRestores(g(1), g(2))).containsExactly(new RestoreRow(CREL, List.of("10"), null));
+        assertThat(a.takeLateRestores(g(1), g(2))).as("with GSN 1's own rollback of the parent, in one group")
+                .containsExactlyInAnyOrder(new RestoreRow(CREL, List.of("10"), null), new RestoreRow(TREL, List.of("5"), null));
         assertThat(deliverOwn(child).conflicts().get(0).kind()).isEqualTo("dependency");
     }
 

@@ -106,6 +106,7 @@ public final class ChorusCluster implements AutoCloseable {
                     continue;
                 }
                 try (Connection c = connect(i)) {
+                    // a stopped node fails sync_wait at once; a running one may take up to perNode
                     Sql.one(c, "SELECT chorus.sync_wait('" + perNode.toSeconds() + " s')::text");
                 } catch (SQLException e) {
                     failures.put("node" + i, "sync_wait failed [" + e.getSQLState() + "]: " + e.getMessage());

@@ -75,6 +75,7 @@ public final class Domain implements AutoCloseable {
     private volatile String lastError;
     private volatile Membership membership;
     private volatile long lastWatermarkSent;
+    private java.util.concurrent.ScheduledExecutorService watermarkTimer;
     private Applier applier;
     private Group group;
     private SlotCapture capture;
@@ -137,7 +138,7 @@ public final class Domain implements AutoCloseable {
         applier = new Applier(applierConfig(), new ApplyListener() {
             @Override
             public void onApplied(Gsn upTo) {
-                maybeSendWatermark(upTo);
+                // watermarks are reported by their own timer (reportWatermark)
             }
 
             @Override
@@ -172,6 +173,13 @@ public final class Domain implements AutoCloseable {
         }
         phases.phase("catch-up");
         goLive(w, from);
+        watermarkTimer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "chorus-watermark-" + database);
+            t.setDaemon(true);
+            return t;
+        });
+        watermarkTimer.scheduleWithFixedDelay(this::reportWatermarkSafely, WATERMARK_EVERY_MS, WATERMARK_EVERY_MS,
+                TimeUnit.MILLISECONDS);
         state = group.isPrimary() ? DomainState.ONLINE : DomainState.NON_PRIMARY;
         storeAdoptedIdentity();
         LOG.info("domain {} {} in group {} (W={}, replayed from {})", database, state, groupName, w, from);
@@ -232,6 +240,14 @@ public final class Domain implements AutoCloseable {
             GroupIdentity.store(c, identity);
         } catch (SQLException e) {
             LOG.warn("could not store the adopted group identity {} in {}: {}", identity, database, e.getMessage());
+        }
+    }
+
+    private void reportWatermarkSafely() {
+        try {
+            reportWatermark();
+        } catch (RuntimeException e) {
+            LOG.warn("watermark report failed: {}", e.getMessage());
         }
     }
 
@@ -387,29 +403,40 @@ public final class Domain implements AutoCloseable {
     }
 
     /**
-     * Reports W to the group now and then (the certifier's purge horizon is the minimum over members). Only while no
-     * local changeset is in flight: its deps may be below W, and the horizon must never pass them.
+     * Reports this node's watermark to the group (the certifier's purge horizon is the minimum over the members). The
+     * value must never pass the deps of a local changeset still to be certified, including one that committed but
+     * was not decoded yet: W is read first, then the capture is synchronised (every local commit before that point is
+     * now in the tracker; later ones have deps >= W), and the report is min(W, lowest deps in flight). Runs on its
+     * own timer thread: a capture sync never blocks an apply or delivery thread.
      */
-    private void maybeSendWatermark(Gsn upTo) {
-        long now = System.currentTimeMillis();
-        if (now - lastWatermarkSent < WATERMARK_EVERY_MS || appender == null) {
+    private void reportWatermark() {
+        if (appender == null || pending == null || state != DomainState.ONLINE) {
             return;
         }
+        Gsn w = applier.appliedGsn();
+        try {
+            sync.await(Duration.ofSeconds(30));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        } catch (ChorusException e) {
+            LOG.debug("watermark report skipped: {}", e.getMessage());
+            return;
+        }
+        Gsn report;
         pendingLock.lock();
         try {
-            if (pending == null) {
-                return;
-            }
             drainLocals();
-            if (pending.pendingCount() > 0) {
-                return;
-            }
+            report = Gsn.min(w, pending.minPendingDeps());
         } finally {
             pendingLock.unlock();
         }
-        lastWatermarkSent = now;
+        if (report.value() <= lastWatermarkSent) {
+            return;
+        }
+        lastWatermarkSent = report.value();
         try {
-            appender.submit(new Appender.Item(0, LogRecord.encode(new LogRecord.Watermark(cfg.node(), upTo), codec)));
+            appender.submit(new Appender.Item(0, LogRecord.encode(new LogRecord.Watermark(cfg.node(), report), codec)));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -501,6 +528,9 @@ public final class Domain implements AutoCloseable {
     public void close() {
         DomainState before = state;
         state = DomainState.OFFLINE;
+        if (watermarkTimer != null) {
+            watermarkTimer.shutdownNow();
+        }
         closeQuietly(capture);
         closeQuietly(sync);
         closeQuietly(appender);

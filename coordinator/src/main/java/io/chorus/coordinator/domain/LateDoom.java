@@ -5,16 +5,16 @@ import io.chorus.coordinator.apply.RestoreRow;
 import io.chorus.coordinator.pending.PendingTracker;
 import java.util.List;
 
-/** Bridge to the pending tracker's late-doom API (rows doomed by winners after their restores were computed). */
+/** Bridge to the pending tracker's late doom: rows of local commits doomed by winners after their restores were computed. */
 final class LateDoom {
     private LateDoom() {
     }
 
     static List<RestoreRow> take(PendingTracker pending, Gsn first, Gsn last) {
-        return List.of();
+        return pending.takeLateRestores(first, last);
     }
 
     static void committed(PendingTracker pending, Gsn upTo) {
-        // nothing until the tracker records late restores
+        pending.committed(upTo);
     }
 }

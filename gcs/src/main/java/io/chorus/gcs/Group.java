@@ -181,8 +181,10 @@ public final class Group implements AutoCloseable {
 
     /**
      * Adds a voter to the log's configuration (blocks until committed, bounded by the append timeout). Start the new
-     * member first and let it catch up ({@link #appliedGsn()} close to the leader's): a voter that is far behind
-     * counts towards the majority without storing anything, which stalls commits.
+     * member first (with the new member list), then add it at once: it catches up as a voter. While it catches up it
+     * counts towards the majority without storing anything, so commits go on only while the other voters are up (3
+     * of 4 after adding a fourth): add members when the group is healthy, one at a time. (A member left outside the
+     * voters catches up very slowly in jgroups-raft 1.1.4, so waiting before adding it does not help.)
      */
     public void addMember(Member m) {
         Reconfiguration.change(raft, cfg, m.id(), true);

@@ -29,8 +29,8 @@
  *
  * <p><b>Membership.</b> Primary = a leader is known, it is in this member's view and the view holds a majority of
  * the voters. A minority member's appends wait, bounded by the append timeout, and go through after the merge.
- * Voters are added and removed through the log; add a member only once it has caught up (a voter that is far
- * behind stalls commits).
+ * Voters are added and removed through the log, one at a time, while the group is healthy: a new voter that is
+ * still catching up counts towards the majority, so the other voters must all be up until it has caught up.
  *
  * <p><b>Joining.</b> {@code JoinGuard} (AUTH with reasons) checks group identity, protocol version and, with a
  * shared secret, an HMAC proof of it on every join and merge; a refusal says which check failed and what each side

@@ -11,6 +11,8 @@ import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -29,10 +31,11 @@ class DedupeAndRestartTest {
         return g.append(seq, text(payload)).get(30, TimeUnit.SECONDS);
     }
 
-    @Test
+    @ParameterizedTest
+    @EnumSource(Transport.class)
     @Timeout(120)
-    void duplicatesAreDroppedAndNumberingContinuesAfterWholeGroupRestart() throws Exception {
-        try (TestCluster c = new TestCluster(dir, Transport.IN_JVM, 3, b -> b.fsync(true))) {
+    void duplicatesAreDroppedAndNumberingContinuesAfterWholeGroupRestart(Transport transport) throws Exception {
+        try (TestCluster c = new TestCluster(dir, transport, 3, b -> b.fsync(true))) {
             c.startAll();
             c.awaitPrimary(WAIT);
             assertThat(c.group(1).logUsesFsync()).as("file log fsync on when configured").isTrue();

@@ -121,10 +121,18 @@ final class Batch {
         return lateRestores;
     }
 
-    /** Adds late restores; returns whether there were any. */
+    /**
+     * Adds late restores; returns whether there were any. A row taken again (a later local commit touched it too)
+     * replaces its earlier rollback: the later one was computed knowing more.
+     */
     boolean addLateRestores(List<RestoreRow> rows) {
+        lateRestores.removeIf(old -> rows.stream().anyMatch(r -> sameRow(r, old)));
         lateRestores.addAll(rows);
         return !rows.isEmpty();
+    }
+
+    static boolean sameRow(RestoreRow a, RestoreRow b) {
+        return a.relation().name().equals(b.relation().name()) && a.identity().equals(b.identity());
     }
 
     int committedUnits() {

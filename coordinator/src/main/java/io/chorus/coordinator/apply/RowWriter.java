@@ -60,9 +60,9 @@ final class RowWriter {
         for (ApplyUnit u : units) {
             lockParents(u);
         }
-        writeRestores(units.get(0), late);
-        for (ApplyUnit u : units) {
-            writeRestores(u, u.restores());
+        for (int i = 0; i < units.size(); i++) {
+            ApplyUnit u = units.get(i);
+            writeRestores(u, i == 0 ? withLate(late, u.restores()) : u.restores());
             for (Change c : u.changes()) {
                 writeChange(u, c);
             }
@@ -76,6 +76,23 @@ final class RowWriter {
             conflictRows = 0;
         }
         session.recordProgress(progress, batch.commitTimeOf(units.get(units.size() - 1)));
+    }
+
+    /**
+     * The first unit's rollbacks and the late ones as one set (deleted together, then inserted together, so unique
+     * values can swap); for a row in both, the late rollback wins: it was computed knowing more local commits.
+     */
+    private static List<RestoreRow> withLate(List<RestoreRow> late, List<RestoreRow> own) {
+        if (late.isEmpty()) {
+            return own;
+        }
+        List<RestoreRow> all = new java.util.ArrayList<>(late);
+        for (RestoreRow r : own) {
+            if (late.stream().noneMatch(l -> Batch.sameRow(l, r))) {
+                all.add(r);
+            }
+        }
+        return all;
     }
 
     private void writeRestores(ApplyUnit u, List<RestoreRow> rows) throws SQLException, Recheck {

@@ -57,6 +57,8 @@ final class RowWriter {
      * GSN. No commit.
      */
     void write(List<ApplyUnit> units, Gsn progress, Batch batch, List<RestoreRow> late) throws SQLException, Recheck {
+        // the session caches this statement: a previous attempt that stopped before executing it left rows in its batch
+        session.conflictInsert().clearBatch();
         for (ApplyUnit u : units) {
             lockParents(u);
         }

@@ -6,7 +6,6 @@ import io.chorus.coordinator.certify.CertRules;
 import io.chorus.coordinator.certify.Dependency;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -18,9 +17,8 @@ import org.apache.logging.log4j.Logger;
 /**
  * Late doom: a local changeset that reaches the tracker after remote winners above its deps were processed (they had
  * not committed here when it committed) is certified against them, and against this origin's earlier losses (R2),
- * exactly as {@code onRemoteWinner} would have done had it been known then. Each doomed row is rolled back in the
- * transaction of the lowest winner that dooms a change on it, as that winner would have rolled it back. Not
- * thread-safe.
+ * exactly as {@code onRemoteWinner} would have done had it been known then. Each doomed row is rolled back for
+ * each winner that dooms a change on it, as that winner would have rolled it back. Not thread-safe.
  */
 final class LateCommit {
     private static final Logger LOG = LogManager.getLogger(LateCommit.class);
@@ -102,21 +100,21 @@ final class LateCommit {
     }
 
     /**
-     * Records the rollback of each row of the set's doomed changes for the lowest winner that dooms a change on it:
-     * the rollback that winner's transaction would have written had the set been known when it was processed (the
-     * dooms caused by then, the bases from before it).
+     * Records the rollback of each row of the set's doomed changes for every winner that dooms one of them: the
+     * rollback that winner's transaction would have written had the set been known when it was processed (the dooms
+     * caused by then, the bases from before it).
      */
     private Set<RowId> rollBack(Map<RowId, RowState> rows) {
-        Map<RowId, Gsn> at = new LinkedHashMap<>();
+        Set<RowId> touched = new LinkedHashSet<>();
+        TreeMap<Gsn, Set<RowId>> byWinner = new TreeMap<>();
         for (PendingChange pc : ps.changes) {
             for (Version v : pc.doomCause == null ? List.<Version>of() : pc.versions) {
-                at.merge(v.row, pc.doomCause, Gsn::min);
+                touched.add(v.row);
+                byWinner.computeIfAbsent(pc.doomCause, x -> new LinkedHashSet<>()).add(v.row);
             }
         }
-        TreeMap<Gsn, Set<RowId>> byWinner = new TreeMap<>();
-        at.forEach((row, g) -> byWinner.computeIfAbsent(g, x -> new LinkedHashSet<>()).add(row));
         byWinner.forEach((g, group) -> rollBackAt(g, group, rows));
-        return at.keySet();
+        return touched;
     }
 
     private void rollBackAt(Gsn g, Set<RowId> group, Map<RowId, RowState> rows) {

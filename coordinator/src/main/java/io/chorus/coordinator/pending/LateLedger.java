@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * What the tracker keeps so that a local commit captured late (after remote winners it is concurrent with were
@@ -25,6 +26,10 @@ final class LateLedger {
 
     private final ArrayDeque<KeptWinner> winners = new ArrayDeque<>();
     private final TreeMap<Gsn, Map<RowId, RestoreRow>> restores = new TreeMap<>();
+    /** GSNs with rollbacks recorded since the last take that covered them. */
+    private final TreeSet<Gsn> fresh = new TreeSet<>();
+    /** Per first GSN of a transaction: the rows already returned for it, with their targets. */
+    private final TreeMap<Gsn, Map<RowId, RestoreRow>> returned = new TreeMap<>();
     private final List<PendingChange> deliveredLosses = new ArrayList<>();
     private final ArrayDeque<Retired> retired = new ArrayDeque<>();
     private Gsn committed = Gsn.NONE;
@@ -98,6 +103,7 @@ final class LateLedger {
         Map<RowId, RestoreRow> here = restores.computeIfAbsent(winner.gsn(), g -> new LinkedHashMap<>());
         for (RestoreRow r : rows) {
             here.put(id(r), r);
+            fresh.add(winner.gsn());
         }
     }
 
@@ -106,30 +112,36 @@ final class LateLedger {
     }
 
     /**
-     * Removes and returns the rollbacks recorded for GSNs in {@code [first, last]}, one per row. They are written in
-     * one group before the first of those GSNs, so a row recorded for several takes the one of the highest GSN (the
-     * most rolled back), and the own rollbacks of the winners from {@code first} up to that GSN join the group (they
-     * are written again in their place, to the same target): rows rolled back together can swap unique values.
+     * Returns the rollbacks recorded for GSNs in {@code [first, last]} that were not yet returned for a transaction
+     * starting at {@code first} with the same target (empty when nothing was recorded since). They are written in
+     * one group before the first of those GSNs, together with the own rollbacks of the winners from {@code first} up
+     * to the highest GSN recorded (written again in their place, to the same target), so rows rolled back together
+     * can swap unique values. A row with several takes the one of the highest GSN (the most rolled back), a late one
+     * before the winner's own at the same GSN.
      */
     List<RestoreRow> take(Gsn first, Gsn last) {
-        if (first.isAfter(last)) {
+        if (first.isAfter(last) || fresh.subSet(first, true, last, true).isEmpty()) {
             return List.of();
         }
+        fresh.subSet(first, true, last, true).clear();
         NavigableMap<Gsn, Map<RowId, RestoreRow>> range = restores.subMap(first, true, last, true);
-        if (range.isEmpty()) {
-            return List.of();
-        }
         Gsn highest = range.lastKey();
         Map<RowId, RestoreRow> merged = new LinkedHashMap<>();
         for (KeptWinner w : winners) {
-            for (RestoreRow r : w.gsn().isBefore(first) || w.gsn().isAfter(highest) ? List.<RestoreRow>of()
-                    : w.restores) {
-                merged.put(id(r), r);
+            if (!w.gsn().isBefore(first) && !w.gsn().isAfter(highest)) {
+                w.restores.forEach(r -> merged.put(id(r), r));
+                merged.putAll(range.getOrDefault(w.gsn(), Map.of()));
             }
         }
-        range.values().forEach(merged::putAll);
-        range.clear();
-        return new ArrayList<>(merged.values());
+        range.values().forEach(m -> m.forEach(merged::putIfAbsent));
+        Map<RowId, RestoreRow> before = returned.computeIfAbsent(first, g -> new LinkedHashMap<>());
+        List<RestoreRow> out = new ArrayList<>();
+        merged.forEach((row, r) -> {
+            if (!r.equals(before.put(row, r))) {
+                out.add(r);
+            }
+        });
+        return out;
     }
 
     /**
@@ -139,15 +151,16 @@ final class LateLedger {
      * @throws IllegalStateException when a rollback recorded for such a GSN was never taken (it was not written)
      */
     void committed(Gsn upTo, Map<RowId, RowState> rows) {
-        Map<Gsn, Map<RowId, RestoreRow>> missed = restores.headMap(upTo, true);
-        if (!missed.isEmpty()) {
-            Map.Entry<Gsn, Map<RowId, RestoreRow>> e = missed.entrySet().iterator().next();
+        if (!fresh.headSet(upTo, true).isEmpty()) {
+            Map.Entry<Gsn, Map<RowId, RestoreRow>> e = Map.entry(fresh.first(), restores.get(fresh.first()));
             throw new IllegalStateException("GSN " + e.getKey() + " committed without the rollback of local rows "
                     + e.getValue().keySet().stream().map(r -> r.relation() + "" + r.identity()).toList() + " recorded for it (a local commit doomed by it was captured late): the "
                     + "applier must take late restores before it commits; this node's data no longer matches the "
                     + "group: stop applying and rejoin by full transfer");
         }
         committed = Gsn.max(committed, upTo);
+        restores.headMap(upTo, true).clear();
+        returned.headMap(upTo, true).clear();
         while (!winners.isEmpty() && !winners.peekFirst().gsn().isAfter(upTo)) {
             winners.pollFirst();
         }

@@ -330,9 +330,11 @@ public final class PendingTracker implements PendingRows {
     }
 
     /**
-     * Removes and returns the rollbacks recorded by late doom ({@link #addLocal}) for winners with a GSN in
-     * {@code [first, last]}, in GSN order, at most one per row. They belong first in the transaction that applies
-     * those GSNs (its other restores and changes follow).
+     * The rollbacks recorded by late doom ({@link #addLocal}) for winners with a GSN in {@code [first, last]}, to write
+     * as one group first in the transaction that applies those GSNs: at most one per row (the highest GSN's), with the
+     * own rollbacks of those winners that they must be written with. Returns only rows not already returned for a
+     * transaction starting at {@code first} with the same target, so it is empty when nothing new was recorded; a row
+     * returned again carries a newer target that replaces the earlier one (the caller keeps one entry per row).
      */
     public List<RestoreRow> takeLateRestores(Gsn first, Gsn last) {
         return ledger.take(first, last);

@@ -18,13 +18,15 @@
  * committed before the winner's helper did (deps below the winner: concurrent with it) may reach the tracker only
  * afterwards. Every processed winner is therefore kept until {@code committed} reports its GSN; {@code addLocal}
  * certifies the new changeset against the kept winners above its deps and against this origin's losses (pending, or
- * delivered with an uncommitted cause) with the same rules, dooms its losers and records their rollbacks under the
- * lowest winner that dooms it, against the bases from before that winner (each kept winner remembers the bases it
- * replaced). The applier takes them with {@code takeLateRestores} at the start of that winner's transaction and
- * again after awaiting the capture (re-running the transaction when some arrive); a late rollback still recorded for
- * a committed GSN is a bug. Rows first touched by a late changeset start from its old tuple (REPLICA IDENTITY FULL)
- * and take in the kept winners' writes; a row whose last pending version is delivered stays tracked, base only,
- * until the GSN of that delivery commits, so a late changeset on it starts from the group's version.
+ * delivered with an uncommitted cause) with the same rules and dooms its losers. For every winner that dooms one of
+ * its changes it records the rollback that winner would have computed had the changeset been known then (dooms
+ * caused by then, bases from before it: each kept winner remembers the bases it replaced). The applier writes late
+ * rollbacks in one group at the start of a transaction, so a take merges the range by GSN (highest wins per row)
+ * together with the winners' own rollbacks (rows rolled back together can swap unique values), and returns only rows
+ * not yet returned for that transaction with the same target. A late rollback never taken before its GSN commits is
+ * a bug. Rows first touched by a late changeset start from its old tuple (REPLICA IDENTITY FULL) and take in the kept
+ * winners' writes; a row whose last pending version is delivered stays tracked, base only, until that delivery's GSN
+ * commits, so a late changeset on it starts from the group's version.
  *
  * <p>Restart: {@link io.chorus.coordinator.pending.PendingTracker#rebuild} re-adds the re-decoded pending changesets
  * (the slot is never confirmed past them) interleaved with the verdicts of the remote winners applied above their

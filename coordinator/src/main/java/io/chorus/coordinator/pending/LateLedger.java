@@ -98,12 +98,23 @@ final class LateLedger {
         retired.addLast(new Retired(row, st, until));
     }
 
-    /** Records rollbacks for the transaction of {@code winner}, replacing older ones of the same rows for it. */
+    /**
+     * Records rollbacks for the transaction of {@code winner}, replacing older ones of the same rows for it. A rollback
+     * the winner's own restores already write, to the same target, is not recorded: written early it could meet a
+     * version an earlier winner's own restores bring back.
+     */
     void record(KeptWinner winner, List<RestoreRow> rows) {
         Map<RowId, RestoreRow> here = restores.computeIfAbsent(winner.gsn(), g -> new LinkedHashMap<>());
         for (RestoreRow r : rows) {
-            here.put(id(r), r);
-            fresh.add(winner.gsn());
+            if (winner.restores.contains(r)) {
+                here.remove(id(r));
+            } else {
+                here.put(id(r), r);
+                fresh.add(winner.gsn());
+            }
+        }
+        if (here.isEmpty()) {
+            restores.remove(winner.gsn());
         }
     }
 

@@ -20,7 +20,8 @@
  * certifies the new changeset against the kept winners above its deps and against this origin's losses (pending, or
  * delivered with an uncommitted cause) with the same rules and dooms its losers. For every winner that dooms one of
  * its changes it records the rollback that winner would have computed had the changeset been known then (dooms
- * caused by then, bases from before it: each kept winner remembers the bases it replaced). The applier writes late
+ * caused by then, bases from before it: each kept winner remembers the bases it replaced), unless the winner's own
+ * rollbacks already write it. The applier writes late
  * rollbacks in one group at the start of a transaction, so a take merges the range by GSN (highest wins per row)
  * together with the winners' own rollbacks (rows rolled back together can swap unique values), and returns only rows
  * not yet returned for that transaction with the same target. A late rollback never taken before its GSN commits is

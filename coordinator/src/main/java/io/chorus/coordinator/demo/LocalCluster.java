@@ -30,6 +30,7 @@ public final class LocalCluster implements AutoCloseable {
     private final List<Process> sidecars = new ArrayList<>();
     private final List<Path> configs = new ArrayList<>();
     private final NodeNetwork network;
+    private String classpath;
 
     private LocalCluster(Path dir, String database, String group, NodeNetwork network) {
         this.dir = dir;
@@ -109,7 +110,7 @@ public final class LocalCluster implements AutoCloseable {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> command = new ArrayList<>(network.launchPrefix(i));
         command.addAll(List.of(java, "-Xmx512m", "-Dlog4j2.configurationFile=classpath:chorus-log4j2.xml",
-                "-cp", System.getProperty("java.class.path"),
+                "-cp", sidecarClasspath(),
                 "io.chorus.coordinator.cli.ChorusCli", "run", "--config", configs.get(i - 1).toString()));
         ProcessBuilder pb = new ProcessBuilder(command)
                 .redirectErrorStream(true)
@@ -121,6 +122,35 @@ public final class LocalCluster implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start the sidecar of node" + i, e);
         }
+    }
+
+    /**
+     * The sidecars' classpath: this JVM's, with every jar copied once into the cluster folder, so that a jar rebuilt
+     * while the cluster runs (e.g. by {@code mvn install}) cannot change the classes a restarted sidecar loads.
+     */
+    private synchronized String sidecarClasspath() {
+        if (classpath == null) {
+            Path lib = dir.resolve("lib");
+            List<String> entries = new ArrayList<>();
+            int n = 0;
+            for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+                Path src = Path.of(entry);
+                if (!entry.endsWith(".jar") || !Files.isRegularFile(src)) {
+                    entries.add(entry);
+                    continue;
+                }
+                Path copy = lib.resolve((n++) + "-" + src.getFileName());
+                try {
+                    Files.createDirectories(lib);
+                    Files.copy(src, copy);
+                } catch (IOException e) {
+                    throw new UncheckedIOException("cannot copy " + src + " into the cluster folder " + lib, e);
+                }
+                entries.add(copy.toString());
+            }
+            classpath = String.join(java.io.File.pathSeparator, entries);
+        }
+        return classpath;
     }
 
     /** Kills node {@code i}'s sidecar with SIGKILL (a crash). */

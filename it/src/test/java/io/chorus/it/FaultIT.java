@@ -1,0 +1,142 @@
+package io.chorus.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.chorus.it.check.ClusterCheck;
+import io.chorus.it.harness.ChorusCluster;
+import io.chorus.it.harness.Faults;
+import io.chorus.it.workload.Bank;
+import io.chorus.it.workload.FkChurn;
+import io.chorus.it.workload.HotUpdates;
+import io.chorus.it.workload.LargeRows;
+import io.chorus.it.workload.UniqueInserts;
+import io.chorus.it.workload.Workload;
+import io.chorus.it.workload.WorkloadRunner;
+import io.chorus.testkit.PgServer.StopMode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Three nodes × every fault × two workload mixes, on one cluster reused across cases (a new one after a failed case).
+ * Each case: 12 s of load on every node, the fault injected once load is flowing, then the full verdict.
+ */
+@Tag("slow")
+@Tag("known-race") // currently fails: sidecars run out of heap (-Xmx512m) under these loads, see the report
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class FaultIT {
+    private static final int NODES = 3;
+    private final long seed = Long.getLong("chorus.seed", System.nanoTime() % 100_000);
+    private ChorusCluster cluster;
+    private int run;
+
+    /** A fault: what to do once the load is flowing. */
+    interface Fault {
+        void inject(Faults faults, WorkloadRunner load) throws Exception;
+    }
+
+    static Stream<Arguments> cases() {
+        List<Arguments> out = new ArrayList<>();
+        for (Object[] f : faults()) {
+            out.add(Arguments.of(f[0], f[1], "bank+inserts"));
+            out.add(Arguments.of(f[0], f[1], "hot+toast+fk"));
+        }
+        return out.stream();
+    }
+
+    private static List<Object[]> faults() {
+        return List.of(
+                new Object[] {"sidecar kill -9 and restart", (Fault) (f, l) -> f.crashAndRestartSidecar(2)},
+                new Object[] {"sidecar frozen 4 s", (Fault) (f, l) -> {
+                    f.cluster().local().pauseSidecar(3);
+                    Await.committed(l, 300);
+                    f.cluster().local().resumeSidecar(3);
+                }},
+                new Object[] {"slow node", (Fault) (f, l) -> {
+                    try (AutoCloseable slow = f.slowNode(2, Duration.ofMillis(300), Duration.ofMillis(1000))) {
+                        Await.committed(l, 400);
+                    }
+                }},
+                new Object[] {"PostgreSQL fast restart", (Fault) (f, l) -> f.restartPostgres(1, StopMode.FAST)},
+                new Object[] {"PostgreSQL immediate restart", (Fault) (f, l) -> f.restartPostgres(3, StopMode.IMMEDIATE)},
+                new Object[] {"helpers terminated", (Fault) (f, l) -> {
+                    f.terminateHelpers(2);
+                    Await.committed(l, 100);
+                    f.terminateHelpers(2);
+                }},
+                new Object[] {"walsender terminated", (Fault) (f, l) -> {
+                    f.terminateWalsender(1);
+                    Await.committed(l, 100);
+                    f.terminateWalsender(1);
+                }});
+    }
+
+    private static List<Workload> mix(String name) {
+        Supplier<List<Workload>> s = name.equals("bank+inserts")
+                ? () -> List.of(new Bank(), new UniqueInserts())
+                : () -> List.of(new HotUpdates(), new LargeRows(), new FkChurn());
+        return s.get();
+    }
+
+    private static String schema() {
+        List<Workload> all = new ArrayList<>(mix("bank+inserts"));
+        all.addAll(mix("hot+toast+fk"));
+        return HarnessIT.schema(all);
+    }
+
+    @ParameterizedTest(name = "{0} under {2}")
+    @MethodSource("cases")
+    void faultThenConverge(String fault, Fault action, String mixName) throws Exception {
+        System.out.println("FaultIT seed " + seed + " (replay with -Dchorus.seed=" + seed + "): " + fault + " under " + mixName);
+        if (cluster == null) {
+            cluster = ChorusCluster.start(NODES, "faults", schema(), null);
+        }
+        List<Workload> workloads = mix(mixName);
+        boolean ok = false;
+        try (Faults faults = new Faults(cluster)) {
+            WorkloadRunner load = WorkloadRunner.start(++run, workloads, cluster::connect, NODES, 1, seed + run,
+                    Duration.ofSeconds(12), 100_000);
+            Exception injectFailure = null;
+            try {
+                Await.committed(load, 150);
+                action.inject(faults, load);
+            } catch (Exception e) {
+                injectFailure = e; // still quiesce and report what the cluster looks like
+            }
+            load.await(Duration.ofSeconds(90));
+            ClusterCheck.Verdict v = ClusterCheck.verify(cluster, workloads, Duration.ofSeconds(60));
+            String summary = fault + " under " + mixName + ": committed " + load.committed() + ", refused locally "
+                    + load.refusedLocally() + ", in doubt " + load.inDoubt() + "\n" + v.describe() + "\n";
+            System.out.println(summary);
+            // one file with every case's verdict, readable while the suite still runs
+            Files.writeString(Path.of("target", "fault-verdicts.txt"), summary, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            assertThat(injectFailure).as("the fault or the load stalled:%n%s", v.describe()).isNull();
+            assertThat(load.errors()).as("writer errors").isEmpty();
+            assertThat(v.ok()).as("%s%s", v.describe(), v.divergenceReported() ? "\n(a node reported DIVERGENCE)" : "").isTrue();
+            ok = true;
+        } finally {
+            if (!ok) {
+                cluster.close();
+                cluster = null;
+            }
+        }
+    }
+
+    @AfterAll
+    void stop() {
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+}

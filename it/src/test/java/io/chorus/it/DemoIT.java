@@ -6,11 +6,9 @@ import io.chorus.coordinator.cli.ChorusCli;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** Fast-tier smoke test: {@code chorus demo} in process (3 nodes, 8 s of conflicting writes) ends converged. */
-@Tag("known-race") // currently fails: the demo enables every node at once and a non-bootstrap node may form its own group ("group identity differs")
 class DemoIT {
 
     @Test

@@ -55,6 +55,28 @@ public record NodeConfig(NodeId node, Path dataDir, Postgres postgres, Group gro
             return "jdbc:postgresql://" + host + ":" + port + "/" + database;
         }
 
+        /** The JDBC URL with user and password as parameters, for components configured by URL; never log it. */
+        public String jdbcUrlWithCredentials(String database) {
+            String url = jdbcUrl(database) + "?user=" + encode(user);
+            return password == null ? url : url + "&password=" + encode(password);
+        }
+
+        /** A new connection to {@code database} as the configured user, named in pg_stat_activity. */
+        public java.sql.Connection connect(String database, String applicationName) throws java.sql.SQLException {
+            java.util.Properties p = new java.util.Properties();
+            p.setProperty("user", user);
+            if (password != null) {
+                p.setProperty("password", password);
+            }
+            p.setProperty("ApplicationName", applicationName);
+            p.setProperty("connectTimeout", "10");
+            return java.sql.DriverManager.getConnection(jdbcUrl(database), p);
+        }
+
+        private static String encode(String v) {
+            return java.net.URLEncoder.encode(v, java.nio.charset.StandardCharsets.UTF_8);
+        }
+
         @Override
         public String toString() {
             return "Postgres[host=" + host + ", port=" + port + ", user=" + user + ", password="

@@ -1,7 +1,6 @@
 package io.chorus.coordinator.domain;
 
 import io.chorus.changeset.ChangeSet;
-import io.chorus.changeset.ChorusException;
 import io.chorus.changeset.Gsn;
 import io.chorus.changeset.NodeId;
 import io.chorus.changeset.wire.WireCodec;
@@ -214,11 +213,5 @@ final class Delivery {
         return conflicts.get();
     }
 
-    String database() {
-        return database;
-    }
 
-    static ChorusException divergence(String what) {
-        return new ChorusException("divergence: " + what + "; this domain stops to protect the data");
-    }
 }

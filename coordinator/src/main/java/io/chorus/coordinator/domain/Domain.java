@@ -24,7 +24,6 @@ import io.chorus.gcs.GroupListener;
 import io.chorus.gcs.Membership;
 import io.chorus.schema.ReplicaIdentityPolicy;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -34,7 +33,6 @@ import java.util.ArrayList;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.List;
-import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
@@ -481,13 +479,7 @@ public final class Domain implements AutoCloseable {
     }
 
     private Connection connect() throws SQLException {
-        Properties p = new Properties();
-        p.setProperty("user", cfg.postgres().user());
-        if (cfg.postgres().password() != null) {
-            p.setProperty("password", cfg.postgres().password());
-        }
-        p.setProperty("ApplicationName", "chorus-control");
-        return DriverManager.getConnection(cfg.postgres().jdbcUrl(database), p);
+        return cfg.postgres().connect(database, "chorus-control");
     }
 
     private ApplierConfig applierConfig() {
@@ -514,14 +506,9 @@ public final class Domain implements AutoCloseable {
                 cfg.dataDir().resolve(database).resolve("capture"));
     }
 
-    /** The database's JDBC URL with user and password as parameters (never logged: the components mask it). */
+    /** The database's JDBC URL with credentials (never logged: the components mask it). */
     private String jdbcUrlWithCredentials() {
-        String url = cfg.postgres().jdbcUrl(database) + "?user=" + encode(cfg.postgres().user());
-        return cfg.postgres().password() == null ? url : url + "&password=" + encode(cfg.postgres().password());
-    }
-
-    private static String encode(String v) {
-        return java.net.URLEncoder.encode(v, java.nio.charset.StandardCharsets.UTF_8);
+        return cfg.postgres().jdbcUrlWithCredentials(database);
     }
 
     @Override

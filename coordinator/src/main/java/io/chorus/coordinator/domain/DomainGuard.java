@@ -48,7 +48,7 @@ final class DomainGuard implements ApplyGuard {
                 return List.of();
             }
             drainLocals.run();
-            return LateDoom.take(pending, first, last);
+            return pending.takeLateRestores(first, last);
         } finally {
             lock.unlock();
         }
@@ -59,7 +59,7 @@ final class DomainGuard implements ApplyGuard {
         lock.lock();
         try {
             if (pending != null) {
-                LateDoom.committed(pending, upTo);
+                pending.committed(upTo);
             }
         } finally {
             lock.unlock();

@@ -11,13 +11,11 @@ import io.chorus.schema.Catalog;
 import io.chorus.schema.KeyDeriver;
 import io.chorus.schema.TableInfo;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 
 /**
  * Gives each captured row change, at its origin, what the rest of the group needs to certify and apply it without a
@@ -31,13 +29,7 @@ final class KeyEnricher implements AutoCloseable {
 
     KeyEnricher(NodeConfig.Postgres pg, String database) {
         try {
-            Properties p = new Properties();
-            p.setProperty("user", pg.user());
-            if (pg.password() != null) {
-                p.setProperty("password", pg.password());
-            }
-            p.setProperty("ApplicationName", "chorus-catalog");
-            this.connection = DriverManager.getConnection(pg.jdbcUrl(database), p);
+            this.connection = pg.connect(database, "chorus-catalog");
             this.catalog = new Catalog(connection);
         } catch (SQLException e) {
             throw new ChorusException("cannot open the catalog connection to " + database + ": " + e.getMessage(), e, true);

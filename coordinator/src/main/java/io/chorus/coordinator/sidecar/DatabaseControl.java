@@ -9,14 +9,12 @@ import io.chorus.coordinator.domain.DomainState;
 import io.chorus.coordinator.domain.DomainStatus;
 import io.chorus.sql.SqlSurface;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Iterator;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.apache.logging.log4j.LogManager;
@@ -293,14 +291,7 @@ final class DatabaseControl implements AutoCloseable {
     }
 
     private Connection connect() throws SQLException {
-        Properties p = new Properties();
-        p.setProperty("user", cfg.postgres().user());
-        if (cfg.postgres().password() != null) {
-            p.setProperty("password", cfg.postgres().password());
-        }
-        p.setProperty("ApplicationName", "chorus-control");
-        p.setProperty("connectTimeout", "10");
-        return DriverManager.getConnection(cfg.postgres().jdbcUrl(database), p);
+        return cfg.postgres().connect(database, "chorus-control");
     }
 
     private boolean pause(long ms) {

@@ -87,9 +87,6 @@ class ProcessKillTest {
     }
 
     @Test
-    // a restarted member catches up slowly under load on 2 cores (one run: 2,224 of 5,023 entries after 90 s); passes
-    // in most runs, excluded until catch-up is fast enough to be deterministic (jgroups-raft resend / snapshot tuning)
-    @Tag("known-race")
     @Timeout(300)
     void killedMemberProcessRestartsAndCatchesUp() throws Exception {
         try (TestCluster c = new TestCluster(dir, Transport.TCP, 3, b -> b.appendTimeout(Duration.ofSeconds(60)))) {

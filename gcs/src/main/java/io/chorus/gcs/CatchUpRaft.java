@@ -1,0 +1,131 @@
+package io.chorus.gcs;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+import org.jgroups.Address;
+import org.jgroups.conf.ClassConfigurator;
+import org.jgroups.protocols.raft.LogEntry;
+import org.jgroups.protocols.raft.RAFT;
+import org.jgroups.raft.util.CommitTable;
+
+/**
+ * jgroups-raft's RAFT with a catch-up that works while the leader is busy. In jgroups-raft 1.1.4 the leader resends
+ * missing entries only when its request queue stayed empty for {@code resend_interval}: under a steady load that never
+ * happens, and a restarted, frozen or newly added member stays behind for as long as the load lasts (its rejected
+ * AppendEntries put it in one-entry-at-a-time mode at best). Its resend also sends every missing entry in one
+ * message, again every interval, which floods a member that is far behind and fills the leader's retransmission
+ * buffers.
+ *
+ * <p>Here the leader also checks its followers after processing requests, at most once per {@code resend_interval}, and
+ * a follower whose next index did not move for a whole interval is caught up in bounded chunks (at most
+ * {@value #CHUNK_ENTRIES} entries or {@value #CHUNK_BYTES} bytes): the next chunk goes out as soon as the follower
+ * answered the previous one (its next index moved), a chunk that stays unanswered is sent again after
+ * {@value #CHUNK_RETRY_MILLIS} ms, and a snapshot to a member behind the log's start at most every
+ * {@value #SNAPSHOT_RETRY_MILLIS} ms. A follower within a few entries of the leader is left to ordinary replication.
+ * Wire format and roles are RAFT's own (same protocol id, same headers).
+ *
+ * <p>Runs on RAFT's single processing thread only (its per-member state is not shared).
+ */
+public class CatchUpRaft extends RAFT {
+    private static final Logger LOG = LogManager.getLogger(CatchUpRaft.class);
+    static final int CHUNK_ENTRIES = 512;
+    static final int CHUNK_BYTES = 2 << 20;
+    static final long CHUNK_RETRY_MILLIS = 1_000;
+    static final long SNAPSHOT_RETRY_MILLIS = 5_000;
+    /** A follower this close to the leader's last entry is kept up to date by ordinary replication. */
+    static final long NEAR_ENTRIES = 8;
+
+    /** Catch-up state of one follower. */
+    private static final class Follower {
+        long seenNext = -1;
+        long chunkFrom;
+        long chunkSentAt;
+        long snapshotSentAt;
+        boolean catchingUp;
+    }
+
+    private final Map<Address, Follower> followers = new HashMap<>();
+    private long lastCheck;
+
+    public CatchUpRaft() {
+        setId(ClassConfigurator.getProtocolId(RAFT.class));
+    }
+
+    @Override
+    protected void process(List<Request> requests) {
+        super.process(requests);
+        long now = System.nanoTime();
+        if (now - lastCheck >= TimeUnit.MILLISECONDS.toNanos(resend_interval)) {
+            lastCheck = now;
+            CommitTable table = commit_table;
+            if (table != null && isLeader()) {
+                followers.keySet().retainAll(table.keys());
+                table.forEach(this::sendAppendEntriesMessage);
+            }
+        }
+    }
+
+    @Override
+    protected void sendAppendEntriesMessage(Address member, CommitTable.Entry e) {
+        long now = System.nanoTime();
+        Follower f = followers.computeIfAbsent(member, m -> new Follower());
+        long next = e.nextIndex();
+        if (next < log().firstAppended()) {
+            if (now - f.snapshotSentAt >= TimeUnit.MILLISECONDS.toNanos(SNAPSHOT_RETRY_MILLIS)) {
+                f.snapshotSentAt = now;
+                LOG.info("follower {} needs entry {}, before the log's first entry {}: sending a snapshot", member,
+                        next, log().firstAppended());
+                super.sendAppendEntriesMessage(member, e);
+            }
+            return;
+        }
+        boolean moved = next != f.seenNext;
+        f.seenNext = next;
+        if (last_appended - next < NEAR_ENTRIES) {
+            if (f.catchingUp) {
+                LOG.info("follower {} caught up (next index {}, last appended {})", member, next, last_appended);
+                f.catchingUp = false;
+            }
+            if (next > last_appended || !moved) {
+                super.sendAppendEntriesMessage(member, e);
+            }
+            return;
+        }
+        if (!f.catchingUp && moved) {
+            return; // it keeps up through ordinary replication
+        }
+        if (f.catchingUp && next == f.chunkFrom
+                && now - f.chunkSentAt < TimeUnit.MILLISECONDS.toNanos(CHUNK_RETRY_MILLIS)) {
+            return; // the last chunk is still unanswered
+        }
+        if (!f.catchingUp) {
+            LOG.info("follower {} is behind (next index {}, last appended {}): catching it up in chunks", member,
+                    next, last_appended);
+            f.catchingUp = true;
+        }
+        long to = chunkEnd(next);
+        f.chunkFrom = next;
+        f.chunkSentAt = now;
+        LOG.debug("sending entries {}..{} to {}", next, to, member);
+        resend(member, next, to);
+    }
+
+    /** The last index of a chunk starting at {@code from}: bounded by entries, bytes and the log's end. */
+    private long chunkEnd(long from) {
+        long to = from;
+        long bytes = 0;
+        while (to < last_appended && to - from + 1 < CHUNK_ENTRIES) {
+            LogEntry entry = log_impl.get(to + 1);
+            if (entry == null || bytes + entry.length() > CHUNK_BYTES) {
+                break;
+            }
+            bytes += entry.length();
+            to++;
+        }
+        return to;
+    }
+}

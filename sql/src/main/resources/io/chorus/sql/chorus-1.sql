@@ -167,6 +167,21 @@ BEGIN
 END
 $$;
 
+-- Why a node is outside the primary component: which voting members it reaches and which it does not.
+CREATE OR REPLACE FUNCTION chorus._membership_detail(s chorus.node_state) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN s.state = 'NON_PRIMARY' THEN
+        format('this node reaches %s of %s voting members of group %s (%s) and a majority is needed; '
+               'unreachable: %s. Check that their sidecars run and that each of them ran SELECT chorus.enable(%L), '
+               'and that group.members in node.yaml names the same addresses on every node',
+               count(*) FILTER (WHERE m->>'state' <> 'UNREACHABLE'), count(*), s.group_name,
+               string_agg(m->>'node' || '@' || (m->>'address'), ', ') FILTER (WHERE m->>'state' <> 'UNREACHABLE'),
+               coalesce(string_agg(m->>'node' || '@' || (m->>'address'), ', ') FILTER (WHERE m->>'state' = 'UNREACHABLE'), 'none'),
+               s.group_name)
+    END
+      FROM jsonb_array_elements(s.members) m
+$$;
+
 -- Waits (up to timeout) until this node reaches the wanted state, reporting the failed phase and its cause.
 CREATE OR REPLACE FUNCTION chorus.wait_ready(wanted text DEFAULT 'ONLINE', timeout interval DEFAULT '60 s')
 RETURNS text LANGUAGE plpgsql VOLATILE AS $$
@@ -181,6 +196,10 @@ BEGIN
         IF r.state = 'failed' THEN
             RAISE EXCEPTION 'chorus: % of group % failed in phase %: %', r.kind, r.group_name, r.phase, r.error;
         END IF;
+        -- a state published by a sidecar that is gone is no answer (OFFLINE needs no sidecar)
+        IF coalesce(chorus._sidecar_age(), 1e9) > 5 AND wanted <> 'OFFLINE' THEN
+            RAISE EXCEPTION '%', chorus._no_sidecar_message();
+        END IF;
         IF s.state = wanted AND (r.id IS NULL OR r.state = 'done') THEN
             RETURN format('%s in group %s (W=%s)', s.state, coalesce(s.group_name, '-'), s.watermark);
         END IF;
@@ -188,8 +207,10 @@ BEGIN
             RAISE EXCEPTION '%', chorus._no_sidecar_message();
         END IF;
         IF clock_timestamp() > deadline THEN
-            RAISE EXCEPTION 'chorus: not % after %; state %, phase %, last error: %', wanted, timeout,
-                s.state, coalesce(r.phase, s.phase, '-'), coalesce(r.error, s.last_error, 'none');
+            RAISE EXCEPTION 'chorus: not % after % in group %; state %, phase %, last error: %', wanted, timeout,
+                coalesce(s.group_name, r.group_name, '-'), s.state, coalesce(r.phase, s.phase, '-'),
+                coalesce(r.error, s.last_error, 'none')
+                USING DETAIL = chorus._membership_detail(s);
         END IF;
         PERFORM pg_sleep(0.05);
     END LOOP;

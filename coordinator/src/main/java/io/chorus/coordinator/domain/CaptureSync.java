@@ -28,6 +28,7 @@ final class CaptureSync implements AutoCloseable {
     private final Map<String, CompletableFuture<Void>> waiting = new ConcurrentHashMap<>();
     private Connection connection;
     private boolean flushArgument;
+    private volatile boolean closed;
 
     CaptureSync(String jdbcUrl) {
         this.jdbcUrl = jdbcUrl;
@@ -64,6 +65,9 @@ final class CaptureSync implements AutoCloseable {
 
     private synchronized void emit(String token) {
         for (int attempt = 1; ; attempt++) {
+            if (closed) {
+                throw new ChorusException("capture sync closed: the domain is stopping");
+            }
             try {
                 if (connection == null || connection.isClosed()) {
                     connection = DriverManager.getConnection(jdbcUrl);
@@ -105,6 +109,7 @@ final class CaptureSync implements AutoCloseable {
 
     @Override
     public synchronized void close() {
+        closed = true;
         closeConnection();
         waiting.values().forEach(f -> f.completeExceptionally(new ChorusException("domain closing")));
     }

@@ -70,6 +70,7 @@ public final class Domain implements AutoCloseable {
     private final WireCodec codec = new WireCodec();
     private final ReentrantLock pendingLock = new ReentrantLock();
     private volatile DomainState state = DomainState.OFFLINE;
+    private volatile boolean closing;
     private volatile String lastError;
     private volatile Membership membership;
     private volatile long lastWatermarkSent;
@@ -453,6 +454,10 @@ public final class Domain implements AutoCloseable {
     }
 
     private void fail(ChorusException e) {
+        if (closing) {
+            LOG.debug("domain {} closing; ignoring: {}", database, e.getMessage());
+            return;
+        }
         if (state == DomainState.FAILED) {
             return;
         }
@@ -503,7 +508,12 @@ public final class Domain implements AutoCloseable {
     private CaptureConfig captureConfig() {
         return new CaptureConfig(jdbcUrlWithCredentials(), database, cfg.node(), CaptureConfig.defaultSlotName(database),
                 CaptureConfig.DEFAULT_PUBLICATION, helperPrefix, CaptureConfig.DEFAULT_SPILL_THRESHOLD,
-                cfg.dataDir().resolve(database).resolve("capture"));
+                captureStateDir(cfg, database));
+    }
+
+    /** Where the capture of {@code database} keeps its state (its position in the slot): meaningless once the slot is dropped. */
+    public static java.nio.file.Path captureStateDir(NodeConfig cfg, String database) {
+        return cfg.dataDir().resolve(database).resolve("capture");
     }
 
     /** The database's JDBC URL with credentials (never logged: the components mask it). */
@@ -514,15 +524,18 @@ public final class Domain implements AutoCloseable {
     @Override
     public void close() {
         DomainState before = state;
+        closing = true;
         state = DomainState.OFFLINE;
         if (watermarkTimer != null) {
             watermarkTimer.shutdownNow();
         }
+        // the applier first, while the capture still answers its syncs: in-flight batches finish or roll back at
+        // once instead of waiting for a sync that a closed capture can no longer report
+        closeQuietly(applier);
         closeQuietly(capture);
         closeQuietly(sync);
         closeQuietly(appender);
         closeQuietly(group);
-        closeQuietly(applier);
         closeQuietly(enricher);
         LOG.info("domain {} stopped (was {})", database, before);
     }

@@ -8,15 +8,20 @@ import io.chorus.coordinator.domain.Domain;
 import io.chorus.coordinator.domain.DomainState;
 import io.chorus.coordinator.domain.DomainStatus;
 import io.chorus.sql.SqlSurface;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.Comparator;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.stream.Stream;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import org.apache.logging.log4j.ThreadContext;
@@ -86,11 +91,13 @@ final class DatabaseControl implements AutoCloseable {
         long lastPublish = 0;
         while (running) {
             PGNotification[] notes = pg.getNotifications(100);
-            if (notes != null && notes.length > 0 || startingRequest != 0 || System.nanoTime() - lastPublish > 1_000_000_000L) {
+            boolean asked = notes != null && notes.length > 0;
+            if (asked || startingRequest != 0 || System.nanoTime() - lastPublish > 1_000_000_000L) {
                 handleRequests(c);
             }
             answerBarriers(c);
-            if (System.nanoTime() - lastPublish > 1_000_000_000L) {
+            // after a request the new state is published at once: wait_ready and enable read it
+            if (asked || System.nanoTime() - lastPublish > 1_000_000_000L) {
                 publish(c);
                 lastPublish = System.nanoTime();
             }
@@ -193,9 +200,25 @@ final class DatabaseControl implements AutoCloseable {
             try (Statement st = c.createStatement()) {
                 st.execute("DELETE FROM chorus.meta WHERE key IN ('group_name', 'group_identity')");
             }
+            forget(Domain.captureStateDir(cfg, database));
         }
         request(c, id, "done", "offline", null);
         LOG.info("database {} left its group (slot {})", database, keepSlot ? "kept" : "dropped");
+    }
+
+    /** Deletes a state directory that describes a dropped slot, so that a later enable starts from a fresh one. */
+    private void forget(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(dir)) {
+            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        } catch (IOException e) {
+            throw new ChorusException("cannot delete the capture state " + dir + " of the dropped slot: " + e.getMessage()
+                    + "; delete it by hand before enabling again", e);
+        }
     }
 
     private void answerBarriers(Connection c) throws SQLException {

@@ -4,6 +4,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import org.jgroups.Address;
@@ -26,9 +27,11 @@ import org.jgroups.raft.util.CommitTable;
  * answered the previous one (its next index moved), a chunk that stays unanswered is sent again after
  * {@value #CHUNK_RETRY_MILLIS} ms, and a snapshot to a member behind the log's start at most every
  * {@value #SNAPSHOT_RETRY_MILLIS} ms. A follower within a few entries of the leader is left to ordinary replication.
- * Wire format and roles are RAFT's own (same protocol id, same headers).
+ * Wire format and roles are RAFT's own (same protocol id, same headers). Incoming messages never block the
+ * stack's threads ({@link #add}).
  *
- * <p>Runs on RAFT's single processing thread only (its per-member state is not shared).
+ * <p>The catch-up runs on RAFT's single processing thread only (its per-member state is not shared); {@link #add} is
+ * called by the stack's threads.
  */
 public class CatchUpRaft extends RAFT {
     private static final Logger LOG = LogManager.getLogger(CatchUpRaft.class);
@@ -49,10 +52,31 @@ public class CatchUpRaft extends RAFT {
     }
 
     private final Map<Address, Follower> followers = new HashMap<>();
+    private final LongAdder dropped = new LongAdder();
     private long lastCheck;
 
     public CatchUpRaft() {
         setId(ClassConfigurator.getProtocolId(RAFT.class));
+    }
+
+    /**
+     * Queues a message for the processing thread without ever blocking the stack's receiving threads: RAFT blocks
+     * them while its queue is full (a busy or slow-consuming member), which stalls heartbeats and the transport too
+     * and lets the other members' retransmission buffers grow. A message that finds the queue full is dropped; the
+     * leader sends a follower again whatever it misses, and a follower answers again.
+     */
+    @Override
+    protected void add(Request r) {
+        if (!processing_queue.offer(r)) {
+            dropped.increment();
+            LOG.debug("processing queue full ({} requests): dropped {} ({} so far)", processing_queue.size(), r,
+                    dropped.sum());
+        }
+    }
+
+    /** Messages dropped because the processing queue was full. */
+    long dropped() {
+        return dropped.sum();
     }
 
     @Override

@@ -32,4 +32,12 @@ final class Checks {
             assertThat(ds).isEqualTo(longest.subList(0, ds.size()));
         }
     }
+
+    /** Every acknowledged append ("origin/seq") is in the delivered sequence. */
+    static void everyAcknowledgedDelivered(List<RecordingListener.Delivery> seq, List<String> acked) {
+        Set<String> delivered = new HashSet<>();
+        seq.forEach(d -> delivered.add(d.origin() + "/" + d.seq()));
+        assertThat(acked.stream().filter(a -> !delivered.contains(a)).toList())
+                .as("acknowledged appends not delivered (of %d)", acked.size()).isEmpty();
+    }
 }

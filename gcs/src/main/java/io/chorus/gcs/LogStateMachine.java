@@ -8,13 +8,14 @@ import org.jgroups.raft.StateMachine;
 
 /**
  * The replicated log's state machine: numbers the records of each committed entry (GSN = position among delivered,
- * non-duplicate records), drops duplicates ({@link OriginTable}) and hands records to the {@link Deliverer}. Its
+ * non-duplicate records), drops duplicates, applies each origin's entries in their order ({@link OriginTable}) and
+ * hands records to the {@link Deliverer}. Its
  * state, the GSN counter and the origin table, is what a snapshot holds. Called by the Raft thread; snapshots may
  * be taken from another thread, hence the lock.
  */
 final class LogStateMachine implements StateMachine {
     private static final Logger LOG = LogManager.getLogger(LogStateMachine.class);
-    private static final byte SNAPSHOT_VERSION = 1;
+    private static final byte SNAPSHOT_VERSION = 2;
 
     private final Deliverer deliverer;
     private final OriginTable origins = new OriginTable();
@@ -30,12 +31,36 @@ final class LogStateMachine implements StateMachine {
     @Override
     public synchronized byte[] apply(byte[] data, int offset, int length, boolean serializeResponse) {
         EntryCodec.Entry e = EntryCodec.decode(data, offset, length);
-        long[] cached = origins.retriedResponse(e.origin(), e.incarnation(), e.batchNo());
-        if (cached != null) {
-            LOG.debug("entry {}/{} of {} applied before; answering from the origin table", e.incarnation(),
-                    e.batchNo(), e.origin());
-            return serializeResponse ? EntryCodec.encodeResponse(cached) : null;
+        long[] gsns;
+        if (e.version() == 1) {
+            // written by an older build (one entry in flight per origin): only the last entry can be a retry
+            long[] cached = origins.cachedResponse(e.origin(), e.incarnation(), e.batchNo());
+            boolean last = cached != null && origins.expectedBatch(e.origin(), e.incarnation()) == e.batchNo() + 1;
+            gsns = last ? cached : applyRecords(e);
+        } else {
+            switch (origins.verdict(e.origin(), e.incarnation(), e.batchNo())) {
+                case APPLY -> gsns = applyRecords(e);
+                case RETRY -> gsns = retried(e);
+                default -> {
+                    long expected = origins.expectedBatch(e.origin(), e.incarnation());
+                    LOG.debug("entry {}/{} of {} is out of order (expected {}); not applied", e.incarnation(),
+                            e.batchNo(), e.origin(), expected);
+                    return serializeResponse ? EntryCodec.encodeOutOfOrder(expected) : null;
+                }
+            }
         }
+        return serializeResponse ? EntryCodec.encodeResponse(gsns) : null;
+    }
+
+    /** The answer to an entry applied before: cached, or (applied long ago) 0 = GSN unknown for each record. */
+    private long[] retried(EntryCodec.Entry e) {
+        LOG.debug("entry {}/{} of {} applied before; answering from the origin table", e.incarnation(), e.batchNo(),
+                e.origin());
+        long[] cached = origins.cachedResponse(e.origin(), e.incarnation(), e.batchNo());
+        return cached != null ? cached : new long[e.records().size()];
+    }
+
+    private long[] applyRecords(EntryCodec.Entry e) {
         long[] gsns = new long[e.records().size()];
         for (int i = 0; i < gsns.length; i++) {
             EntryCodec.Rec r = e.records().get(i);
@@ -52,18 +77,18 @@ final class LogStateMachine implements StateMachine {
         }
         origins.applied(e.origin(), e.incarnation(), e.batchNo(), gsns);
         appliedGsn = lastGsn;
-        return serializeResponse ? EntryCodec.encodeResponse(gsns) : null;
+        return gsns;
     }
 
     @Override
     public synchronized void readContentFrom(DataInput in) throws Exception {
         byte version = in.readByte();
-        if (version != SNAPSHOT_VERSION) {
-            throw new IllegalStateException("snapshot has format version " + version + ", this build reads "
-                    + SNAPSHOT_VERSION);
+        if (version != SNAPSHOT_VERSION && version != 1) {
+            throw new IllegalStateException("snapshot has format version " + version + ", this build reads 1 and "
+                    + SNAPSHOT_VERSION + "; upgrade this member to the group's version");
         }
         lastGsn = in.readLong();
-        origins.readFrom(in);
+        origins.readFrom(in, version);
         snapshotGsn = lastGsn;
         appliedGsn = lastGsn;
         LOG.info("state machine loaded from a snapshot ending at GSN {}", lastGsn);

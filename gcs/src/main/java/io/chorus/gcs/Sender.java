@@ -3,37 +3,44 @@ package io.chorus.gcs;
 import io.chorus.changeset.Gsn;
 import io.chorus.changeset.NodeId;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
+import org.apache.logging.log4j.ThreadContext;
 
 /**
- * Batches this member's appends into log entries and submits them, one entry in flight at a time, on one named
- * thread. One entry in flight keeps an origin's records in submission order whatever happens to leaders, and makes
- * every retry exact: a retried entry is either the origin's last applied entry (answered from the
- * {@link OriginTable}) or was never applied. While an entry is in flight, new appends queue up and form the next,
- * larger entry, so batching grows with the load.
+ * Batches this member's appends into log entries and submits them on one named thread, with up to
+ * {@value #MAX_IN_FLIGHT} entries in flight. Entries are numbered per incarnation (a random id per sender) and the
+ * state machine applies an origin's entries only in number order ({@link OriginTable}): an entry whose predecessor was
+ * lost with a leader is rejected, so an origin's records are committed in the order of their appends whatever happens
+ * to leaders. While entries are in flight, new appends queue up and form the next, larger entries, so batching grows
+ * with the load.
  *
- * <p>Each attempt has a deadline ({@link #ATTEMPT_TIMEOUT}) because a request forwarded to a leader that dies is
- * never answered; a leader change also ends the attempt early. Without a primary component the entry waits (for a
- * membership change, bounded by the records' deadline) and then fails with {@link GcsException.Kind#TIMEOUT}.
+ * <p>Each attempt has a deadline ({@link #ATTEMPT_TIMEOUT}) because a request forwarded to a leader that dies is never
+ * answered; a leader change also ends it early. When the oldest unconfirmed entry's attempt fails, every unconfirmed
+ * entry is sent again, in order, under its number: a retry is exact (an entry applied before gets its cached answer,
+ * one not applied is applied once, in order). Without a primary component entries wait (for a membership change,
+ * bounded by the records' deadline) and then fail with {@link GcsException.Kind#TIMEOUT}.
  *
  * <p>A failure is sticky, so that an origin's records are never committed out of order: once an entry failed, every
- * record queued behind it fails too, and so does every new append, until {@link #resume()}. The caller then sends
- * again, in order, from its first record that was not confirmed (a record that did commit is dropped as a duplicate).
+ * record queued or in flight behind it fails too, and so does every new append, until {@link #resume()}. The caller
+ * then sends again, in order, from its first record that was not confirmed (a record that did commit is dropped as a
+ * duplicate); the sender starts a new incarnation for them.
  */
 final class Sender implements AutoCloseable {
     private static final Logger LOG = LogManager.getLogger(Sender.class);
     static final Duration ATTEMPT_TIMEOUT = Duration.ofSeconds(5);
+    static final int MAX_IN_FLIGHT = 8;
     private static final int MAX_ENTRY_BYTES = 1 << 20;
     private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
 
@@ -42,7 +49,8 @@ final class Sender implements AutoCloseable {
         CompletableFuture<byte[]> submit(byte[] entry) throws Exception;
     }
 
-    private record Pending(long seq, byte[] payload, CompletableFuture<Gsn> future, long deadline) {
+    /** One queued record and its caller's future. */
+    record Pending(long seq, byte[] payload, CompletableFuture<Gsn> future, long deadline) {
     }
 
     private final NodeId self;
@@ -52,13 +60,17 @@ final class Sender implements AutoCloseable {
     private final Duration appendTimeout;
     private final int maxBatch;
     private final BlockingQueue<Pending> queue;
+    private final Deque<InFlight> inFlight = new ArrayDeque<>();
     private final Thread thread;
-    private final long incarnation = ThreadLocalRandom.current().nextLong();
+    private long incarnation = ThreadLocalRandom.current().nextLong();
     private long batchNo;
-    private final java.util.concurrent.atomic.LongAdder entriesCommitted = new java.util.concurrent.atomic.LongAdder();
-    private final java.util.concurrent.atomic.LongAdder recordsCommitted = new java.util.concurrent.atomic.LongAdder();
-    private final java.util.concurrent.atomic.LongAdder resubmissions = new java.util.concurrent.atomic.LongAdder();
-    private final java.util.concurrent.atomic.LongAdder timeouts = new java.util.concurrent.atomic.LongAdder();
+    /** Unconfirmed entries must be sent again (in order) once this time has come and the group is primary. */
+    private boolean resendDue;
+    private long resendAt;
+    private final LongAdder entriesCommitted = new LongAdder();
+    private final LongAdder recordsCommitted = new LongAdder();
+    private final LongAdder resubmissions = new LongAdder();
+    private final LongAdder timeouts = new LongAdder();
     private volatile boolean closed;
     private volatile GcsException stopped;
 
@@ -100,6 +112,7 @@ final class Sender implements AutoCloseable {
         if (closed) {
             f.completeExceptionally(closedError());
         }
+        LockSupport.unpark(thread);
         return f;
     }
 
@@ -115,111 +128,155 @@ final class Sender implements AutoCloseable {
     }
 
     private void run() {
-        org.apache.logging.log4j.ThreadContext.put("node", self.value());
-        List<Pending> batch = new ArrayList<>(maxBatch);
+        ThreadContext.put("node", self.value());
         try {
             while (!closed) {
-                Pending first = queue.poll(100, TimeUnit.MILLISECONDS);
-                if (first == null) {
-                    continue;
+                boolean progressed = fill();
+                progressed |= settleHead();
+                if (!progressed) {
+                    LockSupport.parkNanos(this, POLL_NANOS);
                 }
-                batch.clear();
-                batch.add(first);
-                int bytes = first.payload().length;
-                while (batch.size() < maxBatch && bytes < MAX_ENTRY_BYTES) {
-                    Pending next = queue.peek();
-                    if (next == null || bytes + next.payload().length > MAX_ENTRY_BYTES) {
-                        break;
-                    }
-                    batch.add(queue.poll());
-                    bytes += next.payload().length;
-                }
-                send(batch);
             }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         } finally {
-            failAll(batch);
+            failAll(closedError());
         }
     }
 
-    private void send(List<Pending> batch) throws InterruptedException {
-        List<EntryCodec.Rec> records = new ArrayList<>(batch.size());
-        for (Pending p : batch) {
-            records.add(new EntryCodec.Rec(p.seq(), p.payload()));
+    /** Forms entries from queued records while fewer than {@value #MAX_IN_FLIGHT} are in flight; never blocks. */
+    private boolean fill() {
+        GcsException failed = stopped;
+        if (failed != null) {
+            Pending p;
+            while ((p = queue.poll()) != null) { // queued while the failure happened: never sent out of order
+                p.future().completeExceptionally(afterFailure(failed));
+            }
+            return false;
         }
-        byte[] entry = EntryCodec.encode(self.value(), incarnation, ++batchNo, System.currentTimeMillis(), records);
-        long deadline = batch.get(0).deadline();
-        int attempts = 0;
-        while (!closed) {
-            if (System.nanoTime() - deadline > 0) {
-                GcsException e = timeoutError(batch, attempts);
-                stopped = e;
-                fail(batch, e);
-                Pending p;
-                while ((p = queue.poll()) != null) {
-                    p.future().completeExceptionally(afterFailure(e));
+        boolean formed = false;
+        while (inFlight.size() < MAX_IN_FLIGHT && !queue.isEmpty()) {
+            List<Pending> batch = new ArrayList<>(Math.min(maxBatch, queue.size()));
+            int bytes = 0;
+            while (batch.size() < maxBatch) {
+                Pending next = queue.peek();
+                if (next == null || (!batch.isEmpty() && bytes + next.payload().length > MAX_ENTRY_BYTES)) {
+                    break;
                 }
-                return;
+                batch.add(queue.poll());
+                bytes += next.payload().length;
             }
-            long version = monitor.version();
-            Membership m = monitor.current();
-            if (!m.primary()) {
-                monitor.awaitChange(version, Math.min(deadline - System.nanoTime(), POLL_NANOS * 10));
-                continue;
+            InFlight e = new InFlight(batch, self.value(), incarnation, ++batchNo);
+            inFlight.addLast(e);
+            if (!resendDue && monitor.current().primary()) {
+                submit(e);
+            } else {
+                resendDue = true;
             }
-            if (attempts++ > 0) {
+            formed = true;
+        }
+        return formed;
+    }
+
+    /** Completes the oldest entries once answered; schedules a resend when the oldest one failed. Never blocks. */
+    private boolean settleHead() {
+        boolean progressed = false;
+        InFlight head;
+        while ((head = inFlight.peekFirst()) != null) {
+            long now = System.nanoTime();
+            if (now - head.deadline() > 0) {
+                expire(head);
+                return true;
+            }
+            if (resendDue) {
+                return resendIfDue(now) || progressed;
+            }
+            InFlight.State state = head.state(now, monitor.current().leader());
+            switch (state) {
+                case PENDING -> {
+                    return progressed;
+                }
+                case APPLIED -> {
+                    inFlight.removeFirst();
+                    entriesCommitted.increment();
+                    recordsCommitted.add(head.records().size());
+                    head.complete();
+                    progressed = true;
+                }
+                case OUT_OF_ORDER -> {
+                    // every entry before the head was applied: a first rejection is stale (the predecessor applied
+                    // after it); a repeated one means this origin's row belongs to another incarnation
+                    if (head.rejections() > 1) {
+                        renumber(head.expectedBatch());
+                    }
+                    scheduleResend(0);
+                    return true;
+                }
+                default -> {
+                    scheduleResend(state == InFlight.State.FAILED ? POLL_NANOS : 0);
+                    return true;
+                }
+            }
+        }
+        return progressed;
+    }
+
+    private void scheduleResend(long afterNanos) {
+        resendDue = true;
+        resendAt = System.nanoTime() + afterNanos;
+    }
+
+    /** Sends every unconfirmed entry again, in order, once the back-off passed and the group is primary. */
+    private boolean resendIfDue(long now) {
+        if (now - resendAt < 0 || !monitor.current().primary()) {
+            return false;
+        }
+        resendDue = false;
+        for (InFlight e : inFlight) {
+            if (e.attempted()) {
                 resubmissions.increment();
             }
-            long[] gsns = attempt(entry, batch.size(), m.leader(), deadline);
-            if (gsns != null) {
-                entriesCommitted.increment();
-                recordsCommitted.add(batch.size());
-                complete(batch, gsns);
-                return;
-            }
+            submit(e);
         }
-        fail(batch, closedError());
+        return true;
     }
 
-    /** One attempt; the GSNs on success, null when it must be retried. */
-    private long[] attempt(byte[] entry, int records, Optional<NodeId> leader, long deadline)
-            throws InterruptedException {
-        CompletableFuture<byte[]> f;
+    private void submit(InFlight e) {
+        long end = Math.min(e.deadline(), System.nanoTime() + ATTEMPT_TIMEOUT.toNanos());
         try {
-            f = client.submit(entry);
-        } catch (Exception e) {
-            LOG.debug("submit to leader {} failed: {}", leader, e.toString());
-            monitor.awaitChange(monitor.version(), POLL_NANOS);
-            return null;
+            CompletableFuture<byte[]> f = client.submit(e.bytes());
+            f.whenComplete((r, t) -> LockSupport.unpark(thread));
+            e.attempt(f, end, monitor.current().leader());
+        } catch (Exception ex) {
+            LOG.debug("submit of entry {} failed: {}", e.batchNo(), ex.toString());
+            e.attempt(CompletableFuture.failedFuture(ex), end, monitor.current().leader());
         }
-        long end = Math.min(deadline, System.nanoTime() + ATTEMPT_TIMEOUT.toNanos());
-        while (!closed && System.nanoTime() - end < 0) {
-            try {
-                byte[] answer = f.get(POLL_NANOS, TimeUnit.NANOSECONDS);
-                if (answer == null || answer.length != records * 8) {
-                    // not the state machine's answer (a request completed on a leader change, without applying):
-                    // the outcome is unknown, and re-sending is exact
-                    LOG.warn("entry answered without its {} GSNs via leader {} ({} bytes); resubmitting it", records,
-                            leader.orElse(null), answer == null ? "null" : answer.length);
-                    return null;
-                }
-                return EntryCodec.decodeResponse(answer);
-            } catch (TimeoutException e) {
-                if (!monitor.current().leader().equals(leader)) {
-                    LOG.info("leader changed from {} to {} while an entry was in flight; resubmitting it",
-                            leader.orElse(null), monitor.current().leader().orElse(null));
-                    return null;
-                }
-            } catch (ExecutionException e) {
-                LOG.debug("entry attempt via leader {} failed: {}", leader, e.getCause().toString());
-                monitor.awaitChange(monitor.version(), POLL_NANOS);
-                return null;
-            }
+    }
+
+    /**
+     * The log expects another entry number than the oldest unconfirmed entry has: this origin's row belongs to another
+     * incarnation. Nothing unconfirmed was applied (entries apply only in order), so they are renumbered under a new
+     * incarnation and sent again.
+     */
+    private void renumber(long expected) {
+        incarnation = ThreadLocalRandom.current().nextLong();
+        batchNo = 0;
+        LOG.info("log expects entry {} of this member's incarnation, not {}; resending {} entries as a new "
+                + "incarnation", expected, inFlight.peekFirst().batchNo(), inFlight.size());
+        for (InFlight e : inFlight) {
+            e.renumber(incarnation, ++batchNo);
         }
-        LOG.info("entry not committed within {} ms via leader {}; resubmitting it", ATTEMPT_TIMEOUT.toMillis(),
-                leader.orElse(null));
-        return null;
+    }
+
+    /** The oldest entry ran out of time: fails it and everything behind it (sticky) and starts a new incarnation. */
+    private void expire(InFlight head) {
+        timeouts.increment();
+        GcsException e = timeoutError(head);
+        stopped = e;
+        head.fail(e);
+        inFlight.removeFirst();
+        failAll(afterFailure(e));
+        incarnation = ThreadLocalRandom.current().nextLong();
+        batchNo = 0;
+        resendDue = false;
     }
 
     /** Lets appends through again after a failure; the caller resends from its first unconfirmed record. */
@@ -232,31 +289,20 @@ final class Sender implements AutoCloseable {
                 + first.getMessage() + "); resume appends and send again in order from the first unconfirmed record");
     }
 
-    private GcsException timeoutError(List<Pending> batch, int attempts) {
+    private GcsException timeoutError(InFlight head) {
+        List<Pending> batch = head.records();
         return new GcsException(GcsException.Kind.TIMEOUT, "append of " + batch.size() + " record(s) (origin "
                 + self + ", originSeq " + batch.get(0).seq() + ".." + batch.get(batch.size() - 1).seq()
-                + ") was not committed within " + appendTimeout.toMillis() + " ms after " + attempts
+                + ") was not committed within " + appendTimeout.toMillis() + " ms after " + head.attempts()
                 + " attempt(s); group '" + groupName + "' is " + monitor.current()
                 + ". The records may still be committed: retry the same records in order once the group has a "
                 + "primary component (a majority of the voters reachable)");
     }
 
-    private static void complete(List<Pending> batch, long[] gsns) {
-        for (int i = 0; i < batch.size(); i++) {
-            batch.get(i).future().complete(Gsn.of(i < gsns.length ? gsns[i] : 0));
-        }
-    }
-
-    private static void fail(List<Pending> batch, GcsException e) {
-        for (Pending p : batch) {
-            p.future().completeExceptionally(e);
-        }
-    }
-
-    private void failAll(List<Pending> batch) {
-        GcsException e = closedError();
-        for (Pending p : batch) {
-            p.future().completeExceptionally(e);
+    private void failAll(GcsException e) {
+        InFlight entry;
+        while ((entry = inFlight.pollFirst()) != null) {
+            entry.fail(e);
         }
         Pending p;
         while ((p = queue.poll()) != null) {
@@ -267,6 +313,7 @@ final class Sender implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
+        LockSupport.unpark(thread);
         try {
             thread.join(ATTEMPT_TIMEOUT.toMillis() + 1_000);
         } catch (InterruptedException e) {

@@ -7,37 +7,46 @@
  * it, i.e. stored it on a majority of the voters: that majority is the primary component.
  *
  * <p><b>Records, entries, GSN.</b> Each {@link io.chorus.gcs.Group#append} is one record. A member's
- * {@code Sender} packs queued records into one log entry ({@code EntryCodec}) and keeps one entry in flight, so
+ * {@code Sender} packs queued records into log entries ({@code EntryCodec}) and keeps up to 8 entries in flight, so
  * batches grow with the load. The state machine ({@code LogStateMachine}) unpacks committed entries in order and
  * numbers their records: GSN = position among delivered records, contiguous from 1, identical on every member,
  * continued after restarts because the log (and its snapshots) are replayed at start.
  *
- * <p><b>Exactly once.</b> A request forwarded to a leader that dies is never answered, so every attempt has a
- * deadline and is retried. Retries are exact: the state machine's {@code OriginTable} drops a record whose positive
- * originSeq is not above its origin's last delivered one, and answers a re-sent entry (same incarnation and batch
- * number as the origin's last entry) from a cached response. With one entry in flight per origin, the last entry is
- * the only one that can be re-sent, and a later entry is never sent before an earlier one committed. The price:
- * a member commits at most {@code maxBatchRecords} records per commit round trip (measured on 2 cores, 3 members
- * over TCP loopback, 200-byte records: about 16k records/s with fsync and 32 per entry, 34k with 128, 92k without
- * fsync); raise {@code maxBatchRecords} for more.
+ * <p><b>Order and exactly once.</b> A request forwarded to a leader that dies is never answered, so every attempt
+ * has a deadline and is retried. Entries carry (origin, incarnation, number); the state machine's {@code OriginTable}
+ * applies an origin's entries only in number order (an entry whose predecessor was lost with a leader is rejected and
+ * sent again after it), answers a re-sent entry that was applied from its cache of recent answers, and drops a record
+ * whose positive originSeq is not above its origin's last delivered one. So a member's records are committed in the
+ * order of its appends, each once, with several entries in flight. Logs written by the older one-entry-in-flight
+ * format (entry version 1) replay with their original rule.
  *
- * <p><b>Delivery.</b> The state machine runs on the single Raft thread and only hands records to a bounded queue; a
- * full queue blocks it (flow control, never a drop). One delivery thread calls the {@link io.chorus.gcs.GroupListener}.
- * After a restart, records at or below {@code resumeAfter} are replayed silently. When records a member needs were
- * compacted into a snapshot (retention by size or age; or the leader sent its snapshot to a member that fell
- * behind), the member is told that a full transfer is needed.
+ * <p><b>Delivery and memory.</b> The state machine runs on the single Raft thread and only hands records to a queue
+ * bounded in events and bytes; a full queue blocks that thread (back-pressure, never a drop). The member's log then
+ * falls behind, messages that do not fit in RAFT's bounded processing queue are dropped rather than blocking the
+ * stack ({@code CatchUpRaft}), and the leader catches the member up once its consumer caught up; the rest of the
+ * group goes on. One delivery thread calls the {@link io.chorus.gcs.GroupListener}. After a restart, records at or
+ * below {@code resumeAfter} are replayed silently. When records a member needs were compacted into a snapshot
+ * (retention by size or age; or the leader sent its snapshot to a member that fell behind), the member is told that
+ * a full transfer is needed.
+ *
+ * <p><b>Catch-up and frozen members.</b> jgroups-raft 1.1.4 resends missing entries only while the leader is idle,
+ * all in one message; {@code CatchUpRaft} also catches up a lagging, restarted, frozen or newly added member while the
+ * leader is busy, in bounded chunks, one in flight per member. The TCP stack sends without blocking (a frozen peer's
+ * full socket must not stop traffic to everyone) and has no credit-based flow control (a member that returns no
+ * credits would block every sender); a frozen member is excluded by the failure detector and merged back after.
  *
  * <p><b>Membership.</b> Primary = a leader is known, it is in this member's view and the view holds a majority of
  * the voters. A minority member's appends wait, bounded by the append timeout, and go through after the merge.
  * Voters are added and removed through the log, one at a time, while the group is healthy: a new voter that is
- * still catching up counts towards the majority, so the other voters must all be up until it has caught up.
+ * still catching up counts towards the majority, so the other voters must all be up until it has caught up (with
+ * {@code CatchUpRaft} that takes well under a second for a few thousand entries, under load).
  *
  * <p><b>Joining.</b> {@code JoinGuard} (AUTH with reasons) checks group identity, protocol version and, with a
  * shared secret, an HMAC proof of it on every join and merge; a refusal says which check failed and what each side
  * has. With a shared secret the stack also encrypts all group traffic (SYM_ENCRYPT, key derived from the secret).
  *
- * <p><b>Sharp edges of jgroups-raft 1.1.4 handled here:</b> fsync is off by default (we turn it on); the default
- * resend interval of 1 s starves lagging members (we use 20 ms); {@code send_commits_immediately} floods (left off);
+ * <p><b>Sharp edges of jgroups-raft 1.1.4 handled here:</b> fsync is off by default (we turn it on); resends only
+ * when idle (CatchUpRaft; resend interval 20 ms instead of 1 s); {@code send_commits_immediately} floods (left off);
  * requests forwarded to a dead leader never complete (attempt deadlines); a snapshot replaces missing entries (full
  * transfer). Stacks: {@code stack-tcp.xml} (TCP + TCPPING static discovery) and {@code stack-in-jvm.xml}.
  */

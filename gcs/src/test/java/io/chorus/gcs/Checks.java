@@ -2,8 +2,10 @@ package io.chorus.gcs;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /** Assertions over delivered sequences (tests). */
@@ -11,15 +13,22 @@ final class Checks {
     private Checks() {
     }
 
-    /** GSNs contiguous from {@code firstGsn}, and no (origin, seq) twice (for seq > 0). */
+    /**
+     * GSNs contiguous from {@code firstGsn}, no (origin, seq) twice, and each origin's records in the order of their
+     * seqs (for seq > 0; test writers append in seq order).
+     */
     static void gapFreeAndDuplicateFree(List<RecordingListener.Delivery> ds, long firstGsn) {
         Set<String> seen = new HashSet<>();
+        Map<String, Long> lastSeq = new HashMap<>();
         for (int i = 0; i < ds.size(); i++) {
             RecordingListener.Delivery d = ds.get(i);
             assertThat(d.gsn()).as("GSN at position %d", i).isEqualTo(firstGsn + i);
             if (d.seq() > 0) {
                 assertThat(seen.add(d.origin() + "/" + d.seq())).as("record %s/%d delivered once", d.origin(),
                         d.seq()).isTrue();
+                Long before = lastSeq.put(d.origin(), d.seq());
+                assertThat(before == null || before < d.seq()).as("record %s/%d (GSN %d) after %s/%d: in append order",
+                        d.origin(), d.seq(), d.gsn(), d.origin(), before).isTrue();
             }
         }
     }

@@ -32,8 +32,31 @@ class LogStateMachineTest {
         return EntryCodec.encode(origin, incarnation, batchNo, 1234L, recs);
     }
 
+    /** The GSNs the state machine answers, or {-expected entry number} when it rejects the entry as out of order. */
     private static long[] apply(LogStateMachine sm, byte[] e) {
-        return EntryCodec.decodeResponse(sm.apply(e, 0, e.length, true));
+        EntryCodec.Response r = EntryCodec.decodeResponse(sm.apply(e, 0, e.length, true),
+                EntryCodec.decode(e, 0, e.length).records().size());
+        return r.status() == EntryCodec.APPLIED ? r.gsns() : new long[] {-r.expectedBatch()};
+    }
+
+    @Test
+    @Timeout(30)
+    void entriesOfAnOriginApplyOnlyInTheirOrder() throws Exception {
+        RecordingListener l = new RecordingListener();
+        Deliverer d = new Deliverer(NodeId.of("n1"), l, Gsn.NONE, 100);
+        d.start();
+        LogStateMachine sm = new LogStateMachine(d);
+        assertThat(apply(sm, entry("n1", 1, 1, 1))).containsExactly(1);
+        assertThat(apply(sm, entry("n1", 1, 3, 3))).as("entry 2 is missing").containsExactly(-2);
+        assertThat(apply(sm, entry("n1", 1, 2, 2))).containsExactly(2);
+        assertThat(apply(sm, entry("n1", 1, 3, 3))).as("sent again after entry 2").containsExactly(3);
+        assertThat(apply(sm, entry("n1", 1, 2, 2))).as("a late retry of entry 2").containsExactly(2);
+        assertThat(apply(sm, entry("n1", 9, 2, 4))).as("a new incarnation starts at 1").containsExactly(-1);
+        assertThat(apply(sm, entry("n1", 9, 1, 4))).containsExactly(4);
+        l.awaitGsn(4, Duration.ofSeconds(5));
+        assertThat(l.deliveries()).extracting(RecordingListener.Delivery::payload)
+                .containsExactly("n1/1", "n1/2", "n1/3", "n1/4");
+        d.close();
     }
 
     @Test
@@ -93,6 +116,7 @@ class LogStateMachineTest {
         LogStateMachine sm = new LogStateMachine(d);
         Map<String, Long> nextSeq = new HashMap<>();
         Map<String, Long> batchNo = new HashMap<>();
+        Map<String, Long> incarnation = new HashMap<>();
         List<String> expected = new ArrayList<>();
         byte[] last = null;
         for (int step = 0; step < 5_000; step++) {
@@ -106,6 +130,8 @@ class LogStateMachineTest {
             if (choice == 1 && first > 3) {
                 // a restarted origin re-sends some records it had sent (new incarnation), then new ones
                 long from = first - 1 - rnd.nextInt(3);
+                incarnation.put(origin, step + 1_000_000L);
+                batchNo.put(origin, 1L);
                 last = entry(origin, step + 1_000_000L, 1, from, from + 1, first);
             } else {
                 int n = 1 + rnd.nextInt(4);
@@ -113,7 +139,7 @@ class LogStateMachineTest {
                 for (int i = 0; i < n; i++) {
                     seqs[i] = first + i;
                 }
-                last = entry(origin, 1, batchNo.merge(origin, 1L, Long::sum), seqs);
+                last = entry(origin, incarnation.getOrDefault(origin, 1L), batchNo.merge(origin, 1L, Long::sum), seqs);
             }
             EntryCodec.Entry e = EntryCodec.decode(last, 0, last.length);
             for (EntryCodec.Rec r : e.records()) {

@@ -17,12 +17,38 @@ final class RecordingListener implements GroupListener {
     private final List<Delivery> deliveries = new ArrayList<>();
     private final List<Membership> memberships = new ArrayList<>();
     private final List<String> transfers = new ArrayList<>();
+    /** While set, deliveries wait for it (a consumer that stopped consuming); null = open. */
+    private volatile java.util.concurrent.CountDownLatch gate;
+
+    /** From now on, deliveries wait until {@link #release} (at most 120 s each). */
+    void hold() {
+        gate = new java.util.concurrent.CountDownLatch(1);
+    }
+
+    /** Lets held deliveries through. */
+    void release() {
+        java.util.concurrent.CountDownLatch g = gate;
+        gate = null;
+        if (g != null) {
+            g.countDown();
+        }
+    }
 
     @Override
-    public synchronized void onDelivered(Gsn gsn, NodeId origin, long originSeq, byte[] payload) {
-        deliveries.add(new Delivery(gsn.value(), origin.value(), originSeq, new String(payload,
-                java.nio.charset.StandardCharsets.UTF_8)));
-        notifyAll();
+    public void onDelivered(Gsn gsn, NodeId origin, long originSeq, byte[] payload) {
+        java.util.concurrent.CountDownLatch g = gate;
+        if (g != null) {
+            try {
+                g.await(120, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        synchronized (this) {
+            deliveries.add(new Delivery(gsn.value(), origin.value(), originSeq, new String(payload,
+                    java.nio.charset.StandardCharsets.UTF_8)));
+            notifyAll();
+        }
     }
 
     @Override

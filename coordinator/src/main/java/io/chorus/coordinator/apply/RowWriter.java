@@ -14,6 +14,7 @@ import java.sql.SQLException;
 import java.sql.Savepoint;
 import java.sql.Statement;
 import java.sql.Types;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;
 import org.apache.logging.log4j.LogManager;
@@ -62,6 +63,20 @@ final class RowWriter {
         for (ApplyUnit u : units) {
             lockParents(u);
         }
+        if (batcher != null && late.isEmpty() && arrangeable(units)) {
+            writeArranged(units);
+        } else {
+            writeInOrder(units, late);
+        }
+        flush();
+        if (conflictRows > 0) {
+            session.conflictInsert().executeBatch();
+            conflictRows = 0;
+        }
+        session.recordProgress(progress, batch.commitTimeOf(units.get(units.size() - 1)));
+    }
+
+    private void writeInOrder(List<ApplyUnit> units, List<RestoreRow> late) throws SQLException, Recheck {
         for (int i = 0; i < units.size(); i++) {
             ApplyUnit u = units.get(i);
             writeRestores(u, i == 0 ? withLate(late, u.restores()) : u.restores());
@@ -72,12 +87,47 @@ final class RowWriter {
                 addConflict(r);
             }
         }
-        flush();
-        if (conflictRows > 0) {
-            session.conflictInsert().executeBatch();
-            conflictRows = 0;
+    }
+
+    /** Whether {@link RowOrder} may arrange the units' rows: row changes only, no restores, no TRUNCATE. */
+    private static boolean arrangeable(List<ApplyUnit> units) {
+        for (ApplyUnit u : units) {
+            if (!u.restores().isEmpty() || u.changes().stream().anyMatch(c -> c instanceof TruncateChange)) {
+                return false;
+            }
         }
-        session.recordProgress(progress, batch.commitTimeOf(units.get(units.size() - 1)));
+        return true;
+    }
+
+    /** Sends the units' rows in the order {@link RowOrder} arranges (batched mode only). */
+    private void writeArranged(List<ApplyUnit> units) throws SQLException, Recheck {
+        List<RowOrder.Row> rows = new ArrayList<>();
+        for (ApplyUnit u : units) {
+            for (Change c : u.changes()) {
+                if (c instanceof RowChange rc) {
+                    rows.add(new RowOrder.Row(u, RowStatement.of(rc, session.matchColumns(rc.relation())),
+                            hasSecondaryUnique(rc)));
+                } else {
+                    writeChange(u, c);
+                }
+            }
+            for (ConflictRow r : u.conflicts()) {
+                addConflict(r);
+            }
+        }
+        for (RowOrder.Row r : RowOrder.arrange(rows)) {
+            add(r.unit(), r.statement(), false);
+        }
+    }
+
+    private static boolean hasSecondaryUnique(RowChange rc) {
+        for (Key k : rc.keys()) {
+            if (k.kind() != KeyKind.REFERENCE && k.kind() != KeyKind.TABLE
+                    && !HelperSession.IDENTITY_INDEX.equals(k.index()) && k.relation().equals(rc.relation().name())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -88,7 +138,7 @@ final class RowWriter {
         if (late.isEmpty()) {
             return own;
         }
-        List<RestoreRow> all = new java.util.ArrayList<>(late);
+        List<RestoreRow> all = new ArrayList<>(late);
         for (RestoreRow r : own) {
             if (late.stream().noneMatch(l -> Batch.sameRow(l, r))) {
                 all.add(r);

@@ -1,6 +1,7 @@
 package io.chorus.coordinator.apply;
 
 import io.chorus.changeset.Gsn;
+import io.chorus.changeset.Lsn;
 import java.time.Duration;
 import java.util.List;
 
@@ -46,6 +47,19 @@ public interface ApplyGuard {
      * @throws io.chorus.changeset.ChorusException (retriable) when that takes longer than {@code timeout}
      */
     void awaitCaptureCaughtUp(Duration timeout) throws InterruptedException;
+
+    /**
+     * Blocks until the capture has reported every transaction whose commit record lies before WAL position
+     * {@code position}, which the caller read after taking its locks ({@code pg_current_wal_insert_lsn()}), together
+     * with the server's flush position {@code flushed}. Every local commit that a lock of the caller waited for lies
+     * before it, so this gives step 3 its guarantee, and lets an implementation answer at once when the capture is
+     * already past the position. The default ignores the positions.
+     *
+     * @throws io.chorus.changeset.ChorusException (retriable) when that takes longer than {@code timeout}
+     */
+    default void awaitCaptureCaughtUp(Lsn position, Lsn flushed, Duration timeout) throws InterruptedException {
+        awaitCaptureCaughtUp(timeout);
+    }
 
     /**
      * Rows to restore in the transaction applying GSNs {@code first..last} (inclusive): local changesets that committed

@@ -157,7 +157,7 @@ final class Helper implements Runnable {
             if (!careful) {
                 return Next.CAREFUL;
             }
-            if (e instanceof DivergenceException && lateRestoresArrived(b)) {
+            if (e instanceof DivergenceException && lateRestoresArrived(b, HelperSession.WalPositions.UNKNOWN)) {
                 return Next.RERUN;
             }
             fail(e);
@@ -208,8 +208,8 @@ final class Helper implements Runnable {
         List<ApplyUnit> rest = b.units().subList(b.committedUnits(), b.units().size());
         b.addLateRestores(config.guard().takeLateRestores(b.next(), b.last()));
         b.executing(session.pid());
-        new RowWriter(session, false).write(rest, b.last(), b, b.lateRestores());
-        if (lateRestoresArrived(b)) {
+        HelperSession.WalPositions wal = new RowWriter(session, false).write(rest, b.last(), b, b.lateRestores());
+        if (lateRestoresArrived(b, wal)) {
             release(b);
             return Next.RERUN;
         }
@@ -233,8 +233,8 @@ final class Helper implements Runnable {
      * Waits until the capture has seen every local commit so far and asks the guard for restores that a winner of
      * this batch now requires; returns whether there were any (the transaction must then re-run with them first).
      */
-    private boolean lateRestoresArrived(Batch b) throws InterruptedException {
-        config.guard().awaitCaptureCaughtUp(config.retryWait());
+    private boolean lateRestoresArrived(Batch b, HelperSession.WalPositions wal) throws InterruptedException {
+        config.guard().awaitCaptureCaughtUp(wal.inserted(), wal.flushed(), config.retryWait());
         boolean arrived = b.addLateRestores(config.guard().takeLateRestores(b.next(), b.last()));
         if (arrived) {
             LOG.info("helper {}: local commits raced {}; re-running it with {} restores first", name(), b,
@@ -247,14 +247,15 @@ final class Helper implements Runnable {
     private Next runCareful(Batch b) throws SQLException, InterruptedException {
         while (!b.isDone()) {
             ApplyUnit u = b.units().get(b.committedUnits());
+            HelperSession.WalPositions wal;
             b.addLateRestores(config.guard().takeLateRestores(u.gsn(), b.last()));
             b.executing(session.pid());
             try {
-                new RowWriter(session, true).write(List.of(u), u.gsn(), b, b.lateRestores());
+                wal = new RowWriter(session, true).write(List.of(u), u.gsn(), b, b.lateRestores());
             } catch (RowWriter.Recheck impossible) {
                 throw new IllegalStateException("careful mode never asks for a recheck", impossible);
             }
-            if (lateRestoresArrived(b)) {
+            if (lateRestoresArrived(b, wal)) {
                 release(b);
                 return Next.RERUN;
             }

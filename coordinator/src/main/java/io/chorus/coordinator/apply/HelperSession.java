@@ -1,6 +1,7 @@
 package io.chorus.coordinator.apply;
 
 import io.chorus.changeset.Gsn;
+import io.chorus.changeset.Lsn;
 import io.chorus.changeset.Relation;
 import io.chorus.changeset.RelationName;
 import java.sql.Connection;
@@ -234,16 +235,22 @@ final class HelperSession implements AutoCloseable {
         return conflicts;
     }
 
+    /** Where the server's WAL stood when the progress was recorded: insert and flush positions. */
+    record WalPositions(Lsn inserted, Lsn flushed) {
+        static final WalPositions UNKNOWN = new WalPositions(Lsn.INVALID, Lsn.INVALID);
+    }
+
     /**
      * Makes the current transaction record {@code gsn} as this helper's progress when it commits: in its row of
      * chorus.apply_progress (which also gives the transaction an xid, so even a transaction that wrote nothing else
-     * leaves a commit record) and in its replication origin.
+     * leaves a commit record) and in its replication origin. Returns the WAL insert and flush positions read by the
+     * same statement: every transaction whose commit the earlier statements waited for lies before them.
      */
-    void recordProgress(Gsn gsn, Instant originCommitTime) throws SQLException {
+    WalPositions recordProgress(Gsn gsn, Instant originCommitTime) throws SQLException {
         if (progress == null) {
             progress = connection.prepareStatement("WITH p AS (UPDATE chorus.apply_progress SET gsn = ?, updated_at = "
-                    + "now() WHERE origin = ? RETURNING gsn) SELECT pg_replication_origin_xact_setup(?::pg_lsn, ?) "
-                    + "FROM p");
+                    + "now() WHERE origin = ? RETURNING gsn) SELECT pg_replication_origin_xact_setup(?::pg_lsn, ?), "
+                    + "pg_current_wal_insert_lsn()::text, pg_current_wal_flush_lsn()::text FROM p");
         }
         progress.setLong(1, gsn.value());
         progress.setString(2, origin);
@@ -254,6 +261,7 @@ final class HelperSession implements AutoCloseable {
                 throw new SQLException("the progress row of helper " + origin + " in chorus.apply_progress is "
                         + "missing; it is created when the helper connects", "55000");
             }
+            return new WalPositions(Lsn.parse(rs.getString(2)), Lsn.parse(rs.getString(3)));
         }
     }
 

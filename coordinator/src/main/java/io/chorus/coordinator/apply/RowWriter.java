@@ -55,9 +55,9 @@ final class RowWriter {
 
     /**
      * Writes the late restores, then the units (restores, changes, conflicts), and records progress = the last unit's
-     * GSN. No commit.
+     * GSN. No commit. Returns the WAL positions read after the last write (see {@link HelperSession#recordProgress}).
      */
-    void write(List<ApplyUnit> units, Gsn progress, Batch batch, List<RestoreRow> late) throws SQLException, Recheck {
+    HelperSession.WalPositions write(List<ApplyUnit> units, Gsn progress, Batch batch, List<RestoreRow> late) throws SQLException, Recheck {
         // the session caches this statement: a previous attempt that stopped before executing it left rows in its batch
         session.conflictInsert().clearBatch();
         for (ApplyUnit u : units) {
@@ -73,7 +73,7 @@ final class RowWriter {
             session.conflictInsert().executeBatch();
             conflictRows = 0;
         }
-        session.recordProgress(progress, batch.commitTimeOf(units.get(units.size() - 1)));
+        return session.recordProgress(progress, batch.commitTimeOf(units.get(units.size() - 1)));
     }
 
     private void writeInOrder(List<ApplyUnit> units, List<RestoreRow> late) throws SQLException, Recheck {

@@ -1,34 +1,64 @@
 package io.chorus.coordinator.domain;
 
 import io.chorus.changeset.ChorusException;
+import io.chorus.changeset.Lsn;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.time.Duration;
-import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
 
 /**
- * "Has the capture seen every commit so far?" — answered with a non-transactional logical message: it is decoded at
- * its WAL position, after every transaction that committed before it, so when the capture reports it back, every
- * earlier local commit has been reported too. Concurrent callers share a message when one was written after they
- * asked. Thread-safe.
+ * "Has the capture seen every commit so far?" The capture reports commits in commit-LSN order, so it has seen every
+ * commit before WAL position P once it reported a commit at or after P, a keepalive position at or after P, or a
+ * logical message written at or after P. The domain feeds those positions in ({@link #decodedThrough}); this class
+ * answers from them:
+ * <ol>
+ *   <li>a caller that knows a WAL position P (read after it took its locks) returns at once when the capture already
+ *       decoded past P;</li>
+ *   <li>when the WAL up to P is already flushed (the walsender decodes flushed WAL only), or when that recently
+ *       worked (other sessions' commits keep flushing the WAL), it waits a short grace for the capture to get there
+ *       by itself;</li>
+ *   <li>otherwise it writes a non-transactional logical message (flushed): it lies after P, so the capture reaching
+ *       it proves the point. One message serves every caller that asked before it was written; callers that find a
+ *       message already written after they asked wait for it instead of writing their own.</li>
+ * </ol>
+ * A caller without a position ({@link Lsn#INVALID}) always waits for a message written after it asked.
+ *
+ * <p>Thread-safe. {@link #await} blocks (bounded by its timeout); the feeding methods never block for long and are
+ * called from the capture thread.
  */
 final class CaptureSync implements AutoCloseable {
     static final String PREFIX = "chorus_capture_sync";
+    private static final Logger LOG = LogManager.getLogger(CaptureSync.class);
+    /** How long a caller waits for the capture to pass its position by itself before it writes a message. */
+    private static final long GRACE_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
 
     private final String jdbcUrl;
-    private final Map<String, CompletableFuture<Void>> waiting = new ConcurrentHashMap<>();
+    /** Tells this instance's messages from those of an earlier run that the capture may decode again. */
+    private final String incarnation = UUID.randomUUID() + ":";
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition advanced = lock.newCondition();
+    private final Object emitting = new Object();
+    private final LongAdder skipped = new LongAdder();
+    private final LongAdder passive = new LongAdder();
+    private final LongAdder messages = new LongAdder();
+    private long decoded;
+    private long roundsStarted;
+    private long roundsSeen;
+    private boolean passiveWorked;
+    private int sincePassive;
+    private volatile boolean closed;
     private Connection connection;
     private boolean flushArgument;
-    private volatile boolean closed;
 
     CaptureSync(String jdbcUrl) {
         this.jdbcUrl = jdbcUrl;
@@ -36,34 +66,153 @@ final class CaptureSync implements AutoCloseable {
 
     /** Blocks until the capture reported a sync message written after this call started. */
     void await(Duration timeout) throws InterruptedException {
-        String token = UUID.randomUUID().toString();
-        CompletableFuture<Void> seen = new CompletableFuture<>();
-        waiting.put(token, seen);
+        await(Lsn.INVALID, Lsn.INVALID, timeout);
+    }
+
+    /**
+     * Blocks until the capture has reported every commit before WAL position {@code position} (INVALID: every commit
+     * before this call). {@code flushed} is the server's flush position read together with it (INVALID: unknown).
+     *
+     * @throws ChorusException (retriable) when that takes longer than {@code timeout}, or the sync fails
+     */
+    void await(Lsn position, Lsn flushed, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        long target = position.value();
+        long ticket;
+        boolean tryPassive;
+        lock.lock();
         try {
-            emit(token);
-            seen.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (TimeoutException e) {
-            throw new ChorusException("the capture did not report its sync message within " + timeout.toMillis()
-                    + " ms (is the slot being read? see the capture's log)", e, true);
-        } catch (ExecutionException e) {
-            throw new ChorusException("capture sync failed: " + e.getCause().getMessage(), e.getCause(), true);
+            if (position.isValid() && decoded >= target) {
+                skipped.increment();
+                return;
+            }
+            ticket = roundsStarted;
+            tryPassive = position.isValid() && (!flushed.isBefore(position) || passiveWorked || ++sincePassive >= 8);
         } finally {
-            waiting.remove(token);
+            lock.unlock();
+        }
+        if (tryPassive && passiveWait(target, Math.min(deadline, System.nanoTime() + GRACE_NANOS))) {
+            return;
+        }
+        emitUnlessShared(ticket);
+        boolean done = position.isValid() ? awaitUntil(() -> decoded >= target, deadline)
+                : awaitUntil(() -> roundsSeen > ticket, deadline);
+        if (!done) {
+            throw new ChorusException("the capture did not report its sync message within " + timeout.toMillis()
+                    + " ms (is the slot being read? see the capture's log)", null, true);
+        }
+    }
+
+    /**
+     * Waits for the capture to reach {@code target} without writing anything: it gets there by itself when other
+     * commits flush the WAL. Remembers whether that worked, so a node whose WAL nobody else flushes (only helpers
+     * write; their commits are asynchronous) tries it only now and then.
+     */
+    private boolean passiveWait(long target, long until) throws InterruptedException {
+        boolean reached = awaitUntil(() -> decoded >= target, until);
+        lock.lock();
+        try {
+            passiveWorked = reached;
+            sincePassive = 0;
+        } finally {
+            lock.unlock();
+        }
+        if (reached) {
+            passive.increment();
+        }
+        return reached;
+    }
+
+    /** Called from the capture thread: every commit before {@code lsn} has been reported. */
+    void decodedThrough(Lsn lsn) {
+        lock.lock();
+        try {
+            if (lsn.value() > decoded) {
+                decoded = lsn.value();
+                advanced.signalAll();
+            }
+        } finally {
+            lock.unlock();
         }
     }
 
     /** Called from the capture thread for every control message. */
-    void onMessage(String prefix, byte[] content) {
+    void onMessage(String prefix, byte[] content, Lsn lsn) {
         if (!PREFIX.equals(prefix)) {
             return;
         }
-        CompletableFuture<Void> f = waiting.remove(new String(content, StandardCharsets.UTF_8));
-        if (f != null) {
-            f.complete(null);
+        String text = new String(content, StandardCharsets.UTF_8);
+        if (!text.startsWith(incarnation)) {
+            decodedThrough(lsn);
+            return; // written by an earlier run: it still marks a decoded position
+        }
+        long round = Long.parseLong(text.substring(incarnation.length()));
+        lock.lock();
+        try {
+            roundsSeen = Math.max(roundsSeen, round);
+            decoded = Math.max(decoded, lsn.value());
+            advanced.signalAll();
+        } finally {
+            lock.unlock();
         }
     }
 
-    private synchronized void emit(String token) {
+    long answeredAtOnce() {
+        return skipped.sum();
+    }
+
+    long messagesWritten() {
+        return messages.sum();
+    }
+
+    /** Counters for the log: calls answered at once, after a passive wait, and messages written. */
+    String stats() {
+        return "capture sync: " + skipped.sum() + " answered at once, " + passive.sum() + " after a short wait, "
+                + messages.sum() + " messages written";
+    }
+
+    private interface Check {
+        boolean met();
+    }
+
+    private boolean awaitUntil(Check check, long deadline) throws InterruptedException {
+        lock.lock();
+        try {
+            while (!check.met()) {
+                if (closed) {
+                    throw new ChorusException("capture sync: the domain is closing", null, true);
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                advanced.awaitNanos(left);
+            }
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Writes a sync message unless one was written after {@code ticket} (it then serves this caller too). */
+    private void emitUnlessShared(long ticket) {
+        synchronized (emitting) {
+            long round;
+            lock.lock();
+            try {
+                if (roundsStarted > ticket) {
+                    return;
+                }
+                round = ++roundsStarted;
+            } finally {
+                lock.unlock();
+            }
+            emit(incarnation + round);
+            messages.increment();
+        }
+    }
+
+    private void emit(String token) {
         for (int attempt = 1; ; attempt++) {
             if (closed) {
                 throw new ChorusException("capture sync closed: the domain is stopping");
@@ -108,9 +257,17 @@ final class CaptureSync implements AutoCloseable {
     }
 
     @Override
-    public synchronized void close() {
-        closed = true;
-        closeConnection();
-        waiting.values().forEach(f -> f.completeExceptionally(new ChorusException("domain closing")));
+    public void close() {
+        lock.lock();
+        try {
+            closed = true;
+            advanced.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        synchronized (emitting) {
+            closeConnection();
+        }
+        LOG.info("{}", stats());
     }
 }

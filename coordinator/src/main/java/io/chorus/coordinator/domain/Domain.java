@@ -255,16 +255,22 @@ public final class Domain implements AutoCloseable {
             @Override
             public void onLocalChangeSet(ChangeSet cs) {
                 local(cs);
+                sync.decodedThrough(cs.gtid().commitLsn());
             }
 
             @Override
             public void onHelperCommit(String originName, Gsn appliedGsn, Lsn commitLsn) {
-                // deps are tracked by the capture itself
+                sync.decodedThrough(commitLsn); // deps are tracked by the capture itself
+            }
+
+            @Override
+            public void onCaughtUp(Lsn walEnd) {
+                sync.decodedThrough(walEnd);
             }
 
             @Override
             public void onControlMessage(String prefix, byte[] content, Lsn lsn) {
-                sync.onMessage(prefix, content);
+                sync.onMessage(prefix, content, lsn);
                 if (SYNC_WAIT_PREFIX.equals(prefix)) {
                     requestBarrier(new String(content, java.nio.charset.StandardCharsets.UTF_8));
                 }

@@ -1,6 +1,7 @@
 package io.chorus.coordinator.domain;
 
 import io.chorus.changeset.Gsn;
+import io.chorus.changeset.Lsn;
 import io.chorus.coordinator.apply.ApplyGuard;
 import io.chorus.coordinator.apply.RestoreRow;
 import io.chorus.coordinator.pending.PendingTracker;
@@ -37,6 +38,14 @@ final class DomainGuard implements ApplyGuard {
         CaptureSync s = sync;
         if (s != null) {
             s.await(timeout);
+        }
+    }
+
+    @Override
+    public void awaitCaptureCaughtUp(Lsn position, Lsn flushed, Duration timeout) throws InterruptedException {
+        CaptureSync s = sync;
+        if (s != null) {
+            s.await(position, flushed, timeout);
         }
     }
 

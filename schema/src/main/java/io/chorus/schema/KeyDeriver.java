@@ -24,7 +24,9 @@ import java.util.List;
  * <li>UPDATE: WRITE on the new identity, and DELETE on the old one when it changed; WRITE on each unique index with
  *     the new values, and DELETE on the old values when they changed (the release key); REFERENCE on each non-null
  *     foreign key of the new row, changed or not, and REFERENCE on the old parent when the foreign key changed.</li>
- * <li>DELETE: DELETE on the identity and on each unique index, from the old row.</li>
+ * <li>DELETE: DELETE on the identity and on each unique index, from the old row; REFERENCE on the parent of each
+ *     non-null foreign key of the old row (a release key: if the delete loses with its transaction, the child comes
+ *     back, so a later delete of that parent by the same node must lose too, R2).</li>
  * <li>TRUNCATE: a TABLE key per table ({@link #keys(TruncateChange)}).</li>
  * </ul>
  *
@@ -121,6 +123,12 @@ public final class KeyDeriver {
                 List<String> before = values(needOldRow("unique index " + u.name()), null, u);
                 if (before != null) {
                     keys.add(new Key(KeyKind.DELETE, name, u.name(), before));
+                }
+            }
+            for (ForeignKey fk : table.foreignKeys()) {
+                List<String> parent = values(needOldRow("foreign key " + fk.name()), null, fk.columns());
+                if (parent != null) {
+                    keys.add(new Key(KeyKind.REFERENCE, fk.parent(), fk.parentIndex(), parent));
                 }
             }
         }

@@ -145,6 +145,17 @@ class KeyDeriverIT {
     }
 
     @Test
+    void deleteOfAChildReleasesItsReferencesToItsParents() throws SQLException {
+        SchemaTestSupport.exec(c, "INSERT INTO parent VALUES (45, 'p45', NULL, NULL)",
+                "INSERT INTO child VALUES (46, 45, 'p45', 'd@x', 'n'), (47, NULL, NULL, NULL, 'n')");
+        slot.take();
+        assertThat(keysOf("DELETE FROM child WHERE id = 46")).containsExactlyInAnyOrder(
+                key(DELETE, CHILD, "pkey", "46"), key(DELETE, CHILD, "child_email_key", "d@x"),
+                key(REFERENCE, PARENT, "pkey", "45"), key(REFERENCE, PARENT, "parent_code_key", "p45"));
+        assertThat(keysOf("DELETE FROM child WHERE id = 47")).containsExactly(key(DELETE, CHILD, "pkey", "47"));
+    }
+
+    @Test
     void keyOnlyDeleteOfATableWithAUniqueIndexIsRefusedWithTheFix() throws SQLException {
         SchemaTestSupport.exec(c, "INSERT INTO late VALUES (1, 1)");
         slot.take();

@@ -24,7 +24,8 @@ import org.apache.logging.log4j.Logger;
  *
  * <p>A change of changeset C (origin O, GSN g, deps d) loses when an earlier changeset of another origin with a GSN
  * in (d, g) applied a clashing key on the same item, or (R2) when it depends on an earlier lost change of O whose
- * cause is above d. Changes that apply put their keys into the index; the index keeps keys above the purge horizon
+ * cause is above d. A changeset is a transaction: when one change loses, every change of it loses, with the lowest
+ * cause among them (a partly applied transfer would break the application's invariants on every node). Changes that apply put their keys into the index; the index keeps keys above the purge horizon
  * (min of the last watermark of every known member, never more than {@code window} below the head).
  *
  * <p>Not thread-safe: owned by the delivery thread. Never blocks, never does I/O.
@@ -74,23 +75,60 @@ public final class Certifier {
         if (cs.deps().isBefore(lowMark)) {
             return uncertifiable(gsn, cs);
         }
-        NodeId origin = cs.origin();
-        List<Conflict> conflicts = new ArrayList<>();
-        List<OriginLoss> lostHere = new ArrayList<>();
         List<Change> changes = cs.changes();
+        List<List<Key>> keys = new ArrayList<>(changes.size());
+        Decision[] decisions = new Decision[changes.size()];
+        List<OriginLoss> lostHere = new ArrayList<>();
+        Decision first = null;
         for (int i = 0; i < changes.size(); i++) {
-            List<Key> keys = CertRules.keysOf(changes.get(i));
-            Decision d = decide(gsn, cs, i, keys, lostHere);
+            keys.add(CertRules.keysOf(changes.get(i)));
+            Decision d = decide(gsn, cs, i, keys.get(i), lostHere);
+            decisions[i] = d;
             if (d != null) {
-                conflicts.add(d.conflict());
-                lostHere.add(new OriginLoss(gsn, i, keys, d.conflict().cause(), d.causeOrigin()));
-            } else {
-                indexApplied(gsn, origin, changes.get(i), keys);
+                lostHere.add(new OriginLoss(gsn, i, keys.get(i), d.conflict().cause(), d.causeOrigin()));
+                if (first == null || d.conflict().cause().isBefore(first.conflict().cause())) {
+                    first = d;
+                }
             }
         }
-        recordLosses(origin, cs.deps(), lostHere);
+        if (first == null) {
+            for (int i = 0; i < changes.size(); i++) {
+                indexApplied(gsn, cs.origin(), changes.get(i), keys.get(i));
+            }
+            recordLosses(cs.origin(), cs.deps(), List.of());
+            purge();
+            return verdict(gsn, cs, List.of(), false);
+        }
+        List<Conflict> conflicts = loseAll(cs, keys, decisions, first);
+        List<OriginLoss> losses = new ArrayList<>();
+        for (Conflict c : conflicts) {
+            losses.add(new OriginLoss(gsn, c.changeIndex(), keys.get(c.changeIndex()), c.cause(), first.causeOrigin()));
+        }
+        recordLosses(cs.origin(), cs.deps(), losses);
         purge();
         return verdict(gsn, cs, conflicts, false);
+    }
+
+    /**
+     * A changeset is one transaction: when one of its changes loses, all of them do (atomicity), each with the
+     * changeset's lowest cause — the winner whose application rolls the whole transaction back at its origin. A
+     * change that did not clash itself is recorded as {@link Conflict#TRANSACTION}, under its own first key.
+     */
+    private static List<Conflict> loseAll(ChangeSet cs, List<List<Key>> keys, Decision[] decisions, Decision first) {
+        Conflict root = first.conflict();
+        List<Conflict> out = new ArrayList<>();
+        for (int i = 0; i < keys.size(); i++) {
+            if (keys.get(i).isEmpty()) {
+                continue;
+            }
+            Conflict own = decisions[i] == null ? null : decisions[i].conflict();
+            out.add(own == null
+                    ? new Conflict(i, Conflict.TRANSACTION, cs.origin(), root.winnerGsn(), root.winnerOrigin(),
+                            keys.get(i).get(0), root.cause())
+                    : new Conflict(i, own.kind(), cs.origin(), own.winnerGsn(), own.winnerOrigin(), own.key(),
+                            root.cause()));
+        }
+        return out;
     }
 
     private record Decision(Conflict conflict, NodeId causeOrigin) {

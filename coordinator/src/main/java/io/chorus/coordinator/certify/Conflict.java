@@ -11,7 +11,7 @@ import java.util.Objects;
  *
  * @param changeIndex  position of the lost change in its changeset (0-based)
  * @param kind         {@code <winner op>_<loser op>} (e.g. {@code update_delete}, {@code truncate_insert}),
- *                     {@link #DEPENDENCY} (R2) or {@link #UNCERTIFIABLE}
+ *                     {@link #DEPENDENCY} (R2), {@link #TRANSACTION} or {@link #UNCERTIFIABLE}
  * @param loserOrigin  origin of the lost change
  * @param winnerGsn    the winning changeset: the clashing one, or for R2 the winner that caused the chain;
  *                     {@link Gsn#NONE} when uncertifiable
@@ -24,6 +24,8 @@ public record Conflict(int changeIndex, String kind, NodeId loserOrigin, Gsn win
                        Gsn cause) {
     public static final String DEPENDENCY = "dependency";
     public static final String UNCERTIFIABLE = "uncertifiable";
+    /** A change that clashed with nothing itself but belongs to a changeset that lost another change. */
+    public static final String TRANSACTION = "transaction";
 
     public Conflict {
         Objects.requireNonNull(kind, "kind");

@@ -88,6 +88,8 @@ public final class Domain implements AutoCloseable {
     private final List<ChangeSet> startupLocals = new ArrayList<>();
     private final java.util.Queue<ChangeSet> capturedLocals = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private boolean live;
+    /** Commit LSN of the newest local changeset taken from the capture (guarded by startupLocals). */
+    private Lsn lastLocalCommit = Lsn.INVALID;
 
     public Domain(NodeConfig cfg, String database, String groupName, boolean bootstrap, NodeConfig.Mode mode,
                   Consumer<ChorusException> onFailure) {
@@ -342,6 +344,15 @@ public final class Domain implements AutoCloseable {
      * late, in that winner's transaction (ApplyGuard).
      */
     private void local(ChangeSet raw) {
+        synchronized (startupLocals) {
+            if (!raw.gtid().commitLsn().isAfter(lastLocalCommit)) {
+                // re-emitted after the capture reconnected: already tracked and appended (its delivery, if any, is
+                // remembered by the capture); taking it again would track it twice
+                LOG.debug("local changeset {} emitted again after a capture reconnect: already taken", raw.gtid());
+                return;
+            }
+            lastLocalCommit = raw.gtid().commitLsn();
+        }
         ChangeSet cs = enricher.enrich(raw);
         synchronized (startupLocals) {
             if (!live) {

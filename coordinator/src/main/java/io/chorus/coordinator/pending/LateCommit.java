@@ -71,16 +71,22 @@ final class LateCommit {
                 }
             }
         }
-        boolean any = false;
+        Gsn whole = null;
         for (PendingChange pc : ps.changes) {
             Gsn cause = cause(pc, lostSoFar);
-            if (cause != null) {
-                PendingTracker.markDoomed(pc, cause, cause);
-                lostSoFar.add(pc);
-                any = true;
+            if (cause != null && (whole == null || cause.isBefore(whole))) {
+                whole = cause;
             }
         }
-        return any;
+        if (whole == null) {
+            return false;
+        }
+        for (PendingChange pc : ps.changes) {
+            if (!pc.keys.isEmpty()) {
+                PendingTracker.markDoomed(pc, whole, whole); // a transaction loses as a whole (see Certifier)
+            }
+        }
+        return true;
     }
 
     /** The certifier's cause for one change: the lower of the first clashing winner and the R2 dependency. */

@@ -243,14 +243,10 @@ public final class PendingTracker implements PendingRows {
         Set<RowId> touched = new LinkedHashSet<>();
         List<PendingChange> doomedSoFar = new ArrayList<>();
         for (PendingSet ps : pending) {
-            for (PendingChange pc : ps.changes) {
-                if (pc.doomCause == null) {
-                    Gsn cause = applied.clashesAny(pc.keys) ? g : null;
-                    if (cause == null) {
-                        Dependency<PendingChange> d = CertRules.sameOriginCause(pc.keys, doomedSoFar, ps.cs.deps());
-                        cause = d == null ? null : d.lost().doomCause;
-                    }
-                    if (cause == null) {
+            Gsn cause = ps.doomed() ? null : wholeCause(ps, g, applied, doomedSoFar);
+            if (cause != null) {
+                for (PendingChange pc : ps.changes) {
+                    if (pc.keys.isEmpty()) {
                         continue;
                     }
                     markDoomed(pc, cause, g);
@@ -259,10 +255,34 @@ public final class PendingTracker implements PendingRows {
                         touched.add(ver.row);
                     }
                 }
-                doomedSoFar.add(pc);
+            }
+            for (PendingChange pc : ps.changes) {
+                if (pc.doomCause != null) {
+                    doomedSoFar.add(pc);
+                }
             }
         }
         return touched;
+    }
+
+    /**
+     * The cause for which the winner at {@code g} dooms the whole pending changeset (the certifier's rule: the lowest
+     * cause among its changes, a clash with the winner or an R2 dependency), or null when none of its changes loses.
+     */
+    static Gsn wholeCause(PendingSet ps, Gsn g, KeyLookup applied, List<PendingChange> doomedSoFar) {
+        Gsn cause = null;
+        List<PendingChange> lost = new ArrayList<>(doomedSoFar);
+        for (PendingChange pc : ps.changes) {
+            Gsn c = applied != null && applied.clashesAny(pc.keys) ? g : null;
+            Dependency<PendingChange> d = CertRules.sameOriginCause(pc.keys, lost, ps.cs.deps());
+            if (d != null && (c == null || d.lost().doomCause.isBefore(c))) {
+                c = d.lost().doomCause;
+            }
+            if (c != null && (cause == null || c.isBefore(cause))) {
+                cause = c;
+            }
+        }
+        return cause;
     }
 
     static void markDoomed(PendingChange pc, Gsn cause, Gsn g) {

@@ -87,11 +87,13 @@ class CertifierTest {
         RowChange insertD = new RowChange(SimSchema.D_REL, Op.INSERT, d, null, false,
                 SimSchema.keys("d", Op.INSERT, null, d));
         Verdict v = c.certify(Gsn.of(2), cs(B, 0, insertP("1"), insertD));
-        assertThat(v.lostIndexes()).containsExactly(0);
-        assertThat(v.conflicts().get(0).kind()).isEqualTo("truncate_insert");
-        Verdict later = c.certify(Gsn.of(3), cs(C, 0, new TruncateChange(List.of(SimSchema.D), false, false)));
+        assertThat(v.lostIndexes()).as("a transaction loses as a whole").containsExactly(0, 1);
+        assertThat(v.conflicts()).extracting(Conflict::kind).containsExactly("truncate_insert", Conflict.TRANSACTION);
+        Verdict other = c.certify(Gsn.of(3), cs(B, 2, insertD));
+        assertThat(other.lostIndexes()).as("table p's key does not meet a row of d").isEmpty();
+        Verdict later = c.certify(Gsn.of(4), cs(C, 0, new TruncateChange(List.of(SimSchema.D), false, false)));
         assertThat(later.conflicts()).extracting(Conflict::kind, Conflict::winnerGsn)
-                .containsExactly(org.assertj.core.groups.Tuple.tuple("insert_truncate", Gsn.of(2)));
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("insert_truncate", Gsn.of(3)));
     }
 
     @Test

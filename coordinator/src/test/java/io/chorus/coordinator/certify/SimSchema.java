@@ -67,6 +67,8 @@ final class SimSchema {
             if (op == Op.UPDATE && !Objects.equals(old.text(2), neu.text(2))) {
                 ks.add(key(KeyKind.REFERENCE, P, PKEY, old.text(2)));
             }
+        } else if (table.equals("c")) {
+            ks.add(key(KeyKind.REFERENCE, P, PKEY, old.text(2))); // release reference: a lost delete brings it back
         }
         return ks;
     }

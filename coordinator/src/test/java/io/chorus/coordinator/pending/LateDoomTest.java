@@ -94,6 +94,30 @@ class LateDoomTest {
         return Gsn.of(v);
     }
 
+    /** A bank transfer that loses on one account is rolled back on both, eagerly and late: never applied in part. */
+    @Test
+    void aTransferLosingOneRowIsRolledBackWhole() {
+        Tuple acc1 = Tuple.ofTexts("1", "100", null);
+        Tuple acc2 = Tuple.ofTexts("2", "100", null);
+        Tuple acc3 = Tuple.ofTexts("3", "100", null);
+        ChangeSet eager = cs(A, 0, update(acc1, "90"), update(acc2, "110"));
+        a.addLocal(eager);
+        assertThat(a.onRemoteWinner(deliver(cs(B, 0, update(acc2, "95"), update(acc3, "105")))))
+                .as("both rows of the losing transfer go back to the group's version")
+                .containsExactlyInAnyOrder(new RestoreRow(TREL, List.of("1"), acc1), new RestoreRow(TREL, List.of("2"), acc2));
+        Verdict v = deliverOwn(eager);
+        assertThat(v.lostIndexes()).containsExactly(0, 1);
+        assertThat(v.conflicts()).extracting(c -> c.kind()).containsExactly("transaction", "update_update");
+        a.committed(g(2));
+        ChangeSet late = cs(A, 0, update(acc3, "80"), update(Tuple.ofTexts("4", "100", null), "120"));
+        a.onRemoteWinner(deliver(cs(B, 2, update(Tuple.ofTexts("3", "105", null), "106"))));
+        a.addLocal(late);
+        assertThat(a.takeLateRestores(g(3), g(3))).extracting(RestoreRow::identity)
+                .containsExactlyInAnyOrder(List.of("3"), List.of("4"));
+        assertThat(deliverOwn(late).lostIndexes()).containsExactly(0, 1);
+        assertThat(a.pendingCount()).isZero();
+    }
+
     @Test
     void aLateInsertLosingToAConcurrentInsertIsRolledBackInTheWinnersTransaction() {
         ChangeSet mine = cs(A, 0, insert("1", "mine", "5"));
@@ -197,13 +221,14 @@ class LateDoomTest {
         a.onRemoteWinner(deliver(cs(B, 0, insert("5", "theirs", null))));
         a.addLocal(parent);
         a.addLocal(child);
-        assertThat(a.isPendingRow(T, List.of("6"))).as("the unrelated row stays live").isTrue();
+        assertThat(a.isPendingRow(T, List.of("6"))).as("the unrelated row goes with its transaction").isFalse();
         assertThat(a.takeLateRestores(g(1), g(1))).containsExactlyInAnyOrder(
-                new RestoreRow(TREL, List.of("5"), null), new RestoreRow(CREL, List.of("10"), null));
+                new RestoreRow(TREL, List.of("5"), null), new RestoreRow(CREL, List.of("10"), null),
+                new RestoreRow(TREL, List.of("6"), null));
         assertThat(deliverOwn(parent).lostIndexes()).containsExactly(0);
         Verdict v = deliverOwn(child);
-        assertThat(v.lostIndexes()).containsExactly(0);
-        assertThat(v.conflicts().get(0).kind()).isEqualTo("dependency");
+        assertThat(v.lostIndexes()).containsExactly(0, 1);
+        assertThat(v.conflicts()).extracting(c -> c.kind()).containsExactly("dependency", "transaction");
     }
 
     @Test

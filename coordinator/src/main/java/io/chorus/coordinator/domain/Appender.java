@@ -45,9 +45,15 @@ final class Appender implements AutoCloseable {
     private final Consumer<ChorusException> onFatal;
     private final Thread thread;
     private volatile boolean running = true;
+    private final long maxBytes;
+    private final Object bytesLock = new Object();
+    /** Payload bytes queued or in flight, not yet confirmed (guarded by bytesLock). */
+    private long bytes;
+    private final java.util.concurrent.atomic.AtomicLong heldBack = new java.util.concurrent.atomic.AtomicLong();
 
-    Appender(String name, Sink sink, int capacity, int maxInFlight, Consumer<ChorusException> onFatal) {
+    Appender(String name, Sink sink, int capacity, long maxBytes, int maxInFlight, Consumer<ChorusException> onFatal) {
         this.queue = new ArrayBlockingQueue<>(capacity);
+        this.maxBytes = maxBytes;
         this.sink = sink;
         this.maxInFlight = maxInFlight;
         this.onFatal = onFatal;
@@ -59,11 +65,36 @@ final class Appender implements AutoCloseable {
         thread.start();
     }
 
-    /** Queues a record; blocks while the queue is full. */
+    /**
+     * Queues a record; blocks while the queue is full: {@code capacity} records, or {@code maxBytes} of payload
+     * queued or unconfirmed (a record larger than that is taken alone).
+     */
     void submit(Item item) throws InterruptedException {
+        long size = item.payload().length;
+        synchronized (bytesLock) {
+            while (running && bytes > 0 && bytes + size > maxBytes) {
+                heldBack.incrementAndGet();
+                LOG.debug("append queue full ({} bytes in {} records): waiting for the group", bytes, queue.size());
+                bytesLock.wait(1_000);
+            }
+            bytes += size;
+        }
         while (running && !queue.offer(item, 1, TimeUnit.SECONDS)) {
+            heldBack.incrementAndGet();
             LOG.debug("append queue full ({} records): waiting for the group", queue.size());
         }
+    }
+
+    private void confirmed(Item item) {
+        synchronized (bytesLock) {
+            bytes -= item.payload().length;
+            bytesLock.notifyAll();
+        }
+    }
+
+    /** How many times a submitter waited a second for room: it changes while the group holds the submitter back. */
+    long heldBack() {
+        return heldBack.get();
     }
 
     int depth() {
@@ -90,7 +121,7 @@ final class Appender implements AutoCloseable {
                 try {
                     futures.peekFirst().get(1, TimeUnit.SECONDS);
                     futures.removeFirst();
-                    unconfirmed.removeFirst();
+                    confirmed(unconfirmed.removeFirst());
                     backoffMs = 100;
                 } catch (TimeoutException e) {
                     // still in flight; the group's own deadline fails it eventually
@@ -146,6 +177,9 @@ final class Appender implements AutoCloseable {
     @Override
     public void close() {
         running = false;
+        synchronized (bytesLock) {
+            bytesLock.notifyAll();
+        }
         thread.interrupt();
         try {
             thread.join(5_000);

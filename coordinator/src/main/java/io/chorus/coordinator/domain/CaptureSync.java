@@ -13,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongSupplier;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
@@ -60,8 +61,20 @@ final class CaptureSync implements AutoCloseable {
     private Connection connection;
     private boolean flushArgument;
 
+    /** Changes while the capture moves on, or is held back by the group (see {@link #await(Lsn, Lsn, Duration)}). */
+    private final LongSupplier progress;
+
     CaptureSync(String jdbcUrl) {
+        this(jdbcUrl, () -> 0);
+    }
+
+    /**
+     * @param progress a value that changes whenever the capture decodes more, or waits because the group holds its
+     *                 appends back (a minority, a slow group): a wait goes on while it changes
+     */
+    CaptureSync(String jdbcUrl, LongSupplier progress) {
         this.jdbcUrl = jdbcUrl;
+        this.progress = progress;
     }
 
     /** Blocks until the capture reported a sync message written after this call started. */
@@ -73,7 +86,7 @@ final class CaptureSync implements AutoCloseable {
      * Blocks until the capture has reported every commit before WAL position {@code position} (INVALID: every commit
      * before this call). {@code flushed} is the server's flush position read together with it (INVALID: unknown).
      *
-     * @throws ChorusException (retriable) when that takes longer than {@code timeout}, or the sync fails
+     * @throws ChorusException (retriable) when the capture makes no progress for {@code timeout}, or the sync fails
      */
     void await(Lsn position, Lsn flushed, Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
@@ -95,11 +108,17 @@ final class CaptureSync implements AutoCloseable {
             return;
         }
         emitUnlessShared(ticket);
-        boolean done = position.isValid() ? awaitUntil(() -> decoded >= target, deadline)
-                : awaitUntil(() -> roundsSeen > ticket, deadline);
-        if (!done) {
-            throw new ChorusException("the capture did not report its sync message within " + timeout.toMillis()
-                    + " ms (is the slot being read? see the capture's log)", null, true);
+        Check reached = position.isValid() ? () -> decoded >= target : () -> roundsSeen > ticket;
+        long seen = progress.getAsLong();
+        while (!awaitUntil(reached, deadline)) {
+            long now = progress.getAsLong();
+            if (now == seen) {
+                throw new ChorusException("the capture did not report its sync message and made no progress for "
+                        + timeout.toMillis() + " ms (is the slot being read? see the capture's log)", null, true);
+            }
+            // a busy capture (a backlog, appends held back while the group has no majority) is late, not lost
+            seen = now;
+            deadline = System.nanoTime() + timeout.toNanos();
         }
     }
 

@@ -51,6 +51,8 @@ import org.apache.logging.log4j.ThreadContext;
 public final class Domain implements AutoCloseable {
     private static final Logger LOG = LogManager.getLogger(Domain.class);
     private static final long WATERMARK_EVERY_MS = 2_000;
+    /** Payload bytes of local changesets waiting for the group: large rows must not fill the heap (flow control). */
+    private static final long APPEND_QUEUE_BYTES = 32L << 20;
     /** Replication origins are server-wide: each database's helpers get their own prefix. */
     private final String helperPrefix;
     /** Prefix of the non-transactional message {@code chorus.sync_wait()} writes; its content is the barrier token. */
@@ -77,8 +79,8 @@ public final class Domain implements AutoCloseable {
     private java.util.concurrent.ScheduledExecutorService watermarkTimer;
     private Applier applier;
     private Group group;
-    private SlotCapture capture;
-    private Appender appender;
+    private volatile SlotCapture capture;
+    private volatile Appender appender;
     private Delivery delivery;
     private KeyEnricher enricher;
     private PendingTracker pending;
@@ -134,7 +136,7 @@ public final class Domain implements AutoCloseable {
             throw new ChorusException("cannot prepare database " + database + ": " + e.getMessage(), e);
         }
         Certifier certifier = from.value() == 0 ? new Certifier(certCfg) : Certifier.resumingAt(certCfg, from);
-        sync = new CaptureSync(jdbcUrlWithCredentials());
+        sync = new CaptureSync(jdbcUrlWithCredentials(), this::captureProgress);
         guard.attach(sync);
         applier = new Applier(applierConfig(), new ApplyListener() {
             @Override
@@ -165,7 +167,7 @@ public final class Domain implements AutoCloseable {
             public void resume() {
                 joined.resumeAppends();
             }
-        }, 10_000, 512, this::fail);
+        }, 10_000, APPEND_QUEUE_BYTES, 512, this::fail);
         appender.start();
         synchronized (startupLocals) {
             for (ChangeSet cs : startupLocals) {
@@ -365,6 +367,16 @@ public final class Domain implements AutoCloseable {
             }
         }
         append(cs);
+    }
+
+    /**
+     * Changes whenever the capture decodes more WAL, or waits because the group holds its appends back (no majority,
+     * a slow group): a capture sync waits on as long as this moves.
+     */
+    private long captureProgress() {
+        SlotCapture c = capture;
+        Appender a = appender;
+        return (c == null ? 0 : c.receivedLsn().value()) + (a == null ? 0 : a.heldBack());
     }
 
     /** Hands queued local commits to the tracker; call with the pending lock held. */

@@ -122,10 +122,11 @@ public final class Certifier {
                 continue;
             }
             Conflict own = decisions[i] == null ? null : decisions[i].conflict();
+            // winnerOrigin is the cause's origin (as for an inherited loss): a replay rebuilds R2 from it
             out.add(own == null
-                    ? new Conflict(i, Conflict.TRANSACTION, cs.origin(), root.winnerGsn(), root.winnerOrigin(),
+                    ? new Conflict(i, Conflict.TRANSACTION, cs.origin(), root.winnerGsn(), first.causeOrigin(),
                             keys.get(i).get(0), root.cause())
-                    : new Conflict(i, own.kind(), cs.origin(), own.winnerGsn(), own.winnerOrigin(), own.key(),
+                    : new Conflict(i, own.kind(), cs.origin(), own.winnerGsn(), first.causeOrigin(), own.key(),
                             root.cause()));
         }
         return out;

@@ -31,6 +31,13 @@ final class GroupFactory {
         }
     }
 
+    /**
+     * Records delivered and not yet taken by the domain's delivery thread (and records queued to send): each holds a
+     * whole changeset, up to tens of KB with large rows, so the bound keeps a lagging node's heap small; a full queue
+     * holds the log back (flow control).
+     */
+    private static final int HAND_OFF_RECORDS = 1_000;
+
     /** Only the bootstrapping node may form the group; the others wait to adopt its identity. */
     static GroupConfig config(NodeConfig cfg, String groupName, UUID identity, boolean bootstrap, String database) {
         return GroupConfig.builder(groupName, cfg.node(), cfg.dataDir().resolve(database).resolve("group"))
@@ -44,6 +51,7 @@ final class GroupFactory {
                 .retentionBytes(Math.min(cfg.group().retentionBytes(), Integer.MAX_VALUE))
                 .retentionAge(cfg.group().retentionAge())
                 .sharedSecret(cfg.group().secret())
+                .queueCapacity(HAND_OFF_RECORDS)
                 .build();
     }
 

@@ -239,26 +239,29 @@ public final class PendingTracker implements PendingRows {
         lastWinner = null;
     }
 
+    /**
+     * Dooms the pending changesets that lose to the winner at {@code g}: a clash with its keys, or (R2) a dependency
+     * on a change doomed by this same winner. A dependency on a change doomed earlier was settled when that change
+     * was doomed (or when the later changeset was added), so only this call's dooms are candidates: the cost is the
+     * pending changes times the new dooms, not times every doom so far.
+     */
     private Set<RowId> doom(Gsn g, KeyLookup applied, WinnerUndo undo) {
         Set<RowId> touched = new LinkedHashSet<>();
-        List<PendingChange> doomedSoFar = new ArrayList<>();
+        List<PendingChange> doomedNow = new ArrayList<>();
         for (PendingSet ps : pending) {
-            Gsn cause = ps.doomed() ? null : wholeCause(ps, g, applied, doomedSoFar);
-            if (cause != null) {
-                for (PendingChange pc : ps.changes) {
-                    if (pc.keys.isEmpty()) {
-                        continue;
-                    }
-                    markDoomed(pc, cause, g);
-                    undo.doomed.add(pc);
-                    for (Version ver : pc.versions) {
-                        touched.add(ver.row);
-                    }
-                }
+            Gsn cause = ps.doomed() ? null : wholeCause(ps, g, applied, doomedNow);
+            if (cause == null) {
+                continue;
             }
             for (PendingChange pc : ps.changes) {
-                if (pc.doomCause != null) {
-                    doomedSoFar.add(pc);
+                if (pc.keys.isEmpty()) {
+                    continue;
+                }
+                markDoomed(pc, cause, g);
+                undo.doomed.add(pc);
+                doomedNow.add(pc);
+                for (Version ver : pc.versions) {
+                    touched.add(ver.row);
                 }
             }
         }
@@ -267,14 +270,14 @@ public final class PendingTracker implements PendingRows {
 
     /**
      * The cause for which the winner at {@code g} dooms the whole pending changeset (the certifier's rule: the lowest
-     * cause among its changes, a clash with the winner or an R2 dependency), or null when none of its changes loses.
+     * cause among its changes, a clash with the winner or an R2 dependency on {@code lost}), or null when none of
+     * its changes loses.
      */
-    static Gsn wholeCause(PendingSet ps, Gsn g, KeyLookup applied, List<PendingChange> doomedSoFar) {
+    private static Gsn wholeCause(PendingSet ps, Gsn g, KeyLookup applied, List<PendingChange> lost) {
         Gsn cause = null;
-        List<PendingChange> lost = new ArrayList<>(doomedSoFar);
         for (PendingChange pc : ps.changes) {
-            Gsn c = applied != null && applied.clashesAny(pc.keys) ? g : null;
-            Dependency<PendingChange> d = CertRules.sameOriginCause(pc.keys, lost, ps.cs.deps());
+            Gsn c = applied.clashesAny(pc.keys) ? g : null;
+            Dependency<PendingChange> d = lost.isEmpty() ? null : CertRules.sameOriginCause(pc.keys, lost, ps.cs.deps());
             if (d != null && (c == null || d.lost().doomCause.isBefore(c))) {
                 c = d.lost().doomCause;
             }

@@ -36,6 +36,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * runs only the faults whose names contain one of the given words.
  */
 @Tag("slow")
+@Tag("known-race") // kill -9 restart and slow-node cases still fail intermittently (see the report)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class FaultIT {
     private static final int NODES = 3;

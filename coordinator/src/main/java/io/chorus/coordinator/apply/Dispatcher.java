@@ -18,6 +18,8 @@ import org.apache.logging.log4j.Logger;
 final class Dispatcher implements Runnable {
     private static final Logger LOG = LogManager.getLogger(Dispatcher.class);
     private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    /** How often a batch that waits for admission looks for more units to take along. */
+    private static final long BLOCKED_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
     private final ApplierConfig config;
     private final BlockingQueue<ApplyUnit> queue;
@@ -89,7 +91,6 @@ final class Dispatcher implements Runnable {
     }
 
     private void dispatch(List<ApplyUnit> units) throws InterruptedException {
-        Batch b = new Batch(units);
         Helper h = null;
         while (h == null) {
             if (stopped || sequencer.aborted()) {
@@ -97,11 +98,41 @@ final class Dispatcher implements Runnable {
             }
             h = idle.poll(POLL_NANOS, TimeUnit.NANOSECONDS);
         }
-        if (!sequencer.admit(b)) {
+        Batch b = admit(units);
+        if (b == null) {
             idle.add(h);
             return;
         }
         LOG.trace("dispatching {} to helper {}", b, h.name());
         h.assign(b);
+    }
+
+    /**
+     * Admits a batch of {@code units}. While a batch in flight meets it, the units that arrive meanwhile join it (up
+     * to {@code maxBatch}): they would wait behind it anyway, and one transaction for all of them saves a capture sync
+     * and a commit each. Returns the admitted batch, or null when the applier stopped.
+     */
+    private Batch admit(List<ApplyUnit> units) throws InterruptedException {
+        Batch b = new Batch(units);
+        while (true) {
+            switch (sequencer.admit(b, BLOCKED_POLL_NANOS)) {
+                case ADMITTED:
+                    return b;
+                case STOPPED:
+                    return null;
+                default:
+                    if (stopped) {
+                        return null;
+                    }
+                    int before = units.size();
+                    ApplyUnit next;
+                    while (units.size() < config.maxBatch() && (next = queue.poll()) != null) {
+                        units.add(next);
+                    }
+                    if (units.size() > before) {
+                        b = new Batch(units);
+                    }
+            }
+        }
     }
 }

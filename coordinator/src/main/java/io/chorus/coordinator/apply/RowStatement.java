@@ -145,6 +145,11 @@ final class RowStatement {
         return matchValues;
     }
 
+    /** The text this statement writes into column {@code i}; null when it writes NULL or does not write it. */
+    String writtenText(int i) {
+        return values == null || !shape.written().get(i) || values.isNull(i) ? null : values.text(i);
+    }
+
     /** Whether this UPDATE gives the row other match values (a key update). */
     boolean movesKey() {
         if (shape.op() != Op.UPDATE) {

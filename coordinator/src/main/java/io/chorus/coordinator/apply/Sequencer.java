@@ -44,22 +44,30 @@ final class Sequencer {
         }
     }
 
+    /** What {@link #admit(Batch, long)} did. */
+    enum Admission { ADMITTED, BLOCKED, STOPPED }
+
     /**
-     * Blocks until no in-flight batch meets {@code b}, then registers {@code b} as in flight. Returns false when the
-     * applier stopped first.
+     * Waits up to {@code waitNanos} until no in-flight batch meets {@code b}, then registers {@code b} as in flight;
+     * BLOCKED when a batch in flight still meets it, STOPPED when the applier stopped.
      */
-    boolean admit(Batch b) throws InterruptedException {
+    Admission admit(Batch b, long waitNanos) throws InterruptedException {
+        long deadline = System.nanoTime() + waitNanos;
         lock.lock();
         try {
             while (!aborted && meetsInFlight(b)) {
-                changed.awaitNanos(TICK);
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return Admission.BLOCKED;
+                }
+                changed.awaitNanos(left);
             }
             if (aborted) {
-                return false;
+                return Admission.STOPPED;
             }
             inFlight.addLast(b);
             peakInFlight = Math.max(peakInFlight, inFlight.size());
-            return true;
+            return Admission.ADMITTED;
         } finally {
             lock.unlock();
         }

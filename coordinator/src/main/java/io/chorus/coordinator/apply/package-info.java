@@ -8,8 +8,9 @@
  *   <li>The dispatcher cuts the queue into batches of up to {@code maxBatch} consecutive units that share one
  *       transaction, and hands them out in GSN order. A batch starts only when no batch in flight meets its keys
  *       (same item, or a TABLE key of the item's relation); batches with restores or logical messages, or without
- *       keys, run alone. Since batches start in order, the head of the line (lowest uncommitted GSN) always holds a
- *       helper. Units with nothing to write are folded into the next batch, or flushed alone after
+ *       keys, run alone. While a batch waits because a batch in flight meets it, the units that arrive meanwhile
+ *       join it (up to {@code maxBatch}). Since batches start in order, the head of the line (lowest uncommitted GSN)
+ *       always holds a helper. Units with nothing to write are folded into the next batch, or flushed alone after
  *       {@code idleFlush}.</li>
  *   <li>A helper writes its batch (rows of one statement shape go as one JDBC batch through a cached prepared
  *       statement), records its last GSN in its row of {@code chorus.apply_progress} and in its replication origin
@@ -19,14 +20,17 @@
  *       reading the helper's own row: committed or not, never both. The row, not the origin, is the truth because
  *       PostgreSQL 16+ also advances an origin when a transaction that set it up aborts (a killed helper did exactly
  *       that in testing); the origin still marks helper commits for the capture, with the GSN as origin LSN.</li>
- *   <li>Statements: rows of one shape go as one JDBC batch (INSERTs rewritten into multi-row INSERTs by the driver);
+ *   <li>Statements: a batch's rows are sent grouped by table and statement shape where that cannot change the
+ *       outcome ({@link io.chorus.coordinator.apply.RowOrder}); rows of one shape go as one JDBC batch (INSERTs rewritten into multi-row INSERTs by the driver);
  *       UPDATEs and DELETEs of distinct rows go as multi-row statements joined to a typed VALUES list, in chunks of
  *       64/16/4 rows, whose affected-row counts are checked. Rows are found by their key columns, or, for REPLICA
  *       IDENTITY FULL tables, by the primary key. Before its rows, each transaction takes FOR KEY SHARE on the
  *       parents its rows REFERENCE (foreign-key triggers do not run under session_replication_role = replica).</li>
  *   <li>{@link io.chorus.coordinator.apply.ApplyGuard}: restores learned late (a local commit raced the winner) run
  *       first; before each commit, and before a missing or existing row is called divergence, the guard is asked to
- *       let the capture catch up, and the transaction re-runs if that produced restores.</li>
+ *       let the capture catch up, and the transaction re-runs if that produced restores. The statement that records
+ *       progress also reads the WAL insert and flush positions; the guard needs the capture to have passed that
+ *       insert position only, so it can answer without writing anything when the capture is already there.</li>
  *   <li>The blocker watch polls {@code pg_blocking_pids} of the head while it runs: a later helper that blocks the head
  *       (a hidden conflict through a trigger or an index the keys do not show) is cancelled, rolls back, and re-runs
  *       once it is itself the head. Every re-run waits to be the head, so re-runs cannot livelock.</li>

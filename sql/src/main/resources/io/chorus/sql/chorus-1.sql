@@ -110,6 +110,29 @@ BEGIN
 END
 $$;
 
+-- Sync mode: a commit returns once its changeset is ordered, because this database's capture is a synchronous
+-- standby that confirms a commit only when it is delivered back in total order. NULL when configured.
+CREATE OR REPLACE FUNCTION chorus._sync_mode_problem() RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    standby text := 'chorus_capture_chorus_' || current_database();
+    names text := current_setting('synchronous_standby_names');
+BEGIN
+    IF names !~ ('(^|[\s,("])' || regexp_replace(standby, '([^a-zA-Z0-9_])', '\\\1', 'g') || '($|[\s,)"])') THEN
+        RETURN format('sync mode needs this database''s capture (application_name %s) among the synchronous standbys: '
+                      'ALTER SYSTEM SET synchronous_standby_names = %L; SELECT pg_reload_conf();%s',
+                      standby, CASE WHEN names = '' THEN standby ELSE 'FIRST n (' || standby || ', ...)' END,
+                      CASE WHEN names = '' THEN '' ELSE format(' (it is %L now: keep the names it lists and require all of '
+                           'them, n = their count)', names) END);
+    END IF;
+    IF current_setting('synchronous_commit') IN ('off', 'local') THEN
+        RETURN format('synchronous_commit is %s, so commits would not wait: ALTER DATABASE %I SET synchronous_commit = on',
+                      current_setting('synchronous_commit'), current_database());
+    END IF;
+    RETURN NULL;
+END
+$$;
+
 -- Switches replication on for this database. Returns at once; the sidecar acts after this transaction commits.
 -- Follow it with chorus.wait_ready() (in a new transaction) or chorus.status().
 CREATE OR REPLACE FUNCTION chorus.enable(group_name text, bootstrap boolean DEFAULT false, mode text DEFAULT 'async')
@@ -126,6 +149,15 @@ BEGIN
     IF mode NOT IN ('async', 'sync') THEN
         RAISE EXCEPTION 'chorus.enable: mode must be async or sync, got %', quote_literal(mode);
     END IF;
+    IF mode = 'sync' THEN
+        problems := chorus._sync_mode_problem();
+        IF problems IS NOT NULL THEN
+            RAISE EXCEPTION 'chorus.enable: mode sync is not possible yet in database %', current_database()
+                USING DETAIL = problems;
+        END IF;
+    END IF;
+    -- control writes never wait for synchronous replication: in sync mode it waits for this node's own capture
+    PERFORM set_config('synchronous_commit', 'local', true);
     SELECT string_agg(p, E'\n') INTO problems FROM chorus.preflight() p;
     IF problems IS NOT NULL THEN
         RAISE EXCEPTION 'chorus.enable: database % cannot be replicated yet', current_database()
@@ -156,6 +188,8 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     req bigint;
 BEGIN
+    -- control writes never wait for synchronous replication: in sync mode it waits for this node's own capture
+    PERFORM set_config('synchronous_commit', 'local', true);
     INSERT INTO chorus.requests (kind, group_name, options)
     SELECT 'disable', s.group_name, jsonb_build_object('keep_slot', keep_slot) FROM chorus.node_state s
     RETURNING id INTO req;
@@ -248,6 +282,8 @@ DECLARE
     st text;
     b chorus.barriers;
 BEGIN
+    -- control writes never wait for synchronous replication: in sync mode it waits for this node's own capture
+    PERFORM set_config('synchronous_commit', 'local', true);
     SELECT state INTO st FROM chorus.node_state;
     IF coalesce(chorus._sidecar_age(), 1e9) > 5 THEN
         RAISE EXCEPTION '%', chorus._no_sidecar_message();

@@ -89,6 +89,19 @@ class SqlSurfaceTest {
     }
 
     @Test
+    void enableInSyncModeNamesTheStandbySettingItNeeds() throws SQLException {
+        try (Connection c = pg.connect("app")) {
+            SqlSurface.install(c);
+            assertThatThrownBy(() -> query(c, "SELECT chorus.enable('g', mode => 'sync')"))
+                    .hasMessageContaining("mode sync is not possible yet in database app")
+                    .hasMessageContaining("application_name chorus_capture_chorus_app")
+                    .hasMessageContaining("ALTER SYSTEM SET synchronous_standby_names = 'chorus_capture_chorus_app'; SELECT pg_reload_conf();");
+            assertThat(query(c, "SELECT count(*) FROM chorus.requests WHERE options->>'mode' = 'sync'"))
+                    .as("nothing queued").isEqualTo("0");
+        }
+    }
+
+    @Test
     void enableExplainsWalLevelWithTheExactFix() throws SQLException {
         try (PgServer replica = PgServer.builder().name("walrep").setting("wal_level", "replica").embedded().start();
              Connection c = replica.connect()) {

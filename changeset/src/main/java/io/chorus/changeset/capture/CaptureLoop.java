@@ -25,7 +25,8 @@ final class CaptureLoop implements Runnable, TransactionAssembler.Output {
     private static final long BACKOFF_MAX_MS = 5_000;
     /** Idle poll: short, because capture-sync barriers (control messages) wait on it; one poll is an available() call. */
     private static final long IDLE_POLL_MAX_MS = 1;
-    private static final long PERSIST_MIN_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    // a committing session in sync mode waits for the confirmed position: keep this short
+    private static final long PERSIST_MIN_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
     private static final int MESSAGES_BETWEEN_CONFIRMS = 1_000;
 
     private final CaptureConfig cfg;
@@ -140,7 +141,9 @@ final class CaptureLoop implements Runnable, TransactionAssembler.Output {
                 assembler.accept(parser.parse(payload));
                 if (++sinceConfirm >= MESSAGES_BETWEEN_CONFIRMS) {
                     sinceConfirm = 0;
-                    maybeConfirm(session);
+                    if (maybeConfirm(session)) {
+                        session.sendStatusNow(); // sessions committing in sync mode wait for this position
+                    }
                 }
             }
             lastPersistNanos = 0;

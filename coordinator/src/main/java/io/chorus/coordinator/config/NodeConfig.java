@@ -57,9 +57,16 @@ public record NodeConfig(NodeId node, Path dataDir, Postgres postgres, Group gro
 
         /** The JDBC URL with user and password as parameters, for components configured by URL; never log it. */
         public String jdbcUrlWithCredentials(String database) {
-            String url = jdbcUrl(database) + "?user=" + encode(user);
+            String url = jdbcUrl(database) + "?user=" + encode(user) + "&options=" + encode(SIDECAR_OPTIONS);
             return password == null ? url : url + "&password=" + encode(password);
         }
+
+        /**
+         * Session settings of every sidecar connection: its own commits (state, barriers, sync messages) never wait
+         * for synchronous replication, which in sync mode waits for this very sidecar (and, outside the primary
+         * component, would wait for ever). Helpers override it with {@code off}.
+         */
+        static final String SIDECAR_OPTIONS = "-c synchronous_commit=local";
 
         /** A new connection to {@code database} as the configured user, named in pg_stat_activity. */
         public java.sql.Connection connect(String database, String applicationName) throws java.sql.SQLException {
@@ -70,6 +77,7 @@ public record NodeConfig(NodeId node, Path dataDir, Postgres postgres, Group gro
             }
             p.setProperty("ApplicationName", applicationName);
             p.setProperty("connectTimeout", "10");
+            p.setProperty("options", SIDECAR_OPTIONS);
             return java.sql.DriverManager.getConnection(jdbcUrl(database), p);
         }
 

@@ -507,7 +507,9 @@ public final class Domain implements AutoCloseable {
         long applied = appliedGsn().value();
         return new DomainStatus(cfg.node().value(), groupName, state, state.name().toLowerCase(),
                 m == null ? null : Long.toString(m.viewId()), m != null && m.primary(), mode.name().toLowerCase(),
-                mode == NodeConfig.Mode.SYNC ? "refuse" : "accept", applied, delivered,
+                // outside the primary component: sync commits wait for the heal (synchronous replication waits for
+                // this node's capture); async ones are accepted and certified after the merge
+                mode == NodeConfig.Mode.SYNC ? "wait" : "accept", applied, delivered,
                 applier == null ? 0 : applier.queueDepth(), Math.max(0, delivered - applied), 0,
                 delivery == null ? 0 : delivery.conflicts(), members, lastError);
     }

@@ -44,6 +44,15 @@ public final class ChorusCluster implements AutoCloseable {
      * replication and waits until every node is ONLINE. {@code namespaces} may be null (everything on loopback).
      */
     public static ChorusCluster start(int n, String database, String schema, NetNamespaces namespaces) throws SQLException {
+        return start(n, database, schema, namespaces, "async");
+    }
+
+    /**
+     * As {@link #start(int, String, String, NetNamespaces)} in mode {@code async} or {@code sync}; for sync, each
+     * server first names its node's capture as its synchronous standby.
+     */
+    public static ChorusCluster start(int n, String database, String schema, NetNamespaces namespaces, String mode)
+            throws SQLException {
         NodeNetwork network = namespaces == null ? NodeNetwork.LOOPBACK : namespaces;
         LocalCluster local = LocalCluster.create(n, database, database, network);
         ChorusCluster c = new ChorusCluster(local, namespaces);
@@ -53,8 +62,16 @@ public final class ChorusCluster implements AutoCloseable {
                     st.execute(schema);
                 }
             }
+            if (mode.equals("sync")) {
+                for (int i = 1; i <= n; i++) {
+                    try (Connection conn = local.connect(i); Statement st = conn.createStatement()) {
+                        st.execute("ALTER SYSTEM SET synchronous_standby_names = 'chorus_capture_chorus_" + database + "'");
+                        st.execute("SELECT pg_reload_conf()");
+                    }
+                }
+            }
             local.startSidecars();
-            c.enable();
+            c.enable(mode);
         } catch (RuntimeException | SQLException e) {
             c.close();
             throw e;
@@ -63,7 +80,7 @@ public final class ChorusCluster implements AutoCloseable {
         return c;
     }
 
-    private void enable() throws SQLException {
+    private void enable(String mode) throws SQLException {
         for (int i = 1; i <= size(); i++) {
             int node = i;
             try (Connection c = connect(i)) {
@@ -71,7 +88,7 @@ public final class ChorusCluster implements AutoCloseable {
                         Duration.ofSeconds(90), () -> "true".equals(Sql.one(c, "SELECT (to_regclass('chorus.node_state') IS NOT NULL "
                                 + "AND exists(SELECT 1 FROM pg_proc WHERE proname = 'sync_wait') "
                                 + "AND coalesce(chorus._sidecar_age() < 5, false))::text")));
-                Sql.one(c, "SELECT chorus.enable('" + local.group() + "', " + (node == 1) + ")");
+                Sql.one(c, "SELECT chorus.enable('" + local.group() + "', " + (node == 1) + ", '" + mode + "')");
             }
             if (i == 1) {
                 // the others must join the group node1 forms (alone it is NON_PRIMARY until a majority joins)

@@ -11,6 +11,7 @@ import org.jgroups.Address;
 import org.jgroups.conf.ClassConfigurator;
 import org.jgroups.protocols.raft.LogEntry;
 import org.jgroups.protocols.raft.RAFT;
+import org.jgroups.protocols.raft.Role;
 import org.jgroups.raft.util.CommitTable;
 
 /**
@@ -48,6 +49,7 @@ public class CatchUpRaft extends RAFT {
         long chunkFrom;
         long chunkSentAt;
         long snapshotSentAt;
+        long lagAtStart;
         boolean catchingUp;
     }
 
@@ -85,6 +87,7 @@ public class CatchUpRaft extends RAFT {
         long now = System.nanoTime();
         if (now - lastCheck >= TimeUnit.MILLISECONDS.toNanos(resend_interval)) {
             lastCheck = now;
+            repairMembership();
             CommitTable table = commit_table;
             if (table != null && isLeader()) {
                 followers.keySet().retainAll(table.keys());
@@ -111,31 +114,62 @@ public class CatchUpRaft extends RAFT {
         f.seenNext = next;
         if (last_appended - next < NEAR_ENTRIES) {
             if (f.catchingUp) {
-                LOG.info("follower {} caught up (next index {}, last appended {})", member, next, last_appended);
+                log(f, "follower {} caught up (next index {}, last appended {})", member, next);
                 f.catchingUp = false;
             }
             if (next > last_appended || !moved) {
-                super.sendAppendEntriesMessage(member, e);
+                super.sendAppendEntriesMessage(member, e); // RAFT's own: the last entry, or the commit index
             }
             return;
         }
-        if (!f.catchingUp && moved) {
-            return; // it keeps up through ordinary replication
-        }
+        if (f.catchingUp || !moved) {
+            sendChunk(member, f, next, now);
+        } // else it keeps up through ordinary replication
+    }
+
+    /** Sends the chunk starting at {@code next} unless the same chunk is in flight and not yet overdue. */
+    private void sendChunk(Address member, Follower f, long next, long now) {
         if (f.catchingUp && next == f.chunkFrom
                 && now - f.chunkSentAt < TimeUnit.MILLISECONDS.toNanos(CHUNK_RETRY_MILLIS)) {
-            return; // the last chunk is still unanswered
+            return;
         }
         if (!f.catchingUp) {
-            LOG.info("follower {} is behind (next index {}, last appended {}): catching it up in chunks", member,
-                    next, last_appended);
             f.catchingUp = true;
+            f.lagAtStart = last_appended - next;
+            log(f, "follower {} is behind (next index {}, last appended {}): catching it up in chunks", member, next);
         }
         long to = chunkEnd(next);
         f.chunkFrom = next;
         f.chunkSentAt = now;
         LOG.debug("sending entries {}..{} to {}", next, to, member);
         resend(member, next, to);
+    }
+
+    /** Catch-ups of at least a chunk are worth INFO; shorter ones (a slower disk, a busy moment) DEBUG. */
+    private void log(Follower f, String message, Address member, long next) {
+        if (f.lagAtStart >= CHUNK_ENTRIES) {
+            LOG.info(message, member, next, last_appended);
+        } else {
+            LOG.debug(message, member, next, last_appended);
+        }
+    }
+
+    /**
+     * jgroups-raft 1.1.4 takes the voter list from an installed snapshot without recomputing the majority or this
+     * member's role (seen: 4 voters with majority 2; a member listed as a voter left a learner, which never votes).
+     * Recomputes both; on the processing thread, like every change of role.
+     */
+    private void repairMembership() {
+        List<String> voters = members();
+        if (majority() != voters.size() / 2 + 1) {
+            LOG.warn("log majority was {} for voters {} (stale after a snapshot); recomputing it", majority(), voters);
+            computeMajority();
+        }
+        if (voters.contains(raft_id) && Role.Learner.name().equals(role())) {
+            LOG.warn("this member {} is one of the voters {} but was left a learner (after a snapshot); now a "
+                    + "follower", raft_id, voters);
+            changeRole(Role.Follower);
+        }
     }
 
     /** The last index of a chunk starting at {@code from}: bounded by entries, bytes and the log's end. */

@@ -112,7 +112,6 @@ public final class Group implements AutoCloseable {
     }
 
     private Membership computeMembership() {
-        view.repairMajority();
         return view.compute();
     }
 
@@ -219,6 +218,11 @@ public final class Group implements AutoCloseable {
     /** Whether the file log forces entries to disk (tests check that the configuration reached jgroups-raft). */
     boolean logUsesFsync() {
         return raft.raft().logUseFsync();
+    }
+
+    /** The log's role here (Leader, Follower or Learner) and the majority it counts commits with (tests). */
+    String logRole() {
+        return raft.raft().role() + "/" + raft.raft().majority();
     }
 
     GroupConfig config() {

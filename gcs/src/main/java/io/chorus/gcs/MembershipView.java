@@ -5,12 +5,9 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
-import org.apache.logging.log4j.LogManager;
-import org.apache.logging.log4j.Logger;
 import org.jgroups.Address;
 import org.jgroups.JChannel;
 import org.jgroups.View;
-import org.jgroups.protocols.raft.RAFT;
 import org.jgroups.raft.RaftHandle;
 import org.jgroups.util.NameCache;
 
@@ -20,29 +17,12 @@ import org.jgroups.util.NameCache;
  * minority side of a partition does not count). Thread-safe (reads volatile state of the stack).
  */
 final class MembershipView {
-    private static final Logger LOG = LogManager.getLogger(MembershipView.class);
     private final JChannel channel;
     private final RaftHandle raft;
 
     MembershipView(JChannel channel, RaftHandle raft) {
         this.channel = channel;
         this.raft = raft;
-    }
-
-    /**
-     * jgroups-raft 1.1.4 takes the member list from a snapshot without recomputing the majority, so a member that
-     * installed a snapshot after a configuration change could count commits with a stale majority. Recompute it
-     * whenever it disagrees with the member list (called from the membership monitor's thread).
-     */
-    void repairMajority() {
-        RAFT r = raft.raft();
-        List<String> members = r.members();
-        int expected = members.size() / 2 + 1;
-        if (r.majority() != expected) {
-            LOG.warn("log majority was {} for voters {} (stale after a snapshot); recomputed to {}", r.majority(),
-                    members, expected);
-            r.members(members);
-        }
     }
 
     Membership compute() {

@@ -79,6 +79,38 @@ class MembershipChangeTest {
 
     @Test
     @Timeout(240)
+    void aVoterAddedBackThroughASnapshotVotesAgain() throws Exception {
+        try (TestCluster c = new TestCluster(dir, Transport.IN_JVM, 4, b -> b.retentionBytes(64 * 1024))) {
+            NodeId n4 = TestCluster.id(4);
+            c.startAll();
+            c.awaitPrimary(WAIT);
+            c.group(1).removeMember(n4);
+            Conditions.await("n4 applied its removal (a learner now)", WAIT,
+                    () -> !c.group(4).membership().voters().contains(n4), c::describe);
+            c.stop(n4);
+            RetentionTest.appendMany(c.group(1), "a", 2_000);
+            Conditions.await("the leader compacted its log", WAIT, () -> c.group(1).firstAvailable().value() > 1,
+                    c::describe);
+            c.group(1).addMember(c.members.get(3));
+            // n4 restarts a learner (its own log ends with its removal); the leader sends it a snapshot that lists it
+            c.start(n4, Gsn.NONE);
+            RecordingListener l4 = c.listener(4);
+            l4.await(() -> !l4.transfers().isEmpty(), WAIT, "a full-transfer notice on n4");
+            Conditions.await("n4 sees itself a voter", WAIT, () -> c.group(4).membership().voters().contains(n4),
+                    c::describe);
+            Conditions.await("n4 a follower counting 3 of 4 (not a learner, not the snapshot's stale majority)", WAIT,
+                    () -> c.group(4).logRole().equals("Follower/3"), () -> c.group(4).logRole());
+            // without n1, a leader needs 3 of the 4 voters: n2, n3 and n4 must all vote
+            c.stop(TestCluster.id(1));
+            Conditions.await("a leader elected by n2, n3 and n4", WAIT, () -> c.group(2).isPrimary()
+                    && c.group(4).isPrimary(), c::describe);
+            assertThat(c.group(2).append(1, Writer.payload("after", 1)).get(30, TimeUnit.SECONDS).value())
+                    .isGreaterThan(2_000);
+        }
+    }
+
+    @Test
+    @Timeout(240)
     void twoDataMembersAndAnArbitratorSurviveTheLossOfADataMember() throws Exception {
         try (TestCluster c = new TestCluster(dir, Transport.IN_JVM, 3, b -> b)) {
             c.start(TestCluster.id(1), Gsn.NONE);

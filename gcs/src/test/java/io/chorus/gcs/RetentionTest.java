@@ -23,7 +23,7 @@ class RetentionTest {
     @TempDir
     Path dir;
 
-    private static void appendMany(Group g, String tag, int n) throws Exception {
+    static void appendMany(Group g, String tag, int n) throws Exception {
         List<CompletableFuture<Gsn>> acks = new ArrayList<>();
         byte[] pad = new byte[180];
         Arrays.fill(pad, (byte) 'x');

@@ -22,7 +22,7 @@ import org.jgroups.raft.util.CommitTable;
  * message, again every interval, which floods a member that is far behind and fills the leader's retransmission
  * buffers.
  *
- * <p>Here the leader also checks its followers after processing requests, at most once per {@code resend_interval}, and
+ * <p>Here the leader also checks its followers while busy, at most once per {@code resend_interval}, and
  * a follower whose next index did not move for a whole interval is caught up in bounded chunks (at most
  * {@value #CHUNK_ENTRIES} entries or {@value #CHUNK_BYTES} bytes): the next chunk goes out as soon as the follower
  * answered the previous one (its next index moved), a chunk that stays unanswered is sent again after
@@ -84,15 +84,28 @@ public class CatchUpRaft extends RAFT {
     @Override
     protected void process(List<Request> requests) {
         super.process(requests);
+        check();
+    }
+
+    /** RAFT's loop: polls its queue (at most {@code resend_interval}) and processes what came; also when idle. */
+    @Override
+    protected void processQueue() {
+        super.processQueue();
+        check();
+    }
+
+    /** At most once per {@code resend_interval}: repairs the membership and, on the leader, checks the followers. */
+    private void check() {
         long now = System.nanoTime();
-        if (now - lastCheck >= TimeUnit.MILLISECONDS.toNanos(resend_interval)) {
-            lastCheck = now;
-            repairMembership();
-            CommitTable table = commit_table;
-            if (table != null && isLeader()) {
-                followers.keySet().retainAll(table.keys());
-                table.forEach(this::sendAppendEntriesMessage);
-            }
+        if (now - lastCheck < TimeUnit.MILLISECONDS.toNanos(resend_interval)) {
+            return;
+        }
+        lastCheck = now;
+        repairMembership();
+        CommitTable table = commit_table;
+        if (table != null && isLeader()) {
+            followers.keySet().retainAll(table.keys());
+            table.forEach(this::sendAppendEntriesMessage);
         }
     }
 

@@ -28,7 +28,8 @@ import java.util.UUID;
  * @param retentionAge the log is compacted once its oldest entry is older than this
  * @param sharedSecret the credential of the production stack (null: no authentication and no encryption)
  * @param maxBatchRecords at most this many records share one log entry
- * @param queueCapacity bound of the send queue and of the delivery hand-off queue (records)
+ * @param queueCapacity bound of the send queue and of the delivery hand-off queue (records; the hand-off is also
+ *     bounded to 64 MiB of payload)
  * @param createsIdentity whether a member without an identity that finds itself alone forms a new group (the
  *     bootstrapping member); when false it waits for a member with the group's identity and adopts it
  */

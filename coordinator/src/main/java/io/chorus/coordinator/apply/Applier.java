@@ -191,6 +191,14 @@ public final class Applier implements AutoCloseable {
         }
     }
 
+    /**
+     * The schema changed outside the applier (DDL committed by a local session): every helper drops its statement
+     * and catalog caches before its next transaction. Non-blocking.
+     */
+    public void schemaChanged() {
+        sequencer.schemaChanged();
+    }
+
     /** The highest GSN committed in this database (every lower GSN is committed too). Non-blocking. */
     public Gsn appliedGsn() {
         return sequencer.committed();

@@ -140,6 +140,10 @@ final class Helper implements Runnable {
             if (openIfNeeded(b)) {
                 return Next.DONE;
             }
+            session.schemaAt(sequencer.schemaVersion());
+            if (careful) {
+                session.forgetSchema(); // a doubt may come from a definition changed under the caches
+            }
             return careful ? runCareful(b) : runBatched(b);
         } catch (RowWriter.Recheck r) {
             release(b);
@@ -275,6 +279,9 @@ final class Helper implements Runnable {
         }
         metrics.transactions.increment();
         b.lateRestores().clear();
+        if (session != null && session.takeRanDdl()) {
+            sequencer.schemaChanged();
+        }
         sequencer.committed(b, upTo);
         config.guard().committed(upTo);
         owner.applied(upTo);
@@ -314,6 +321,9 @@ final class Helper implements Runnable {
     private void release(Batch b) {
         if (session != null) {
             session.rollbackQuietly();
+            if (session.takeRanDdl()) {
+                session.forgetSchema();
+            }
         }
         b.released();
     }

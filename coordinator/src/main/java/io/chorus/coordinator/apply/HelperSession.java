@@ -72,6 +72,8 @@ final class HelperSession implements AutoCloseable {
                 }
             };
     private PreparedStatement progress;
+    private long schemaVersion;
+    private boolean ranDdl;
     private PreparedStatement conflicts;
 
     private HelperSession(ApplierConfig config, String origin, Connection connection, int pid) {
@@ -217,6 +219,27 @@ final class HelperSession implements AutoCloseable {
             matchColumns.put(relation, match);
         }
         return match;
+    }
+
+    /** Makes the caches valid for the applier's schema version {@code version}: forgets them when it moved on. */
+    void schemaAt(long version) {
+        if (version != schemaVersion) {
+            forgetSchema();
+            schemaVersion = version;
+        }
+    }
+
+    /** A DDL statement ran in the open transaction: caches are stale for its rest (and for the other helpers). */
+    void ranDdl() {
+        forgetSchema();
+        ranDdl = true;
+    }
+
+    /** Whether DDL ran since the last call (the applier's schema version must move on once it commits). */
+    boolean takeRanDdl() {
+        boolean r = ranDdl;
+        ranDdl = false;
+        return r;
     }
 
     /** Forgets cached statements, column types and index columns (after DDL). */

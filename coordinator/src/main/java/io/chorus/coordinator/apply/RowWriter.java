@@ -9,6 +9,8 @@ import io.chorus.changeset.Op;
 import io.chorus.changeset.RelationName;
 import io.chorus.changeset.RowChange;
 import io.chorus.changeset.TruncateChange;
+import io.chorus.schema.DdlMessage;
+import io.chorus.schema.DdlRunner;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Savepoint;
@@ -159,11 +161,17 @@ final class RowWriter {
     }
 
     private void writeChange(ApplyUnit u, Change c) throws SQLException, Recheck {
-        if (c instanceof RowChange rc) {
+        if (c instanceof RowChange raw) {
+            RowChange rc = DdlRunner.withExistingColumns(raw, session.columnTypes(raw.relation().name()).keySet());
             add(u, RowStatement.of(rc, session.matchColumns(rc.relation())), false);
         } else if (c instanceof TruncateChange t) {
             flush();
             truncate(t);
+        } else if (DdlMessage.isDdl(c)) {
+            flush();
+            if (DdlRunner.run(session.connection(), DdlMessage.of((MessageChange) c))) {
+                session.ranDdl();
+            }
         } else if (c instanceof MessageChange m) {
             LOG.debug("GSN {}: logical message '{}' ignored by the applier", u.gsn(), m.prefix());
         }

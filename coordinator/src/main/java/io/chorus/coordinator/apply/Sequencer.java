@@ -30,9 +30,19 @@ final class Sequencer {
     private ChorusException failure;
     private boolean aborted;
     private int peakInFlight;
+    /** Moves on each time a DDL statement commits: helper sessions drop their statement and catalog caches. */
+    private final java.util.concurrent.atomic.AtomicLong schemaVersion = new java.util.concurrent.atomic.AtomicLong();
 
     Sequencer(Gsn start) {
         committed = start.value();
+    }
+
+    long schemaVersion() {
+        return schemaVersion.get();
+    }
+
+    void schemaChanged() {
+        schemaVersion.incrementAndGet();
     }
 
     Gsn committed() {

@@ -8,6 +8,7 @@ import io.chorus.changeset.MessageChange;
 import io.chorus.changeset.RelationName;
 import io.chorus.changeset.RowChange;
 import io.chorus.changeset.TruncateChange;
+import io.chorus.schema.DdlMessage;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -87,12 +88,15 @@ public final class CertRules {
     }
 
     /**
-     * The certification keys of a change: a row change's own keys, a TABLE key per truncated relation, none for a
-     * logical message (messages are not certified).
+     * The certification keys of a change: a row change's own keys, a TABLE key per truncated relation, a TABLE key per
+     * relation a DDL statement touched, none for other logical messages (they are not certified).
      */
     public static List<Key> keysOf(Change change) {
         if (change instanceof RowChange rc) {
             return rc.keys();
+        }
+        if (DdlMessage.isDdl(change)) {
+            return DdlMessage.of((MessageChange) change).tableKeys();
         }
         if (change instanceof TruncateChange tc) {
             List<Key> keys = new ArrayList<>(tc.relations().size());
@@ -104,13 +108,25 @@ public final class CertRules {
         return List.of();
     }
 
-    /** The lower-case operation name used in conflict kinds: insert, update, delete, truncate (message). */
+    /**
+     * Whether a change can lose. A DDL statement cannot: it committed at its origin and cannot be rolled back there,
+     * so it applies on every node; its TABLE keys go into the index, where concurrent changes that did not see it
+     * meet them and lose (see the package note).
+     */
+    public static boolean canLose(Change change) {
+        return !(change instanceof MessageChange);
+    }
+
+    /** The lower-case operation name used in conflict kinds: insert, update, delete, truncate, ddl (message). */
     public static String opName(Change change) {
         if (change instanceof RowChange rc) {
             return rc.op().name().toLowerCase(Locale.ROOT);
         }
         if (change instanceof TruncateChange) {
             return "truncate";
+        }
+        if (DdlMessage.isDdl(change)) {
+            return "ddl";
         }
         if (change instanceof MessageChange) {
             return "message";

@@ -136,7 +136,7 @@ public final class Certifier {
     }
 
     private Decision decide(Gsn gsn, ChangeSet cs, int i, List<Key> keys, List<OriginLoss> lostHere) {
-        if (keys.isEmpty()) {
+        if (keys.isEmpty() || !CertRules.canLose(cs.changes().get(i))) {
             return null;
         }
         CertIndex.Hit hit = index.earliestClash(keys, cs.origin(), cs.deps());
@@ -200,7 +200,7 @@ public final class Certifier {
         List<Change> changes = cs.changes();
         for (int i = 0; i < changes.size(); i++) {
             List<Key> keys = CertRules.keysOf(changes.get(i));
-            if (!keys.isEmpty()) {
+            if (!keys.isEmpty() && CertRules.canLose(changes.get(i))) {
                 conflicts.add(new Conflict(i, Conflict.UNCERTIFIABLE, cs.origin(), Gsn.NONE, null, keys.get(0), gsn));
                 lostHere.add(new OriginLoss(gsn, i, keys, gsn, null));
             }

@@ -16,6 +16,16 @@
  *       {@code *_truncate}). A TRUNCATE that loses cannot be rolled back at its origin (the rows are not decoded):
  *       the origin stops and rejoins by full transfer.</li>
  *   <li>Logical messages carry no keys and never lose.</li>
+ *   <li>DDL (DESIGN §6): a DDL message ({@link io.chorus.schema.DdlMessage}) is a barrier in total order. It never
+ *       loses — it committed at its origin and cannot be rolled back there — and it puts a TABLE key on every
+ *       relation it touched (old and new name of a rename) into the index. A change to such a relation that did not
+ *       see the DDL (deps below its GSN) and is ordered after it loses (kind {@code ddl_<op>}) on every node, and
+ *       its origin rolls it back before applying the DDL, in the same helper transaction: no change written against
+ *       the old definition is ever applied against the new one on a node that did not write it. A change ordered
+ *       before the DDL but not seen by it wins, and reaches the DDL's origin after the DDL; the applier there drops
+ *       the columns the DDL dropped (the other nodes drop them with the DDL). Two concurrent DDL statements on
+ *       different objects commute; on the same relation they apply everywhere in total order except at the origin
+ *       of the later one, which ran its own first — serialise DDL on one relation (one node, or one session).</li>
  *   <li>Uncertifiable changesets lose every keyed change with cause = their own GSN, so later changesets of the same
  *       origin that depend on them (deps below that GSN) lose too, by R2.</li>
  *   <li>When a change loses both directly and by R2, the conflict is the direct one (kind {@code <winner>_<loser>})

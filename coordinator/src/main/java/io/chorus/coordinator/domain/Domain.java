@@ -86,6 +86,7 @@ public final class Domain implements AutoCloseable {
     private PendingTracker pending;
     private UUID identity;
     private CaptureSync sync;
+    private final SchemaChanges schemaChanges = new SchemaChanges();
     private final DomainGuard guard = new DomainGuard(pendingLock, this::drainLocals);
     private final List<ChangeSet> startupLocals = new ArrayList<>();
     private final java.util.Queue<ChangeSet> capturedLocals = new java.util.concurrent.ConcurrentLinkedQueue<>();
@@ -265,6 +266,9 @@ public final class Domain implements AutoCloseable {
             @Override
             public void onHelperCommit(String originName, Gsn appliedGsn, Lsn commitLsn) {
                 sync.decodedThrough(commitLsn); // deps are tracked by the capture itself
+                if (schemaChanges.helperCommitted(appliedGsn)) {
+                    enricher.invalidate(); // a committed remote DDL makes the catalog stale
+                }
             }
 
             @Override
@@ -326,6 +330,9 @@ public final class Domain implements AutoCloseable {
         if (!problems.isEmpty()) {
             throw new ChorusException(String.join("; ", problems));
         }
+        try (Statement st = c.createStatement()) {
+            st.execute("SET chorus.replicate_ddl = off"); // the per-node policies below are this node's own
+        }
         ReplicaIdentityPolicy.prepare(c);
         SequencePolicy.apply(c, sequenceSlot());
         identity = GroupIdentity.resolve(c, groupName, bootstrap);
@@ -356,6 +363,9 @@ public final class Domain implements AutoCloseable {
             lastLocalCommit = raw.gtid().commitLsn();
         }
         ChangeSet cs = enricher.enrich(raw);
+        if (SchemaChanges.hasDdl(raw) && applier != null) {
+            applier.schemaChanged(); // this node's own DDL: the helpers' statement caches are stale
+        }
         synchronized (startupLocals) {
             if (!live) {
                 startupLocals.add(cs);
@@ -418,6 +428,7 @@ public final class Domain implements AutoCloseable {
     }
 
     private void submit(ApplyUnit unit) {
+        schemaChanges.delivered(unit);
         try {
             applier.submit(unit);
         } catch (InterruptedException e) {

@@ -5,7 +5,9 @@ import io.chorus.changeset.ChangeSet;
 import io.chorus.changeset.ChorusException;
 import io.chorus.changeset.Column;
 import io.chorus.changeset.Relation;
+import io.chorus.changeset.RelationName;
 import io.chorus.changeset.RowChange;
+import io.chorus.schema.DdlMessage;
 import io.chorus.coordinator.config.NodeConfig;
 import io.chorus.schema.Catalog;
 import io.chorus.schema.KeyDeriver;
@@ -26,6 +28,7 @@ final class KeyEnricher implements AutoCloseable {
     private final Connection connection;
     private final Catalog catalog;
     private final Map<Relation, Relation> rekeyed = new HashMap<>();
+    private final Map<RelationName, TableInfo> lastKnown = new HashMap<>();
 
     KeyEnricher(NodeConfig.Postgres pg, String database) {
         try {
@@ -36,19 +39,48 @@ final class KeyEnricher implements AutoCloseable {
         }
     }
 
+    /**
+     * Keys every row change. A relation seen with a new shape (pgoutput announces a changed definition) is read from
+     * the catalog again, and so is every table after a DDL message: the changes that follow it in the changeset were
+     * written against the new definition.
+     */
     ChangeSet enrich(ChangeSet cs) {
         List<Change> out = new ArrayList<>(cs.changes().size());
         for (Change c : cs.changes()) {
             if (c instanceof RowChange rc) {
-                TableInfo t = catalog.table(rc.relation().name());
+                if (!rekeyed.containsKey(rc.relation())) {
+                    catalog.invalidate(rc.relation().name());
+                }
+                TableInfo t = table(rc.relation().name());
                 Relation r = rekeyed.computeIfAbsent(rc.relation(), rel -> withKeyColumns(rel, t.identityColumns()));
                 RowChange keyed = new RowChange(r, rc.op(), rc.newTuple(), rc.oldTuple(), rc.oldIsKeyOnly(), List.of());
                 out.add(keyed.withKeys(KeyDeriver.keys(keyed, t)));
             } else {
+                if (DdlMessage.isDdl(c)) {
+                    catalog.invalidate();
+                }
                 out.add(c);
             }
         }
         return cs.withChanges(out);
+    }
+
+    /**
+     * The table's catalog entry; the last one known when the table is gone, since the capture decodes a commit after
+     * later DDL may have renamed or dropped its table.
+     */
+    private TableInfo table(RelationName name) {
+        try {
+            TableInfo t = catalog.table(name);
+            lastKnown.put(name, t);
+            return t;
+        } catch (ChorusException e) {
+            TableInfo known = lastKnown.get(name);
+            if (known == null) {
+                throw e;
+            }
+            return known;
+        }
     }
 
     /** Forgets cached table definitions (after DDL). */

@@ -29,6 +29,11 @@ final class SequencePolicy {
         if (slot < 1 || slot > STEP) {
             throw new IllegalArgumentException("sequence slot must be 1.." + STEP + ", got " + slot);
         }
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO chorus.meta (key, value) VALUES "
+                + "('sequence_slot', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")) {
+            ps.setString(1, Integer.toString(slot)); // sequences created later get the same slot (chorus-2.sql)
+            ps.execute();
+        }
         List<RelationName> seqs = new ArrayList<>();
         List<Long> lasts = new ArrayList<>();
         List<Long> steps = new ArrayList<>();

@@ -146,7 +146,7 @@ public final class PendingTracker implements PendingRows {
         for (int i = 0; i < changes.size(); i++) {
             Change c = changes.get(i);
             List<Key> keys = CertRules.keysOf(c);
-            if (keys.isEmpty() && !(c instanceof RowChange)) {
+            if (!(c instanceof RowChange) && (keys.isEmpty() || !CertRules.canLose(c))) {
                 continue;
             }
             PendingChange pc = new PendingChange(ps, i, c, keys);

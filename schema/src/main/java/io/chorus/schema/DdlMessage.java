@@ -1,0 +1,114 @@
+package io.chorus.schema;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.chorus.changeset.Change;
+import io.chorus.changeset.ChorusException;
+import io.chorus.changeset.Key;
+import io.chorus.changeset.MessageChange;
+import io.chorus.changeset.RelationName;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * One DDL statement as the event trigger of the SQL surface (chorus-2.sql, section "ddl") emits it: a transactional
+ * logical message with prefix {@value #PREFIX} whose content is JSON
+ * {@code {"v":1,"sql":...,"search_path":...,"role":...,"tag":...,"relations":[[schema,table],...]}}.
+ *
+ * <p>{@code sql} is absent on the later events of a query string already emitted (several DDL commands in one string):
+ * such a message only names more relations. {@code relations} are the tables the DDL created, changed or dropped, old
+ * and new names of a rename: certification gives the DDL a TABLE key on each.
+ *
+ * <p>Immutable value; thread-safe.
+ *
+ * @param sql        the statement(s) to run on the other nodes, empty for a relations-only message
+ * @param searchPath the origin session's search_path when the DDL ran
+ * @param role       the role the DDL ran as (current_user)
+ * @param tag        the command tag (e.g. {@code ALTER TABLE})
+ */
+public record DdlMessage(Optional<String> sql, String searchPath, String role, String tag,
+                         List<RelationName> relations) {
+    /** The prefix of DDL messages. */
+    public static final String PREFIX = "chorus_ddl";
+    private static final ObjectMapper JSON = new ObjectMapper();
+    /** CONCURRENTLY after the keyword that allows it: the forms that cannot run inside a transaction block. */
+    private static final Pattern CONCURRENTLY = Pattern.compile(
+            "^(\\s*(?:create\\s+(?:unique\\s+)?index|drop\\s+index|reindex\\s+(?:\\([^)]*\\)\\s*)?(?:index|table|schema|database|system)))"
+                    + "\\s+concurrently\\b", Pattern.CASE_INSENSITIVE);
+
+    public DdlMessage {
+        Objects.requireNonNull(sql, "sql");
+        Objects.requireNonNull(searchPath, "searchPath");
+        Objects.requireNonNull(role, "role");
+        Objects.requireNonNull(tag, "tag");
+        relations = List.copyOf(relations);
+    }
+
+    /** Whether {@code change} is a DDL message. */
+    public static boolean isDdl(Change change) {
+        return change instanceof MessageChange m && PREFIX.equals(m.prefix());
+    }
+
+    /**
+     * Decodes a DDL message.
+     *
+     * @throws ChorusException when the content is not a version-1 DDL message (the origin runs another Chorus version)
+     */
+    public static DdlMessage of(MessageChange m) {
+        if (!PREFIX.equals(m.prefix())) {
+            throw new IllegalArgumentException("not a DDL message: prefix " + m.prefix());
+        }
+        String text = new String(m.content(), StandardCharsets.UTF_8);
+        try {
+            JsonNode n = JSON.readTree(text);
+            if (n == null || n.path("v").asInt() != 1) {
+                throw malformed(text, "version " + (n == null ? "none" : n.path("v").asText()) + ", expected 1", null);
+            }
+            List<RelationName> rels = new ArrayList<>();
+            for (JsonNode r : n.path("relations")) {
+                rels.add(RelationName.of(r.get(0).asText(), r.get(1).asText()));
+            }
+            JsonNode sql = n.path("sql");
+            return new DdlMessage(sql.isTextual() ? Optional.of(sql.asText()) : Optional.empty(),
+                    n.path("search_path").asText(), n.path("role").asText(), n.path("tag").asText(), rels);
+        } catch (IOException | RuntimeException e) {
+            if (e instanceof ChorusException ce) {
+                throw ce;
+            }
+            throw malformed(text, e.getMessage(), e);
+        }
+    }
+
+    private static ChorusException malformed(String text, String why, Throwable cause) {
+        return new ChorusException("malformed " + PREFIX + " message (" + why + "): "
+                + text.substring(0, Math.min(200, text.length())) + "; every node of a group must run the same Chorus "
+                + "version", cause);
+    }
+
+    /** One TABLE key per relation: concurrent changes to these tables that did not see the DDL lose to it. */
+    public List<Key> tableKeys() {
+        List<Key> keys = new ArrayList<>(relations.size());
+        for (RelationName r : relations) {
+            keys.add(Key.table(r));
+        }
+        return keys;
+    }
+
+    /**
+     * The statement as a helper runs it, inside its apply transaction: CONCURRENTLY is dropped from CREATE INDEX,
+     * DROP INDEX and REINDEX (which cannot run in a transaction block). The origin built the index without blocking
+     * writes; the other nodes build it inside the DDL's barrier, where the applier writes nothing else anyway.
+     */
+    public Optional<String> statementForTransaction() {
+        return sql.map(s -> {
+            Matcher m = CONCURRENTLY.matcher(s);
+            return m.find() ? m.replaceFirst("$1") : s;
+        });
+    }
+}

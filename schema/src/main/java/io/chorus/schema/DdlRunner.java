@@ -1,0 +1,148 @@
+package io.chorus.schema;
+
+import io.chorus.changeset.Column;
+import io.chorus.changeset.Relation;
+import io.chorus.changeset.RowChange;
+import io.chorus.changeset.Tuple;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+
+/**
+ * Runs a replicated DDL statement inside an open apply transaction, as its origin ran it: same search_path, same
+ * role where this connection may act as it (else as the connection's own role, with a warning). The search_path and
+ * role are restored afterwards, for the rest of the transaction. Also adapts a row change written against a table
+ * definition the DDL since changed (see {@link #withExistingColumns}).
+ *
+ * <p>Stateless and thread-safe; blocks on the connection, which the caller owns (not thread-safe itself).
+ */
+public final class DdlRunner {
+    private static final Logger LOG = LogManager.getLogger(DdlRunner.class);
+
+    private DdlRunner() {
+    }
+
+    /**
+     * Runs {@code ddl}'s statement in the connection's open transaction (no commit). A relations-only message runs
+     * nothing.
+     *
+     * @return whether a statement ran (the schema may have changed: statement and catalog caches are stale)
+     * @throws SQLException as the statement failed; the transaction is then aborted
+     */
+    public static boolean run(Connection c, DdlMessage ddl) throws SQLException {
+        Optional<String> sql = ddl.statementForTransaction();
+        if (sql.isEmpty()) {
+            return false;
+        }
+        String path = scalar(c, "SELECT current_setting('search_path')");
+        setLocal(c, "search_path", ddl.searchPath());
+        boolean asRole = mayActAs(c, ddl.role());
+        if (asRole) {
+            setLocal(c, "role", ddl.role());
+        }
+        try (Statement st = c.createStatement()) {
+            st.execute(sql.get());
+        }
+        if (asRole) {
+            setLocal(c, "role", "none");
+        }
+        setLocal(c, "search_path", path);
+        LOG.info("ran replicated {} as {} (search_path {}): {}", ddl.tag(), asRole ? ddl.role() : "the helper's role",
+                ddl.searchPath(), abbreviate(sql.get()));
+        return true;
+    }
+
+    private static boolean mayActAs(Connection c, String role) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT to_regrole(?) IS NOT NULL AND current_user <> ? "
+                + "AND pg_has_role(current_user, to_regrole(?), 'MEMBER'), to_regrole(?) IS NULL")) {
+            for (int i = 1; i <= 4; i++) {
+                ps.setString(i, quoteRole(role));
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                if (rs.getBoolean(2)) {
+                    LOG.warn("role {} of a replicated DDL statement does not exist on this node; it runs as the "
+                            + "helper's role (create the role on every node to keep object owners identical)", role);
+                }
+                return rs.getBoolean(1);
+            }
+        }
+    }
+
+    private static String quoteRole(String role) {
+        return '"' + role.replace("\"", "\"\"") + '"';
+    }
+
+    private static void setLocal(Connection c, String name, String value) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT set_config(?, ?, true)")) {
+            ps.setString(1, name);
+            ps.setString(2, value);
+            ps.execute();
+        }
+    }
+
+    private static String scalar(Connection c, String sql) throws SQLException {
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    private static String abbreviate(String sql) {
+        String one = sql.replaceAll("\\s+", " ");
+        return one.length() <= 200 ? one : one.substring(0, 200) + "...";
+    }
+
+    /**
+     * {@code rc} without the columns its table no longer has. A change ordered before a DDL statement but written
+     * without seeing it reaches the DDL's origin after the DDL (everywhere else it is applied before it); where the
+     * DDL dropped a column, the other nodes drop that column's value with the DDL, so dropping it here ends
+     * identical. Key columns are never dropped (a change missing its key must fail loudly).
+     *
+     * @param existing the table's current column names; empty when the table is unknown (nothing is adapted)
+     * @return {@code rc} itself when nothing is missing
+     */
+    public static RowChange withExistingColumns(RowChange rc, Set<String> existing) {
+        Relation rel = rc.relation();
+        if (existing.isEmpty() || rel.columns().stream().allMatch(col -> existing.contains(col.name()))) {
+            return rc;
+        }
+        List<Integer> keep = new ArrayList<>();
+        List<Column> cols = new ArrayList<>();
+        for (int i = 0; i < rel.columnCount(); i++) {
+            Column col = rel.columns().get(i);
+            if (existing.contains(col.name()) || col.key()) {
+                keep.add(i);
+                cols.add(col);
+            }
+        }
+        LOG.info("change to {} carries columns the table no longer has (dropped by a later DDL statement of this "
+                + "node): applied without them", rel.name());
+        return new RowChange(new Relation(rel.name(), rel.replicaIdentity(), cols), rc.op(), project(rc.newTuple(), keep),
+                project(rc.oldTuple(), keep), rc.oldIsKeyOnly(), rc.keys());
+    }
+
+    private static Tuple project(Tuple t, List<Integer> keep) {
+        if (t == null) {
+            return null;
+        }
+        Tuple.Builder b = Tuple.builder(keep.size());
+        for (int j = 0; j < keep.size(); j++) {
+            int i = keep.get(j);
+            switch (t.state(i)) {
+                case NULL -> b.setNull(j);
+                case UNCHANGED -> b.setUnchanged(j);
+                case TEXT -> b.setText(j, t.text(i));
+            }
+        }
+        return b.build();
+    }
+}

@@ -19,11 +19,13 @@ import java.util.regex.Pattern;
 /**
  * One DDL statement as the event trigger of the SQL surface (chorus-2.sql, section "ddl") emits it: a transactional
  * logical message with prefix {@value #PREFIX} whose content is JSON
- * {@code {"v":1,"sql":...,"search_path":...,"role":...,"tag":...,"relations":[[schema,table],...]}}.
+ * {@code {"v":1,"sql":...,"search_path":...,"role":...,"tag":...,"relations":[[schema,table],...],"keyed":...}}.
  *
  * <p>{@code sql} is absent on the later events of a query string already emitted (several DDL commands in one string):
  * such a message only names more relations. {@code relations} are the tables the DDL created, changed or dropped, old
- * and new names of a rename: certification gives the DDL a TABLE key on each.
+ * and new names of a rename. When {@code keyed}, certification gives the DDL a TABLE key on each; a DDL statement
+ * that changes written against the old definition still apply after (ADD/DROP COLUMN, a type change without USING, a
+ * non-unique index...) is not keyed.
  *
  * <p>Immutable value; thread-safe.
  *
@@ -31,9 +33,10 @@ import java.util.regex.Pattern;
  * @param searchPath the origin session's search_path when the DDL ran
  * @param role       the role the DDL ran as (current_user)
  * @param tag        the command tag (e.g. {@code ALTER TABLE})
+ * @param keyed      concurrent changes to the relations that did not see the DDL must lose to it
  */
 public record DdlMessage(Optional<String> sql, String searchPath, String role, String tag,
-                         List<RelationName> relations) {
+                         List<RelationName> relations, boolean keyed) {
     /** The prefix of DDL messages. */
     public static final String PREFIX = "chorus_ddl";
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -76,7 +79,8 @@ public record DdlMessage(Optional<String> sql, String searchPath, String role, S
             }
             JsonNode sql = n.path("sql");
             return new DdlMessage(sql.isTextual() ? Optional.of(sql.asText()) : Optional.empty(),
-                    n.path("search_path").asText(), n.path("role").asText(), n.path("tag").asText(), rels);
+                    n.path("search_path").asText(), n.path("role").asText(), n.path("tag").asText(), rels,
+                    n.path("keyed").asBoolean(true));
         } catch (IOException | RuntimeException e) {
             if (e instanceof ChorusException ce) {
                 throw ce;
@@ -91,8 +95,14 @@ public record DdlMessage(Optional<String> sql, String searchPath, String role, S
                 + "version", cause);
     }
 
-    /** One TABLE key per relation: concurrent changes to these tables that did not see the DDL lose to it. */
+    /**
+     * One TABLE key per relation when keyed (concurrent changes to these tables that did not see the DDL lose to it),
+     * else none.
+     */
     public List<Key> tableKeys() {
+        if (!keyed) {
+            return List.of();
+        }
         List<Key> keys = new ArrayList<>(relations.size());
         for (RelationName r : relations) {
             keys.add(Key.table(r));

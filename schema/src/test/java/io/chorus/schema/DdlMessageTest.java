@@ -38,6 +38,14 @@ class DdlMessageTest {
     }
 
     @Test
+    void aDdlThatAbsorbsOldChangesHasNoKeys() {
+        DdlMessage m = DdlMessage.of(message("{\"v\":1,\"sql\":\"ALTER TABLE t ADD COLUMN c int\",\"search_path\":\"public\","
+                + "\"role\":\"r\",\"tag\":\"ALTER TABLE\",\"relations\":[[\"public\",\"t\"]],\"keyed\":false}"));
+        assertThat(m.relations()).containsExactly(RelationName.of("public", "t"));
+        assertThat(m.tableKeys()).isEmpty();
+    }
+
+    @Test
     void aRelationsOnlyMessageRunsNothing() {
         DdlMessage m = DdlMessage.of(message("{\"v\":1,\"sql\":null,\"search_path\":\"public\",\"role\":\"r\","
                 + "\"tag\":\"CREATE INDEX\",\"relations\":[[\"s\",\"x\"]]}"));
@@ -54,7 +62,7 @@ class DdlMessageTest {
     }
 
     private static Optional<String> withSql(String sql) {
-        return new DdlMessage(Optional.of(sql), "public", "r", "X", List.of()).statementForTransaction();
+        return new DdlMessage(Optional.of(sql), "public", "r", "X", List.of(), true).statementForTransaction();
     }
 
     @Test

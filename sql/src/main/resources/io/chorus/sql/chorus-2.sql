@@ -31,11 +31,14 @@ CREATE TABLE IF NOT EXISTS chorus.saved_commits (
 -- TRANSACTIONAL logical message with prefix 'chorus_ddl', in the DDL's own transaction, so it is decoded in the same
 -- changeset as the data, in statement order, and ordered with it. The message is JSON:
 --   {"v":1, "sql": <statement text or null>, "search_path": ..., "role": ..., "tag": <command tag>,
---    "relations": [[schema, table], ...]}
+--    "relations": [[schema, table], ...], "keyed": <bool>}
 -- "sql" is the statement to run on the other nodes; it is null on the later events of a query string that was already
 -- emitted (several DDL commands in one string): those messages only name more relations. "relations" are the tables
--- the command created, changed or dropped (old and new name for a rename): certification gives the DDL a TABLE key on
--- each, so concurrent DML on them that did not see the DDL loses (coordinator.certify).
+-- the command created, changed or dropped (old and new name for a rename). When "keyed", certification gives the DDL
+-- a TABLE key on each, so concurrent DML on them that did not see the DDL loses (coordinator.certify). A DDL statement
+-- is keyed unless a change written against the old definition still applies correctly after it: ADD/DROP COLUMN,
+-- SET/DROP DEFAULT, a type change without USING, a non-unique index, comments and grants absorb such changes (the
+-- applier drops the values of dropped columns); renames, DROP TABLE, new constraints, unique indexes, USING do not.
 --
 -- Which text is replicated: current_query() is the client's whole query string. A string with one statement is sent
 -- as it is. A string with several statements is sent whole, once, when every statement in it is DDL; a string that
@@ -141,7 +144,9 @@ $$;
 
 -- Emits one DDL message. SECURITY DEFINER so any role that may run DDL may emit it; the role recorded is checked to
 -- be one the session may act as, so a helper never runs a statement with more rights than its origin session had.
-CREATE OR REPLACE FUNCTION chorus._emit_ddl(stmt text, search_path text, role_name text, tag text, relations jsonb)
+DROP FUNCTION IF EXISTS chorus._emit_ddl(text, text, text, text, jsonb);
+CREATE OR REPLACE FUNCTION chorus._emit_ddl(stmt text, search_path text, role_name text, tag text, relations jsonb,
+                                           keyed boolean)
 RETURNS void LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF NOT pg_has_role(session_user, role_name, 'MEMBER') THEN
@@ -150,7 +155,7 @@ BEGIN
     END IF;
     PERFORM pg_logical_emit_message(true, 'chorus_ddl',
         jsonb_build_object('v', 1, 'sql', stmt, 'search_path', search_path, 'role', role_name, 'tag', tag,
-                           'relations', coalesce(relations, '[]'::jsonb))::text);
+                           'relations', coalesce(relations, '[]'::jsonb), 'keyed', keyed)::text);
 END
 $$;
 
@@ -247,6 +252,19 @@ $$;
 
 -- The per-node policies, on this node's own terms (run in helpers too): REPLICA IDENTITY FULL for keyed tables,
 -- node-safe steps for sequences.
+-- Whether changes written against a table's old definition must lose to this DDL (see the section header).
+CREATE OR REPLACE FUNCTION chorus._ddl_keyed(tag text, stmt text) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE tag
+        WHEN 'ALTER TABLE' THEN stmt ~* '\m(rename|schema|using|constraint|primary|unique|identity|attach|detach|inherit|logged|unlogged|exclude|references|check|generated)\M'
+        WHEN 'CREATE INDEX' THEN stmt ~* '\munique\M'
+        WHEN 'COMMENT' THEN false
+        WHEN 'GRANT' THEN false
+        WHEN 'REVOKE' THEN false
+        ELSE true
+    END
+$$;
+
 CREATE OR REPLACE FUNCTION chorus._ddl_policies(tables oid[], sequences oid[]) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -323,11 +341,12 @@ BEGIN
         -- one string is run once: later DDL events of the same string only add relations
         once := md5(stmt) || ':' || statement_timestamp() || ':' || coalesce(current_setting('chorus.execute_seq', true), '');
         IF coalesce(current_setting('chorus.ddl_emitted', true), '') = once THEN
-            PERFORM chorus._emit_ddl(NULL, current_setting('search_path'), current_user::text, tg_tag, relations);
+            PERFORM chorus._emit_ddl(NULL, current_setting('search_path'), current_user::text, tg_tag, relations,
+                                     chorus._ddl_keyed(tg_tag, stmt));
         ELSE
             PERFORM set_config('chorus.ddl_emitted', once, true);
             PERFORM chorus._emit_ddl(array_to_string(stmts, E';\n'), current_setting('search_path'), current_user::text,
-                                     tg_tag, relations);
+                                     tg_tag, relations, chorus._ddl_keyed(tg_tag, stmt));
         END IF;
     END IF;
     PERFORM chorus._ddl_policies(tables, sequences);

@@ -69,6 +69,11 @@ class DdlCaptureTest {
             assertThat(insert1).isLessThan(alter);
             assertThat(alter).isLessThan(insert2);
             assertThat(out.get(insert2)).contains("w[integer]:7");
+            assertThat(out.get(alter)).contains("\"keyed\": false");
+            assertThat(query(c, "SELECT chorus._ddl_keyed('ALTER TABLE', 'ALTER TABLE t ALTER c TYPE int USING c::int') "
+                    + "AND chorus._ddl_keyed('CREATE INDEX', 'CREATE UNIQUE INDEX i ON t(c)') "
+                    + "AND NOT chorus._ddl_keyed('ALTER TABLE', 'ALTER TABLE t DROP COLUMN c, ALTER d TYPE bigint')"))
+                    .isEqualTo("t");
         }
     }
 
@@ -149,7 +154,9 @@ class DdlCaptureTest {
             exec(c, "DROP TABLE new_name");
             List<String> msgs = ddl(decoded(c));
             assertThat(msgs).hasSize(3);
-            assertThat(msgs.get(1)).contains("[\"public\", \"new_name\"]").contains("[\"public\", \"old_name\"]");
+            assertThat(msgs.get(1)).contains("[\"public\", \"new_name\"]").contains("[\"public\", \"old_name\"]")
+                    .contains("\"keyed\": true");
+            assertThat(msgs.get(0)).contains("\"keyed\": true");
             assertThat(msgs.get(2)).contains("\"sql\": \"DROP TABLE new_name\"").contains("[\"public\", \"new_name\"]");
         }
     }

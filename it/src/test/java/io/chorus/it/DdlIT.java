@@ -1,0 +1,252 @@
+package io.chorus.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.chorus.it.check.ClusterCheck;
+import io.chorus.it.harness.Await;
+import io.chorus.it.harness.ChorusCluster;
+import io.chorus.it.harness.Sql;
+import io.chorus.it.workload.Workload;
+import io.chorus.it.workload.WorkloadRunner;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * DDL replicated in total order on a three-node cluster of sidecar processes (DESIGN §6, issue 8): DDL under write
+ * load from every node, DDL issued on two nodes at the same moment, and chorus.execute(). Afterwards every node is
+ * ONLINE without an apply error, every table (rows and column order) and the conflict log are identical, every
+ * acknowledged row is everywhere, and the schema dumps (columns, defaults, indexes, constraints, replica identity,
+ * sequence steps) are identical.
+ */
+@Tag("slow")
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class DdlIT {
+    private static final Duration BARRIER = Duration.ofSeconds(90);
+    private static final String SCHEMA = """
+            CREATE TABLE ddl_t (id bigint PRIMARY KEY, origin text NOT NULL, v text, dropme text DEFAULT 'd',
+                                retype int DEFAULT 1);
+            CREATE TABLE quiet_t (id int PRIMARY KEY, v text);
+            INSERT INTO quiet_t VALUES (1, 'one'), (2, 'two');
+            CREATE TABLE side_a (id int PRIMARY KEY);
+            CREATE TABLE side_b (id int PRIMARY KEY);
+            """;
+    private ChorusCluster cluster;
+    private long seed;
+
+    @BeforeAll
+    void start() throws SQLException {
+        seed = Long.getLong("chorus.seed", System.nanoTime() % 100_000);
+        System.out.println("DdlIT seed " + seed + " (replay with -Dchorus.seed=" + seed + ")");
+        cluster = ChorusCluster.start(3, "ddl", SCHEMA, null);
+    }
+
+    @AfterAll
+    void stop() {
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    @Test
+    void ddlUnderWriteLoadFromEveryNodeKeepsTheNodesIdenticalAndLosesNoRow() throws Exception {
+        Inserts inserts = new Inserts();
+        WorkloadRunner run = WorkloadRunner.start(1, List.of(inserts), cluster::connect, 3, 2, seed,
+                Duration.ofMinutes(3), Long.MAX_VALUE);
+        try {
+            ddlAfterProgress(run, 1, "ALTER TABLE ddl_t ADD COLUMN added int DEFAULT 42");
+            ddlAfterProgress(run, 2, "ALTER TABLE ddl_t DROP COLUMN dropme");
+            ddlAfterProgress(run, 3, "ALTER TABLE ddl_t ALTER COLUMN retype TYPE bigint");
+            ddlAfterProgress(run, 1, "CREATE INDEX CONCURRENTLY ddl_t_v ON ddl_t (v)");
+            ddlAfterProgress(run, 2, "ALTER TABLE quiet_t RENAME TO renamed_t");
+            ddlAfterProgress(run, 3, "CREATE TABLE made_t (id serial PRIMARY KEY, u text UNIQUE)");
+            ddlAfterProgress(run, 1, "SELECT 1"); // some load after the last DDL
+        } finally {
+            run.stop();
+        }
+        ClusterCheck.Verdict v = ClusterCheck.verify(cluster, List.of(inserts), BARRIER);
+        System.out.println("committed " + run.committed() + ", acknowledged rows " + inserts.acknowledged.size()
+                + "\n" + v.describe());
+        assertThat(run.errors()).isEmpty();
+        assertThat(v.ok()).as(v.describe()).isTrue();
+        assertThat(inserts.acknowledged.size()).isGreaterThan(100);
+        assertThat(v.rowsPerTable()).containsEntry("public.ddl_t", (long) inserts.acknowledged.size())
+                .containsEntry("public.renamed_t", 2L);
+        String dump = sameSchemaEverywhere();
+        assertThat(dump).contains("col ddl_t.added integer default 42").doesNotContain("dropme")
+                .contains("col ddl_t.retype bigint").contains("idx ddl_t_v valid CREATE INDEX ddl_t_v ON public.ddl_t USING btree (v)")
+                .contains("rel renamed_t r replident f").doesNotContain("rel quiet_t")
+                .contains("rel made_t r replident f").contains("seq made_t_id_seq step 32");
+        for (int i = 1; i <= 3; i++) {
+            try (Connection c = cluster.connect(i)) {
+                assertThat(Sql.number(c, "SELECT count(*) FROM ddl_t WHERE added = 42"))
+                        .as("rows inserted before and after ADD COLUMN all carry its default on node" + i)
+                        .isEqualTo(inserts.acknowledged.size());
+            }
+        }
+    }
+
+    @Test
+    void ddlIssuedOnTwoNodesAtTheSameMomentEndsInIdenticalSchemas() throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(2, r -> new Thread(r, "ddl-same-moment"));
+        try {
+            CountDownLatch go = new CountDownLatch(1);
+            Future<?> one = pool.submit(() -> runAt(go, 1, "ALTER TABLE side_a ADD COLUMN from1 text DEFAULT 'a'",
+                    "CREATE INDEX side_b_by1 ON side_b (id)"));
+            Future<?> two = pool.submit(() -> runAt(go, 2, "ALTER TABLE side_b ADD COLUMN from2 int DEFAULT 2",
+                    "COMMENT ON TABLE side_a IS 'commented on node2'"));
+            go.countDown();
+            one.get(60, TimeUnit.SECONDS);
+            two.get(60, TimeUnit.SECONDS);
+        } finally {
+            pool.shutdownNow();
+        }
+        try (Connection c = cluster.connect(3)) {
+            assertThat(Sql.one(c, "SELECT chorus.execute($s$CREATE TABLE exec_t (id int PRIMARY KEY, v text);"
+                    + " INSERT INTO exec_t VALUES (1, 'x;y'); ALTER TABLE side_a ADD COLUMN from3 int$s$)"))
+                    .startsWith("3 statement(s) run here (2 DDL)");
+        }
+        ClusterCheck.Verdict v = ClusterCheck.verify(cluster, List.of(), BARRIER);
+        assertThat(v.ok()).as(v.describe()).isTrue();
+        assertThat(v.rowsPerTable()).as("the script's INSERT is replicated as a row, once").containsEntry("public.exec_t", 1L);
+        String dump = sameSchemaEverywhere();
+        assertThat(dump).contains("col side_a.from1 text default 'a'::text").contains("col side_b.from2 integer default 2")
+                .contains("col side_a.from3 integer").contains("idx side_b_by1 valid")
+                .contains("comment side_a commented on node2").contains("rel exec_t r replident f");
+    }
+
+    private void runAt(CountDownLatch go, int node, String... statements) {
+        try (Connection c = cluster.connect(node); Statement st = c.createStatement()) {
+            if (!go.await(30, TimeUnit.SECONDS)) {
+                throw new IllegalStateException("the start signal did not come within 30 s");
+            }
+            for (String s : statements) {
+                st.execute(s);
+            }
+        } catch (SQLException | InterruptedException e) {
+            throw new IllegalStateException("DDL on node" + node + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** Waits until the load committed some more transactions, then runs {@code ddl} on node {@code node}. */
+    private void ddlAfterProgress(WorkloadRunner run, int node, String ddl) throws SQLException {
+        long before = run.committed();
+        Await.until("the load to commit 80 more transactions before: " + ddl, Duration.ofSeconds(60),
+                () -> run.committed() >= before + 80 || !run.errors().isEmpty());
+        assertThat(run.errors()).isEmpty();
+        try (Connection c = cluster.connect(node); Statement st = c.createStatement()) {
+            st.execute(ddl);
+        }
+    }
+
+    /** The schema of database ddl on every node, identical; returns node1's dump. */
+    private String sameSchemaEverywhere() throws SQLException {
+        List<String> dumps = new ArrayList<>();
+        for (int i = 1; i <= 3; i++) {
+            try (Connection c = cluster.connect(i)) {
+                dumps.add(Sql.one(c, SCHEMA_DUMP));
+            }
+        }
+        assertThat(dumps.get(1)).as("node2's schema").isEqualTo(dumps.get(0));
+        assertThat(dumps.get(2)).as("node3's schema").isEqualTo(dumps.get(0));
+        return dumps.get(0);
+    }
+
+    private static final String SCHEMA_DUMP = """
+            SELECT string_agg(x, E'\\n' ORDER BY x) FROM (
+              SELECT format('col %s.%s %s default %s%s #%s', c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
+                            pg_get_expr(d.adbin, d.adrelid), CASE WHEN a.attnotnull THEN ' not null' ELSE '' END,
+                            a.attnum) AS x
+                FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+                LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+               WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
+              UNION ALL
+              SELECT format('idx %s %s %s', i.indexrelid::regclass, CASE WHEN i.indisvalid THEN 'valid' ELSE 'INVALID' END,
+                            pg_get_indexdef(i.indexrelid))
+                FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid WHERE c.relnamespace = 'public'::regnamespace
+              UNION ALL
+              SELECT format('con %s %s', conname, pg_get_constraintdef(oid)) FROM pg_constraint
+               WHERE connamespace = 'public'::regnamespace
+              UNION ALL
+              SELECT format('rel %s %s replident %s', relname, relkind, relreplident) FROM pg_class
+               WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p')
+              UNION ALL
+              SELECT format('seq %s step %s', sequencename, increment_by) FROM pg_sequences WHERE schemaname = 'public'
+              UNION ALL
+              SELECT format('comment %s %s', c.relname, obj_description(c.oid, 'pg_class')) FROM pg_class c
+               WHERE c.relnamespace = 'public'::regnamespace AND obj_description(c.oid, 'pg_class') IS NOT NULL
+            ) s""";
+
+    /** Inserts into ddl_t naming only the columns no DDL touches; every acknowledged id must be on every node. */
+    static final class Inserts implements Workload {
+        final Set<Long> acknowledged = ConcurrentHashMap.newKeySet();
+        final Set<Long> inDoubt = ConcurrentHashMap.newKeySet();
+
+        @Override
+        public String name() {
+            return "ddl-inserts";
+        }
+
+        @Override
+        public String schema() {
+            return "";
+        }
+
+        @Override
+        public Object transaction(Connection c, Random rnd, Writer w) throws SQLException {
+            long id = w.uniqueId();
+            Sql.exec(c, "INSERT INTO ddl_t (id, origin, v) VALUES (?, ?, ?)", id, "node" + w.node(),
+                    Long.toHexString(rnd.nextLong()));
+            return id;
+        }
+
+        @Override
+        public void committed(Object token) {
+            acknowledged.add((Long) token);
+        }
+
+        @Override
+        public void inDoubt(Object token) {
+            inDoubt.add((Long) token);
+        }
+
+        @Override
+        public List<String> verify(Map<String, Connection> nodes) throws SQLException {
+            List<String> problems = new ArrayList<>();
+            for (Map.Entry<String, Connection> n : nodes.entrySet()) {
+                Set<Long> present = new HashSet<>();
+                for (String id : Sql.column(n.getValue(), "SELECT id FROM ddl_t")) {
+                    present.add(Long.parseLong(id));
+                }
+                Set<Long> lost = new HashSet<>(acknowledged);
+                lost.removeAll(present);
+                Set<Long> unexpected = new HashSet<>(present);
+                unexpected.removeAll(acknowledged);
+                unexpected.removeAll(inDoubt);
+                if (!lost.isEmpty() || !unexpected.isEmpty()) {
+                    problems.add("ddl_t on " + n.getKey() + ": lost " + lost.size() + " acknowledged rows (e.g. "
+                            + lost.stream().limit(5).toList() + "), " + unexpected.size() + " rows never acknowledged");
+                }
+            }
+            return problems;
+        }
+    }
+}

@@ -13,5 +13,16 @@
  * old rows are needed. Known gaps: exclusion constraints are not certified, partitioned tables on either side of a foreign key
  * are not matched to their partitions, and foreign keys between columns whose text forms differ
  * for equal values (e.g. numeric of different scales) would not meet.
+ *
+ * <p>DDL (DESIGN §6). The SQL surface's event triggers (chorus-2.sql, section "ddl") turn each DDL statement of a
+ * replicated database into a transactional logical message in its own transaction; {@link io.chorus.schema.DdlMessage}
+ * is its decoded form (statement, search_path, role, the relations it touched, whether it is keyed) and
+ * {@link io.chorus.schema.DdlRunner} runs it in a helper's apply transaction. Choices: the statement text is the
+ * client's query string when it holds one statement, or several that are all DDL (sent once); DDL inside functions, DO
+ * blocks and strings mixing DDL with DML is refused (chorus.execute() runs a script statement by statement instead);
+ * CREATE/DROP INDEX CONCURRENTLY and REINDEX CONCURRENTLY run concurrently at the origin and as the plain form in the
+ * helpers' barrier transaction elsewhere; CREATE TABLE AS, unlogged tables and tables left without a primary key are
+ * refused; new tables and sequences get the enable-time policies (REPLICA IDENTITY FULL, node-safe steps) on every node
+ * in the DDL's own transaction. Global objects (roles, databases, tablespaces) are not replicated.
  */
 package io.chorus.schema;

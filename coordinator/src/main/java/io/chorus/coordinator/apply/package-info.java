@@ -42,6 +42,12 @@
  *       {@link io.chorus.coordinator.apply.DivergenceException}.</li>
  * </ol>
  *
+ * <p>DDL: a unit holding a DDL message runs alone (an exclusive batch is admitted only once every batch before it
+ * committed, and blocks every later one); the helper runs the statement in order with the unit's rows and the
+ * {@link io.chorus.coordinator.apply.Sequencer}'s schema version moves on at its commit, so every helper drops its
+ * cached statements and catalog facts before its next transaction. A change whose relation carries columns the table
+ * no longer has (written before a DDL of this node that dropped them) is applied without them.
+ *
  * <p>Replication origins are server-wide: two domains on one server must use different
  * {@link io.chorus.coordinator.apply.ApplierConfig#originPrefix() origin prefixes}.
  */

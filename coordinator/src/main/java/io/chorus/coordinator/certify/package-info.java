@@ -17,8 +17,11 @@
  *       the origin stops and rejoins by full transfer.</li>
  *   <li>Logical messages carry no keys and never lose.</li>
  *   <li>DDL (DESIGN §6): a DDL message ({@link io.chorus.schema.DdlMessage}) is a barrier in total order. It never
- *       loses — it committed at its origin and cannot be rolled back there — and it puts a TABLE key on every
- *       relation it touched (old and new name of a rename) into the index. A change to such a relation that did not
+ *       loses — it committed at its origin and cannot be rolled back there. A keyed DDL (rename, DROP TABLE, new
+ *       constraint, unique index, USING: a change written against the old definition would not apply after it) puts
+ *       a TABLE key on every relation it touched (old and new name of a rename) into the index; ADD/DROP COLUMN, a
+ *       type change without USING or a plain index put none (such changes still apply). A change to a keyed relation
+ *       that did not
  *       see the DDL (deps below its GSN) and is ordered after it loses (kind {@code ddl_<op>}) on every node, and
  *       its origin rolls it back before applying the DDL, in the same helper transaction: no change written against
  *       the old definition is ever applied against the new one on a node that did not write it. A change ordered

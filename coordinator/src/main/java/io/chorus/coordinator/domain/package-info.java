@@ -26,6 +26,15 @@
  *   the decisions recorded in {@code chorus.conflicts}) but not applied. The capture re-emits the unconfirmed local
  *   commits; once the replay reached W and the capture caught up, the tracker is rebuilt from both and deliveries
  *   above W go on.</li>
+ *   <li><b>DDL.</b> A changeset holding a DDL message ({@link io.chorus.schema.DdlMessage}) is certified like any
+ *   other (the DDL never loses; see {@code io.chorus.coordinator.certify}) and applied as a barrier: its unit runs
+ *   alone, after every lower GSN committed and before any higher one starts, and the helper runs the statement in GSN
+ *   order with the rest of the changeset. Caches follow the schema: the helpers drop their statement and catalog
+ *   caches when a DDL commits (their own, or a local session's one the capture reports); the key enricher reads a
+ *   table again when pgoutput announces a new shape, after a DDL message in a local changeset, and when the capture
+ *   decodes the helper commit of a remote DDL ({@link io.chorus.coordinator.domain.SchemaChanges}), keeping the last
+ *   definition of a table renamed or dropped before its earlier commits were decoded. The control connection runs
+ *   with {@code chorus.replicate_ddl = off}: the enable-time policies are this node's own.</li>
  *   <li><b>Watermarks.</b> A node reports its W only while it has no local changeset in flight, so the purge horizon
  *   never passes the deps of a changeset still to be certified.</li>
  * </ul>

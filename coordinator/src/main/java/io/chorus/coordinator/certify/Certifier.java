@@ -99,6 +99,11 @@ public final class Certifier {
             purge();
             return verdict(gsn, cs, List.of(), false);
         }
+        for (int i = 0; i < changes.size(); i++) {
+            if (!CertRules.canLose(changes.get(i))) {
+                indexApplied(gsn, cs.origin(), changes.get(i), keys.get(i)); // DDL applies even when its rows lose
+            }
+        }
         List<Conflict> conflicts = loseAll(cs, keys, decisions, first);
         List<OriginLoss> losses = new ArrayList<>();
         for (Conflict c : conflicts) {
@@ -112,13 +117,14 @@ public final class Certifier {
     /**
      * A changeset is one transaction: when one of its changes loses, all of them do (atomicity), each with the
      * changeset's lowest cause — the winner whose application rolls the whole transaction back at its origin. A
-     * change that did not clash itself is recorded as {@link Conflict#TRANSACTION}, under its own first key.
+     * change that did not clash itself is recorded as {@link Conflict#TRANSACTION}, under its own first key. A DDL
+     * statement is the exception: it cannot be rolled back at its origin, so it applies (see the package note).
      */
     private static List<Conflict> loseAll(ChangeSet cs, List<List<Key>> keys, Decision[] decisions, Decision first) {
         Conflict root = first.conflict();
         List<Conflict> out = new ArrayList<>();
         for (int i = 0; i < keys.size(); i++) {
-            if (keys.get(i).isEmpty()) {
+            if (keys.get(i).isEmpty() || !CertRules.canLose(cs.changes().get(i))) {
                 continue;
             }
             Conflict own = decisions[i] == null ? null : decisions[i].conflict();

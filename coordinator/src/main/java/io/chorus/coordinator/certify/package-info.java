@@ -17,7 +17,8 @@
  *       the origin stops and rejoins by full transfer.</li>
  *   <li>Logical messages carry no keys and never lose.</li>
  *   <li>DDL (DESIGN §6): a DDL message ({@link io.chorus.schema.DdlMessage}) is a barrier in total order. It never
- *       loses — it committed at its origin and cannot be rolled back there. A keyed DDL (rename, DROP TABLE, new
+ *       loses — it committed at its origin and cannot be rolled back there; when rows of its own transaction
+ *       lose, they lose together and the DDL still applies (the one exception to whole-transaction losses). A keyed DDL (rename, DROP TABLE, new
  *       constraint, unique index, USING: a change written against the old definition would not apply after it) puts
  *       a TABLE key on every relation it touched (old and new name of a rename) into the index; ADD/DROP COLUMN, a
  *       type change without USING or a plain index put none (such changes still apply). A change to a keyed relation

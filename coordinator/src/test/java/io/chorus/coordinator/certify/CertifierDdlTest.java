@@ -73,6 +73,18 @@ class CertifierDdlTest {
     }
 
     @Test
+    void whenRowsOfADdlTransactionLoseTheyLoseTogetherAndTheDdlStillApplies() {
+        Certifier c = certifier();
+        c.certify(Gsn.of(1), cs(B, 0, insertP("1")));
+        Verdict v = c.certify(Gsn.of(2), cs(A, 0, insertP("1"), ddlOnP("ALTER TABLE p RENAME u TO w"), insertP("7")));
+        assertThat(v.lostIndexes()).containsExactly(0, 2);
+        assertThat(v.winningChanges()).singleElement().isInstanceOf(MessageChange.class);
+        assertThat(v.appliedKeys()).containsExactly(Key.table(SimSchema.P));
+        Verdict late = c.certify(Gsn.of(3), cs(B, 1, insertP("8")));
+        assertThat(late.conflicts()).extracting(Conflict::kind).containsExactly("ddl_insert");
+    }
+
+    @Test
     void ddlOfTwoOriginsAtTheSameTimeBothApplyInTotalOrder() {
         Certifier c = certifier();
         Verdict first = c.certify(Gsn.of(1), cs(A, 0, ddlOnP("CREATE INDEX pa ON p(v)")));

@@ -315,8 +315,9 @@ BEGIN
     END IF;
     PERFORM set_config('chorus.ddl_dropped', '', true);
     PERFORM set_config('chorus.ddl_old_relation', '', true);
+    -- an extension's own objects are created by its script on every node; they are not checked here
     SELECT array_agg(DISTINCT coalesce(i.indrelid, co.conrelid, tr.tgrelid, c.oid))
-               FILTER (WHERE coalesce(i.indrelid, co.conrelid, tr.tgrelid, c.oid) IS NOT NULL),
+               FILTER (WHERE coalesce(i.indrelid, co.conrelid, tr.tgrelid, c.oid) IS NOT NULL AND NOT d.in_extension),
            array_agg(DISTINCT c.oid) FILTER (WHERE c.relkind = 'S'),
            bool_or(coalesce(d.schema_name, '') <> 'chorus' AND coalesce(d.schema_name, '') NOT LIKE 'pg\_temp%')
       INTO tables, sequences, replicated_any

@@ -182,6 +182,21 @@ BEGIN
 END
 $$;
 
+-- enable() and wait_ready() in one call: CALL chorus.enable_and_wait('mygroup', timeout => '2 min'). A procedure,
+-- because the sidecar acts only after the request commits; so it must be called outside an explicit transaction.
+CREATE OR REPLACE PROCEDURE chorus.enable_and_wait(group_name text, bootstrap boolean DEFAULT false,
+                                                   mode text DEFAULT 'async', timeout interval DEFAULT '60 s')
+LANGUAGE plpgsql AS $$
+DECLARE
+    answer text;
+BEGIN
+    answer := chorus.enable(group_name, bootstrap, mode);
+    COMMIT;
+    answer := chorus.wait_ready('ONLINE', timeout);
+    RAISE NOTICE 'chorus: %', answer;
+END
+$$;
+
 -- Leaves the group. keep_slot keeps the replication slot and origins (for a later rejoin).
 CREATE OR REPLACE FUNCTION chorus.disable(keep_slot boolean DEFAULT false) RETURNS text
 LANGUAGE plpgsql VOLATILE AS $$

@@ -35,7 +35,7 @@ class PartitionIT {
         try (NetNamespaces net = NetNamespaces.create(5);
              ChorusCluster cluster = ChorusCluster.start(5, "part", HarnessIT.schema(workloads), net);
              Faults faults = new Faults(cluster)) {
-            WorkloadRunner load = WorkloadRunner.start(1, workloads, cluster::connect, 5, 1, seed, Duration.ofSeconds(20), 100_000);
+            WorkloadRunner load = WorkloadRunner.start(1, workloads, cluster::connect, 5, 1, seed, Duration.ofSeconds(20), 400);
             Await.committed(load, 150);
             faults.partition(List.of(1, 2, 3), List.of(4, 5));
             Await.committed(load, 1_000);

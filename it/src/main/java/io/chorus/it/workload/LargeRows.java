@@ -24,7 +24,7 @@ public final class LargeRows implements Workload {
     @Override
     public String schema() {
         return "CREATE TABLE toast_docs (id bigint PRIMARY KEY, title text NOT NULL, body text, doc jsonb);\n"
-                + "INSERT INTO toast_docs SELECT g, 'doc ' || g, (SELECT string_agg(md5(g || '-' || i), '') FROM generate_series(1, 600) i), "
+                + "INSERT INTO toast_docs SELECT g, 'doc ' || g, (SELECT string_agg(md5(g || '-' || i), '') FROM generate_series(1, 700) i), "
                 + "jsonb_build_object('id', g, 'tags', (SELECT jsonb_agg(md5(i::text)) FROM generate_series(1, 400) i)) "
                 + "FROM generate_series(1, " + SHARED + ") g;\n";
     }

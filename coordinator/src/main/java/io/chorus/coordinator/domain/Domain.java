@@ -360,13 +360,13 @@ public final class Domain implements AutoCloseable {
                 LOG.debug("local changeset {} emitted again after a capture reconnect: already taken", raw.gtid());
                 return;
             }
-            lastLocalCommit = raw.gtid().commitLsn();
         }
-        ChangeSet cs = enricher.enrich(raw);
+        ChangeSet cs = enricher.enrich(raw); // may fail (server restarting): the capture then emits it again
         if (SchemaChanges.hasDdl(raw) && applier != null) {
             applier.schemaChanged(); // this node's own DDL: the helpers' statement caches are stale
         }
         synchronized (startupLocals) {
+            lastLocalCommit = raw.gtid().commitLsn();
             if (!live) {
                 startupLocals.add(cs);
                 if (appender == null) {

@@ -2,24 +2,41 @@ package io.chorus.coordinator.sidecar;
 
 import io.chorus.coordinator.config.NodeConfig;
 import io.chorus.coordinator.domain.Domain;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import org.apache.logging.log4j.ThreadContext;
 
 /**
  * The process beside one PostgreSQL instance: serves every configured database (one {@link DatabaseControl} each,
- * and a {@link Domain} once the database is enabled). {@link #run()} blocks until {@link #close()}; SIGTERM closes it
- * cleanly through a shutdown hook installed by the command.
+ * and a {@link Domain} once the database is enabled). With {@code databases: ["*"]} it serves every database of the
+ * instance that accepts connections (templates excepted), found again every {@value #DISCOVERY_SECONDS} s: a new
+ * database gets the SQL surface within seconds, a dropped one is let go. {@link #await()} blocks until
+ * {@link #close()}; SIGTERM closes it cleanly through a shutdown hook installed by the command. Thread-safe.
  */
 public final class Sidecar implements AutoCloseable {
     private static final Logger LOG = LogManager.getLogger(Sidecar.class);
 
+    /** The {@code postgres.databases} entry that means every database of the instance. */
+    public static final String ALL_DATABASES = "*";
+    static final int DISCOVERY_SECONDS = 5;
+
     private final NodeConfig cfg;
     private final List<DatabaseControl> controls = new ArrayList<>();
     private final CountDownLatch stopped = new CountDownLatch(1);
+    private ScheduledExecutorService discovery;
 
     public Sidecar(NodeConfig cfg) {
         this.cfg = cfg;
@@ -29,11 +46,65 @@ public final class Sidecar implements AutoCloseable {
     public synchronized void start() {
         ThreadContext.put("node", cfg.node().value());
         LOG.info("sidecar {} starting: {}", cfg.node(), cfg.describe());
-        for (String db : cfg.postgres().databases()) {
-            DatabaseControl c = new DatabaseControl(cfg, db);
-            controls.add(c);
-            c.start();
+        if (cfg.postgres().databases().contains(ALL_DATABASES)) {
+            discovery = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "chorus-discovery");
+                t.setDaemon(true);
+                return t;
+            });
+            discovery.scheduleWithFixedDelay(this::discover, 0, DISCOVERY_SECONDS, TimeUnit.SECONDS);
+            return;
         }
+        cfg.postgres().databases().forEach(this::serve);
+    }
+
+    private void serve(String db) {
+        DatabaseControl c = new DatabaseControl(cfg, db);
+        controls.add(c);
+        c.start();
+    }
+
+    /** One discovery round: serves new databases, lets dropped ones go. Failures are logged and retried next round. */
+    private void discover() {
+        ThreadContext.put("node", cfg.node().value());
+        Set<String> present = new TreeSet<>();
+        try (Connection c = cfg.postgres().connect("postgres", "chorus_discovery"); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate")) {
+            while (rs.next()) {
+                present.add(rs.getString(1));
+            }
+        } catch (SQLException e) {
+            LOG.warn("cannot list the databases of the instance (through database postgres): {}; retrying in {} s",
+                    e.getMessage(), DISCOVERY_SECONDS);
+            return;
+        }
+        synchronized (this) {
+            if (stopped.getCount() == 0) {
+                return;
+            }
+            for (Iterator<DatabaseControl> it = controls.iterator(); it.hasNext(); ) {
+                DatabaseControl c = it.next();
+                if (!present.contains(c.database())) {
+                    LOG.info("database {} is gone: no longer served", c.database());
+                    c.close();
+                    it.remove();
+                }
+            }
+            Set<String> served = served();
+            for (String db : present) {
+                if (!served.contains(db)) {
+                    LOG.info("database {} found: serving it", db);
+                    serve(db);
+                }
+            }
+        }
+    }
+
+    /** The databases served now. */
+    public synchronized Set<String> served() {
+        Set<String> out = new TreeSet<>();
+        controls.forEach(c -> out.add(c.database()));
+        return out;
     }
 
     /** Blocks until {@link #close()}. */
@@ -42,7 +113,7 @@ public final class Sidecar implements AutoCloseable {
     }
 
     /** The domain of a database, or null when it is not enabled (for tests and the demo). */
-    public Domain domain(String database) {
+    public synchronized Domain domain(String database) {
         for (DatabaseControl c : controls) {
             if (c.database().equals(database)) {
                 return c.domain();
@@ -57,6 +128,9 @@ public final class Sidecar implements AutoCloseable {
             return;
         }
         LOG.info("sidecar {} stopping", cfg.node());
+        if (discovery != null) {
+            discovery.shutdownNow();
+        }
         for (DatabaseControl c : controls) {
             c.close();
         }

@@ -123,6 +123,10 @@ public final class BenchCommand implements Callable<Integer> {
         DoubleSupplier serverCpu = () -> CpuMeter.serversMs(servers);
         DoubleSupplier sidecarCpu = () -> CpuMeter.processesMs(pids);
         List<Integer> all = IntStream.rangeClosed(1, nodes).boxed().toList();
+        String cold = warmUp(cluster, all, o);
+        if (cold != null) {
+            return cold;
+        }
         for (BenchLoad w : BenchLoad.values()) {
             for (List<Integer> writers : List.of(List.of(1), all)) {
                 String unhealthy = health(cluster);
@@ -145,6 +149,22 @@ public final class BenchCommand implements Callable<Integer> {
             }
         }
         return null;
+    }
+
+    /**
+     * Runs every workload on every node for a short while, unmeasured, and waits until the cluster caught up: the
+     * sidecars are JVMs, and a running sidecar has long been compiled (the native side needs no warm-up). Returns
+     * null, or why the cluster is not usable.
+     */
+    private String warmUp(ChorusCluster cluster, List<Integer> all, PrintWriter o) throws Exception {
+        Duration each = quick ? Duration.ofSeconds(3) : Duration.ofSeconds(10);
+        for (BenchLoad w : BenchLoad.values()) {
+            backlog(w, cluster::connect, all, each);
+        }
+        String behind = caughtUp(cluster);
+        o.printf("  chorus warm-up: %d s of each workload on every node, then caught up%n", each.toSeconds());
+        o.flush();
+        return behind;
     }
 
     private static String health(ChorusCluster cluster) {
@@ -212,9 +232,15 @@ public final class BenchCommand implements Callable<Integer> {
 
     /** Writes {@code length} of load on node 1 (apply paused elsewhere) and returns the committed count. */
     private long backlog(BenchLoad w, WorkloadRunner.Nodes nodesOf, Duration length) throws Exception {
+        return backlog(w, nodesOf, List.of(1), length);
+    }
+
+    /** Writes {@code length} of load on {@code writers} and returns the committed count. */
+    private long backlog(BenchLoad w, WorkloadRunner.Nodes nodesOf, List<Integer> writers, Duration length)
+            throws Exception {
         long t0 = System.nanoTime();
-        LoadDriver d = LoadDriver.start(w, nodesOf, List.of(1), clients, ++run, seed);
-        Await.until(length.toSeconds() + " s of backlog", length.plusSeconds(5), () -> System.nanoTime() - t0 >= length.toNanos());
+        LoadDriver d = LoadDriver.start(w, nodesOf, writers, clients, ++run, seed);
+        Await.until(length.toSeconds() + " s of " + w.label + " load on nodes " + writers, length.plusSeconds(5), () -> System.nanoTime() - t0 >= length.toNanos());
         List<String> errors = d.stop();
         if (!errors.isEmpty()) {
             throw new IllegalStateException("backlog clients failed: " + errors);

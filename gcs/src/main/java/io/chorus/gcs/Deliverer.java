@@ -13,8 +13,9 @@ import org.apache.logging.log4j.Logger;
  * (the configured capacity) and in payload bytes ({@value #MAX_QUEUED_BYTES}; a single larger record still passes
  * alone). The producer side ({@link #record}, {@link #snapshotInstalled}) is called by the Raft thread only; a full
  * queue blocks it (back-pressure: this member's log stops applying and falls behind, it does not drop anything; the
- * group goes on, and the leader catches the member up once the listener has caught up). {@link #membership} may be
- * called from any thread and never blocks.
+ * group goes on, and the leader catches the member up once the listener has caught up; on the leader itself it
+ * stops the group's commits until the listener consumes again). {@link #membership} may be called from any thread and
+ * never blocks.
  */
 final class Deliverer implements AutoCloseable {
     private static final Logger LOG = LogManager.getLogger(Deliverer.class);

@@ -24,7 +24,8 @@
  * bounded in events and bytes; a full queue blocks that thread (back-pressure, never a drop). The member's log then
  * falls behind, messages that do not fit in RAFT's bounded processing queue are dropped rather than blocking the
  * stack ({@code CatchUpRaft}), and the leader catches the member up once its consumer caught up; the rest of the
- * group goes on. One delivery thread calls the {@link io.chorus.gcs.GroupListener}. After a restart, records at or
+ * group goes on. On the leader the same thread also orders everyone's appends: a consumer that stops consuming there
+ * stops the whole group's commits until it consumes again (bounded memory, no drop, but not isolated). One delivery thread calls the {@link io.chorus.gcs.GroupListener}. After a restart, records at or
  * below {@code resumeAfter} are replayed silently. When records a member needs were compacted into a snapshot
  * (retention by size or age; or the leader sent its snapshot to a member that fell behind), the member is told that
  * a full transfer is needed.

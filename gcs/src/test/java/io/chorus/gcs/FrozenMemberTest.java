@@ -59,56 +59,74 @@ class FrozenMemberTest {
 
     @Test
     @Timeout(300)
-    void aFrozenMemberDoesNotStallTheOthersAndCatchesUpAfterwards() throws Exception {
+    void aFrozenFollowerDoesNotStallTheOthersAndCatchesUpAfterwards() throws Exception {
         try (TestCluster c = new TestCluster(dir, Transport.TCP, 3, b -> b.appendTimeout(Duration.ofSeconds(60)))) {
             c.start(TestCluster.id(1), Gsn.NONE);
             c.start(TestCluster.id(2), Gsn.NONE);
             c.awaitPrimary(WAIT);
             MemberProcess p = MemberProcess.start(c, "n3", 0, 1);
-            List<Writer> writers = new ArrayList<>(List.of(new Writer(c.group(1), 20, 500),
-                    new Writer(c.group(2), 20, 500)));
-            c.awaitAll(2_000, WAIT);
-            Conditions.await("n3 delivering", WAIT, () -> p.delivered() >= 2_000, () -> "n3 at " + p.delivered());
-            assertThat(c.group(1).membership().leader()).as("the frozen member is a follower")
-                    .isNotEqualTo(Optional.of(NodeId.of("n3")));
-
-            p.freeze();
-            long frozenAt = c.listener(1).lastGsn();
-            Progress during = watch(() -> c.listener(1).lastGsn(), FREEZE);
-            System.out.println("n3 frozen at GSN " + frozenAt + " for " + FREEZE.toSeconds() + " s: n1 delivered "
-                    + during.committed() + " more, longest pause " + during.longestStallMillis() + " ms; " + c.describe());
-            p.thaw();
-            long thawedAt = c.listener(1).lastGsn();
-            long t0 = System.nanoTime();
-            Conditions.await("thawed n3 caught up to GSN " + thawedAt, WAIT, () -> p.delivered() >= thawedAt,
-                    () -> "n3 delivered " + p.delivered() + "; " + c.describe());
-            System.out.println("n3 caught up " + (thawedAt - frozenAt) + " records in "
-                    + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0) + " ms after SIGCONT");
-            c.awaitAll(thawedAt + 1_000, WAIT);
-            for (Writer w : writers) {
-                w.close();
-            }
-            p.kill();
-            Conditions.await("n1 and n2 settled on the same last GSN", WAIT, () -> {
-                long l1 = c.listener(1).lastGsn();
-                return l1 == c.listener(2).lastGsn() && l1 == c.group(1).appliedGsn().value()
-                        && l1 == c.group(2).appliedGsn().value();
-            }, c::describe);
-
-            assertThat(during.committed()).as("records committed while n3 was frozen").isGreaterThan(2_000);
-            assertThat(during.longestStallMillis()).as("longest pause of commits while n3 was frozen (ms)")
-                    .isLessThan(3_000);
-            List<RecordingListener.Delivery> seq = c.listener(1).deliveries();
-            Checks.gapFreeAndDuplicateFree(seq, 1);
-            assertThat(c.listener(2).deliveries()).isEqualTo(seq);
-            List<RecordingListener.Delivery> fromN3 = p.deliveries();
-            assertThat(fromN3.size()).as("n3 delivered past the thaw point").isGreaterThanOrEqualTo((int) thawedAt);
-            assertThat(fromN3).as("n3's deliveries are the group's sequence").isEqualTo(seq.subList(0, fromN3.size()));
-            List<String> acked = new ArrayList<>(p.acked());
-            writers.forEach(w -> w.acked().forEach(s -> acked.add(w.origin() + "/" + s)));
-            Checks.everyAcknowledgedDelivered(seq, acked);
-            assertThat(seq.subList((int) thawedAt, seq.size())).as("n3's appends after the thaw are ordered")
-                    .anyMatch(d -> d.origin().equals("n3"));
+            freezeAndThaw(c, p, false, 3_000);
         }
+    }
+
+    /** A frozen leader stops commits until the failure detector excludes it (8 s + 1 s) and a new one is elected. */
+    @Test
+    @Timeout(300)
+    void aFrozenLeaderIsReplacedAndCatchesUpAfterwards() throws Exception {
+        try (TestCluster c = new TestCluster(dir, Transport.TCP, 3, b -> b.appendTimeout(Duration.ofSeconds(60)))) {
+            MemberProcess p = MemberProcess.start(c, "n3", 0, 1);
+            c.start(TestCluster.id(1), Gsn.NONE);
+            c.start(TestCluster.id(2), Gsn.NONE);
+            c.awaitPrimary(WAIT);
+            freezeAndThaw(c, p, true, 15_000);
+        }
+    }
+
+    private void freezeAndThaw(TestCluster c, MemberProcess p, boolean leader, long maxPauseMillis) throws Exception {
+        List<Writer> writers = List.of(new Writer(c.group(1), 20, 500), new Writer(c.group(2), 20, 500));
+        c.awaitAll(2_000, WAIT);
+        Conditions.await("n3 delivering", WAIT, () -> p.delivered() >= 2_000, () -> "n3 at " + p.delivered());
+        assertThat(c.group(1).membership().leader().equals(Optional.of(NodeId.of("n3"))))
+                .as("n3 is the leader: %s", c.describe()).isEqualTo(leader);
+        p.freeze();
+        long frozenAt = c.listener(1).lastGsn();
+        Progress during = watch(() -> c.listener(1).lastGsn(), FREEZE);
+        System.out.println("n3 frozen at GSN " + frozenAt + " for " + FREEZE.toSeconds() + " s: n1 delivered "
+                + during.committed() + " more, longest pause " + during.longestStallMillis() + " ms; " + c.describe());
+        p.thaw();
+        long thawedAt = c.listener(1).lastGsn();
+        long t0 = System.nanoTime();
+        Conditions.await("thawed n3 caught up to GSN " + thawedAt, WAIT, () -> p.delivered() >= thawedAt,
+                () -> "n3 delivered " + p.delivered() + "; " + c.describe());
+        System.out.println("n3 caught up " + (thawedAt - frozenAt) + " records in "
+                + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0) + " ms after SIGCONT");
+        c.awaitAll(thawedAt + 1_000, WAIT);
+        for (Writer w : writers) {
+            w.close();
+        }
+        p.kill();
+        Conditions.await("n1 and n2 settled on the same last GSN", WAIT, () -> {
+            long l1 = c.listener(1).lastGsn();
+            return l1 == c.listener(2).lastGsn() && l1 == c.group(1).appliedGsn().value()
+                    && l1 == c.group(2).appliedGsn().value();
+        }, c::describe);
+        assertThat(during.committed()).as("records committed while n3 was frozen").isGreaterThan(2_000);
+        assertThat(during.longestStallMillis()).as("longest pause of commits while n3 was frozen (ms)")
+                .isLessThan(maxPauseMillis);
+        verify(c, p, writers, thawedAt);
+    }
+
+    private static void verify(TestCluster c, MemberProcess p, List<Writer> writers, long thawedAt) throws Exception {
+        List<RecordingListener.Delivery> seq = c.listener(1).deliveries();
+        Checks.gapFreeAndDuplicateFree(seq, 1);
+        assertThat(c.listener(2).deliveries()).isEqualTo(seq);
+        List<RecordingListener.Delivery> fromN3 = p.deliveries();
+        assertThat(fromN3.size()).as("n3 delivered past the thaw point").isGreaterThanOrEqualTo((int) thawedAt);
+        assertThat(fromN3).as("n3's deliveries are the group's sequence").isEqualTo(seq.subList(0, fromN3.size()));
+        List<String> acked = new ArrayList<>(p.acked());
+        writers.forEach(w -> w.acked().forEach(s -> acked.add(w.origin() + "/" + s)));
+        Checks.everyAcknowledgedDelivered(seq, acked);
+        assertThat(seq.subList((int) thawedAt, seq.size())).as("n3's appends after the thaw are ordered")
+                .anyMatch(d -> d.origin().equals("n3"));
     }
 }

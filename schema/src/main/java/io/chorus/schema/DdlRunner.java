@@ -102,6 +102,32 @@ public final class DdlRunner {
     }
 
     /**
+     * {@link #withExistingColumns}, but only as far as the table really lost columns to DROP COLUMN (counted in
+     * pg_attribute): a column missing because it was renamed is left in, so the statement fails loudly instead of
+     * dropping a value the other nodes keep under the new name.
+     */
+    public static RowChange adapt(Connection c, RowChange rc, Set<String> existing) throws SQLException {
+        RowChange fitted = withExistingColumns(rc, existing);
+        if (fitted == rc) {
+            return rc;
+        }
+        int missing = rc.relation().columnCount() - fitted.relation().columnCount();
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT count(*) FROM pg_attribute WHERE attrelid = to_regclass(?) AND attisdropped")) {
+            ps.setString(1, rc.relation().name().quoted());
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                if (rs.getInt(1) < missing) {
+                    LOG.warn("change to {} names {} columns the table does not have, but only {} were dropped: not "
+                            + "adapted (a renamed column?)", rc.relation().name(), missing, rs.getInt(1));
+                    return rc;
+                }
+            }
+        }
+        return fitted;
+    }
+
+    /**
      * {@code rc} without the columns its table no longer has. A change ordered before a DDL statement but written
      * without seeing it reaches the DDL's origin after the DDL (everywhere else it is applied before it); where the
      * DDL dropped a column, the other nodes drop that column's value with the DDL, so dropping it here ends

@@ -162,7 +162,7 @@ final class RowWriter {
 
     private void writeChange(ApplyUnit u, Change c) throws SQLException, Recheck {
         if (c instanceof RowChange raw) {
-            RowChange rc = DdlRunner.withExistingColumns(raw, session.columnTypes(raw.relation().name()).keySet());
+            RowChange rc = DdlRunner.adapt(session.connection(), raw, session.columnTypes(raw.relation().name()).keySet());
             add(u, RowStatement.of(rc, session.matchColumns(rc.relation())), false);
         } else if (c instanceof TruncateChange t) {
             flush();

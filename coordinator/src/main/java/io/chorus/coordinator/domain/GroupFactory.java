@@ -17,7 +17,9 @@ import java.util.UUID;
 /** Turns the sidecar's configuration into one database's group: its own port offset, data folder and members. */
 final class GroupFactory {
     /** The protocol version of Chorus' log records; members with another one are refused at join. */
-    static final int PROTOCOL_VERSION = 1;
+    // 2: the group log's entries, responses and snapshots moved to format 2 (pipelined appends), and certification
+    // loses a changeset as a whole; members of version 1 decide differently and are refused at join
+    static final int PROTOCOL_VERSION = 2;
 
     private GroupFactory() {
     }

@@ -18,25 +18,61 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
 
 /**
  * Gives each captured row change, at its origin, what the rest of the group needs to certify and apply it without a
  * catalog of its own: the certification keys (DESIGN §3) and key flags that mark exactly the primary key (pgoutput
- * marks every column under REPLICA IDENTITY FULL). Owned by the capture thread; not thread-safe.
+ * marks every column under REPLICA IDENTITY FULL). Owned by the capture thread; not thread-safe. Its catalog
+ * connection is opened again when it was lost (server restart, terminated backend).
  */
 final class KeyEnricher implements AutoCloseable {
-    private final Connection connection;
-    private final Catalog catalog;
+    private static final Logger LOG = LogManager.getLogger(KeyEnricher.class);
+    private static final int VALID_TIMEOUT_SECONDS = 2;
+    private final NodeConfig.Postgres pg;
+    private final String database;
+    private Connection connection;
+    private Catalog catalog;
     private final Map<Relation, Relation> rekeyed = new HashMap<>();
     private final Map<RelationName, TableInfo> lastKnown = new HashMap<>();
 
     KeyEnricher(NodeConfig.Postgres pg, String database) {
+        this.pg = pg;
+        this.database = database;
+        open();
+    }
+
+    private void open() {
         try {
             this.connection = pg.connect(database, "chorus-catalog");
             this.catalog = new Catalog(connection);
         } catch (SQLException e) {
             throw new ChorusException("cannot open the catalog connection to " + database + ": " + e.getMessage(), e, true);
         }
+    }
+
+    /**
+     * After a server restart or a terminated backend the catalog connection is dead: opens a new one and returns
+     * true; false when the connection still works (the error was about the table itself).
+     */
+    private boolean reopenIfBroken() {
+        try {
+            if (connection.isValid(VALID_TIMEOUT_SECONDS)) {
+                return false;
+            }
+        } catch (SQLException e) {
+            // treated as broken
+        }
+        try {
+            connection.close();
+        } catch (SQLException e) {
+            // already broken
+        }
+        LOG.info("catalog connection to {} was lost; opening a new one", database);
+        open();
+        rekeyed.clear();
+        return true;
     }
 
     /**
@@ -75,6 +111,11 @@ final class KeyEnricher implements AutoCloseable {
             lastKnown.put(name, t);
             return t;
         } catch (ChorusException e) {
+            if (reopenIfBroken()) {
+                TableInfo t = catalog.table(name); // a failure now goes to the capture, which retries
+                lastKnown.put(name, t);
+                return t;
+            }
             TableInfo known = lastKnown.get(name);
             if (known == null) {
                 throw e;

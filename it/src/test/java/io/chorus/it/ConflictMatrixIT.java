@@ -23,8 +23,6 @@ import org.junit.jupiter.api.TestInstance;
  * change that lost to its parent's delete is recorded under the parent.
  */
 @Tag("slow")
-@Tag("known-race") // passes cell by cell, but a frozen member can stall the group's sends to the others (seen once:
-                   // nothing ordered while node2 was stopped); excluded until the transport no longer blocks on it
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ConflictMatrixIT {
     private static final String BIG = "(SELECT string_agg(md5(i::text), '') FROM generate_series(1, 700) i)";

@@ -91,10 +91,13 @@ final class RowWriter {
         }
     }
 
-    /** Whether {@link RowOrder} may arrange the units' rows: row changes only, no restores, no TRUNCATE. */
+    /**
+     * Whether {@link RowOrder} may arrange the units' rows: row changes only, no restores, no TRUNCATE and no logical
+     * message (DDL runs exactly where it was decoded).
+     */
     private static boolean arrangeable(List<ApplyUnit> units) {
         for (ApplyUnit u : units) {
-            if (!u.restores().isEmpty() || u.changes().stream().anyMatch(c -> c instanceof TruncateChange)) {
+            if (!u.restores().isEmpty() || u.changes().stream().anyMatch(c -> !(c instanceof RowChange))) {
                 return false;
             }
         }
@@ -106,12 +109,9 @@ final class RowWriter {
         List<RowOrder.Row> rows = new ArrayList<>();
         for (ApplyUnit u : units) {
             for (Change c : u.changes()) {
-                if (c instanceof RowChange rc) {
-                    rows.add(new RowOrder.Row(u, RowStatement.of(rc, session.matchColumns(rc.relation())),
-                            hasSecondaryUnique(rc)));
-                } else {
-                    writeChange(u, c);
-                }
+                RowChange rc = adapt((RowChange) c);
+                rows.add(new RowOrder.Row(u, RowStatement.of(rc, session.matchColumns(rc.relation())),
+                        hasSecondaryUnique(rc)));
             }
             for (ConflictRow r : u.conflicts()) {
                 addConflict(r);
@@ -162,7 +162,7 @@ final class RowWriter {
 
     private void writeChange(ApplyUnit u, Change c) throws SQLException, Recheck {
         if (c instanceof RowChange raw) {
-            RowChange rc = DdlRunner.adapt(session.connection(), raw, session.columnTypes(raw.relation().name()).keySet());
+            RowChange rc = adapt(raw);
             add(u, RowStatement.of(rc, session.matchColumns(rc.relation())), false);
         } else if (c instanceof TruncateChange t) {
             flush();
@@ -175,6 +175,11 @@ final class RowWriter {
         } else if (c instanceof MessageChange m) {
             LOG.debug("GSN {}: logical message '{}' ignored by the applier", u.gsn(), m.prefix());
         }
+    }
+
+    /** The change in the table's current shape (a change decoded before a column was dropped loses that column). */
+    private RowChange adapt(RowChange raw) throws SQLException {
+        return DdlRunner.adapt(session.connection(), raw, session.columnTypes(raw.relation().name()).keySet());
     }
 
     /**

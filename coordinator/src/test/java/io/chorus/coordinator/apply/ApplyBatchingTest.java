@@ -10,10 +10,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.chorus.changeset.Gsn;
 import io.chorus.changeset.Key;
 import io.chorus.changeset.KeyKind;
+import io.chorus.changeset.MessageChange;
 import io.chorus.changeset.Relation;
 import io.chorus.changeset.RowChange;
 import io.chorus.changeset.Tuple;
 import io.chorus.testkit.PgServer;
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.Statement;
@@ -100,6 +102,34 @@ class ApplyBatchingTest {
         }
         assertThat(db.column("SELECT v FROM b")).containsExactly("v20");
         assertThat(db.watermark()).isEqualTo(Gsn.of(20));
+    }
+
+    @Test
+    void aDdlStatementInABatchRunsBetweenTheRowsBeforeAndAfterIt() throws Exception {
+        TestDb db = TestDb.create(pg, "ddlorder");
+        db.exec("CREATE TABLE b (id int PRIMARY KEY, v text)", "INSERT INTO b VALUES (0, 'start')");
+        MessageChange snapshot = new MessageChange("chorus_ddl", ("{\"v\":1,\"sql\":\"CREATE TABLE snap AS SELECT * "
+                + "FROM b\",\"search_path\":\"public\",\"role\":\"postgres\",\"tag\":\"CREATE TABLE AS\","
+                + "\"relations\":[[\"public\",\"snap\"]]}").getBytes(StandardCharsets.UTF_8));
+        try (Connection blocker = DriverManager.getConnection(db.url());
+             Applier applier = new Applier(db.config().poolSize(3).build(), ApplyListener.NONE)) {
+            blocker.setAutoCommit(false);
+            try (Statement st = blocker.createStatement()) {
+                st.execute("SELECT * FROM b WHERE id = 0 FOR UPDATE");
+            }
+            applier.submit(remote(1, "node2", update(B, "0", "one")));
+            awaitTrue("GSN 1 to be taken off the queue", () -> applier.queueDepth() == 0);
+            applier.submit(remote(2, "node2", update(B, "0", "two"), insert(B, "1", "before")));
+            awaitTrue("GSN 2 to wait behind GSN 1", () -> applier.queueDepth() == 0);
+            applier.submit(remote(3, "node2", snapshot));
+            applier.submit(remote(4, "node2", insert(B, "2", "after")));
+            awaitTrue("GSNs 3 and 4 to join GSN 2's batch", () -> applier.queueDepth() == 0);
+            blocker.rollback();
+            applier.awaitApplied(Gsn.of(4), TestDb.WAIT);
+        }
+        assertThat(db.column("SELECT id || '=' || v FROM snap ORDER BY id")).as("the DDL saw GSN 2, not GSN 4")
+                .containsExactly("0=two", "1=before");
+        assertThat(db.column("SELECT id || '=' || v FROM b ORDER BY id")).containsExactly("0=two", "1=before", "2=after");
     }
 
     private static List<RowOrder.Row> rows(RowChange... changes) {

@@ -36,7 +36,10 @@ import org.junit.jupiter.params.provider.MethodSource;
  * runs only the faults whose names contain one of the given words.
  */
 @Tag("slow")
-@Tag("known-race") // kill -9 restart and slow-node cases still fail intermittently (see the report)
+// known-race: the slow-node, PostgreSQL immediate restart and (rarely) walsender cases still end with a bank total
+// off by a few units (a local rollback missed at an origin), and the kill -9 case's restarted sidecar sometimes stops
+// during its rejoin; the frozen, helpers, fast restart and walsender cases pass
+@Tag("known-race")
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class FaultIT {
     private static final int NODES = 3;

@@ -155,7 +155,7 @@ class SqlSurfaceIT {
     void aStoppedSidecarIsNamedByEveryFunctionThatNeedsIt() throws Exception {
         cluster.local().killSidecar(2);
         try (Connection c = cluster.connect(2)) {
-            io.chorus.it.harness.Await.until("node2's status to report the missing sidecar", Duration.ofSeconds(20),
+            io.chorus.it.harness.Await.until("node2's status to report the missing sidecar", Duration.ofSeconds(45),
                     () -> "FAILED".equals(Sql.one(c, "SELECT state FROM chorus.status()")));
             assertThat(Sql.one(c, "SELECT phase FROM chorus.status()")).isEqualTo("sidecar not running");
             assertThat(Sql.one(c, "SELECT last_error FROM chorus.status()")).contains("no Chorus sidecar is serving database surface");

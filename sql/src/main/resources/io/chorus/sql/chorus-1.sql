@@ -73,6 +73,13 @@ LANGUAGE sql STABLE AS $$
     SELECT extract(epoch FROM clock_timestamp() - heartbeat) FROM chorus.node_state
 $$;
 
+-- True when no sidecar has published for 15 s: it beats every second, but a busy machine can delay a few beats, and
+-- leaving a group under load takes seconds.
+CREATE OR REPLACE FUNCTION chorus._sidecar_gone() RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(chorus._sidecar_age(), 1e9) > 15
+$$;
+
 CREATE OR REPLACE FUNCTION chorus._no_sidecar_message() RETURNS text
 LANGUAGE sql STABLE AS $$
     SELECT format('no Chorus sidecar is serving database %I (%s); start it with: ./chorus run --config <node.yaml> '
@@ -174,7 +181,7 @@ BEGIN
     PERFORM pg_notify('chorus_control', req::text);
     answer := format('enable of group %s queued as request %s; wait with SELECT chorus.wait_ready() or watch SELECT * FROM chorus.status()',
                      enable.group_name, req);
-    IF coalesce(chorus._sidecar_age(), 1e9) > 5 THEN
+    IF chorus._sidecar_gone() THEN
         RAISE WARNING '%', chorus._no_sidecar_message();
         answer := answer || ' (warning: ' || chorus._no_sidecar_message() || ')';
     END IF;
@@ -209,7 +216,7 @@ BEGIN
     SELECT 'disable', s.group_name, jsonb_build_object('keep_slot', keep_slot) FROM chorus.node_state s
     RETURNING id INTO req;
     PERFORM pg_notify('chorus_control', req::text);
-    IF coalesce(chorus._sidecar_age(), 1e9) > 5 THEN
+    IF chorus._sidecar_gone() THEN
         RAISE WARNING '%', chorus._no_sidecar_message();
     END IF;
     RETURN format('disable queued as request %s; wait with SELECT chorus.wait_ready(''OFFLINE'')', req);
@@ -246,13 +253,13 @@ BEGIN
             RAISE EXCEPTION 'chorus: % of group % failed in phase %: %', r.kind, r.group_name, r.phase, r.error;
         END IF;
         -- a state published by a sidecar that is gone is no answer (OFFLINE needs no sidecar)
-        IF coalesce(chorus._sidecar_age(), 1e9) > 5 AND wanted <> 'OFFLINE' THEN
+        IF chorus._sidecar_gone() AND wanted <> 'OFFLINE' THEN
             RAISE EXCEPTION '%', chorus._no_sidecar_message();
         END IF;
         IF s.state = wanted AND (r.id IS NULL OR r.state = 'done') THEN
             RETURN format('%s in group %s (W=%s)', s.state, coalesce(s.group_name, '-'), s.watermark);
         END IF;
-        IF coalesce(chorus._sidecar_age(), 1e9) > 5 THEN
+        IF chorus._sidecar_gone() THEN
             RAISE EXCEPTION '%', chorus._no_sidecar_message();
         END IF;
         IF clock_timestamp() > deadline THEN
@@ -272,11 +279,11 @@ RETURNS TABLE (node text, group_name text, state text, phase text, view_id text,
                conflicts bigint, members integer, last_error text, sidecar_age_s double precision)
 LANGUAGE sql STABLE AS $$
     SELECT s.node, s.group_name,
-           CASE WHEN coalesce(chorus._sidecar_age(), 1e9) > 5 AND s.state <> 'OFFLINE' THEN 'FAILED' ELSE s.state END,
-           CASE WHEN coalesce(chorus._sidecar_age(), 1e9) > 5 THEN 'sidecar not running' ELSE s.phase END,
+           CASE WHEN chorus._sidecar_gone() AND s.state <> 'OFFLINE' THEN 'FAILED' ELSE s.state END,
+           CASE WHEN chorus._sidecar_gone() THEN 'sidecar not running' ELSE s.phase END,
            s.view_id, s.is_primary, s.mode, s.policy, s.watermark, s.delivered, s.queue_depth, s.lag_gsn, s.lag_ms,
            s.conflicts, jsonb_array_length(s.members),
-           CASE WHEN coalesce(chorus._sidecar_age(), 1e9) > 5 THEN chorus._no_sidecar_message() ELSE s.last_error END,
+           CASE WHEN chorus._sidecar_gone() THEN chorus._no_sidecar_message() ELSE s.last_error END,
            chorus._sidecar_age()
       FROM chorus.node_state s
 $$;
@@ -300,7 +307,7 @@ BEGIN
     -- control writes never wait for synchronous replication: in sync mode it waits for this node's own capture
     PERFORM set_config('synchronous_commit', 'local', true);
     SELECT state INTO st FROM chorus.node_state;
-    IF coalesce(chorus._sidecar_age(), 1e9) > 5 THEN
+    IF chorus._sidecar_gone() THEN
         RAISE EXCEPTION '%', chorus._no_sidecar_message();
     END IF;
     IF st NOT IN ('ONLINE', 'CATCHING_UP') THEN

@@ -180,6 +180,7 @@ final class DatabaseControl implements AutoCloseable {
     }
 
     private void disable(Connection c, long id, boolean keepSlot) throws SQLException {
+        LOG.info("database {}: disable requested (request {}, slot {})", database, id, keepSlot ? "kept" : "dropped");
         Domain d = domain;
         domain = null;
         if (d != null) {

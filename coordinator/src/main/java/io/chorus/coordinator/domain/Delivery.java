@@ -102,6 +102,8 @@ final class Delivery {
                     barriers.put(b.token(), gsn);
                 }
                 progress(gsn, replay);
+            } else if (record instanceof LogRecord.Transfer) {
+                progress(gsn, replay);
             }
             delivered.set(gsn.value());
             synchronized (delivered) {

@@ -88,6 +88,10 @@ public final class Domain implements AutoCloseable {
     private CaptureSync sync;
     private final SchemaChanges schemaChanges = new SchemaChanges();
     private final DomainGuard guard = new DomainGuard(pendingLock, this::drainLocals);
+    private final DomainRecovery recovery;
+    private final Object localsMonitor = new Object();
+    private volatile String transferPhase;
+    private volatile Gsn replayedUpTo = Gsn.NONE;
     private final List<ChangeSet> startupLocals = new ArrayList<>();
     private final java.util.Queue<ChangeSet> capturedLocals = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private boolean live;
@@ -103,6 +107,7 @@ public final class Domain implements AutoCloseable {
         this.mode = mode;
         this.onFailure = onFailure;
         this.helperPrefix = helperOriginPrefix(database);
+        this.recovery = new DomainRecovery(cfg, database, codec);
     }
 
     /** {@code chorus_<8 hex digits of the database name's CRC-32>_h}: distinct per database, short, a valid name. */
@@ -131,11 +136,21 @@ public final class Domain implements AutoCloseable {
         try (Connection c = connect()) {
             phases.phase("initialise");
             w = initialise(c);
-            from = Gsn.of(Math.max(0, w.value() - certCfg.window()));
+            if (io.chorus.recovery.Transfer.needed(c, w, bootstrap)) {
+                phases.phase("transfer");
+                w = receive(c);
+            }
+            // after a full transfer the log may start above W - window (compacted): replay from where it starts
+            from = Gsn.of(Math.min(w.value(), Math.max(Math.max(0, w.value() - certCfg.window()),
+                    recovery.logStart().value() - 1)));
             recorded = RecordedConflicts.load(c, from, w);
         } catch (SQLException e) {
             throw new ChorusException("cannot prepare database " + database + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ChorusException("interrupted during the full transfer of " + database, e);
         }
+        replayedUpTo = w;
         Certifier certifier = from.value() == 0 ? new Certifier(certCfg) : Certifier.resumingAt(certCfg, from);
         sync = new CaptureSync(jdbcUrlWithCredentials(), this::captureProgress);
         guard.attach(sync);
@@ -176,7 +191,9 @@ public final class Domain implements AutoCloseable {
             }
         }
         phases.phase("catch-up");
+        state = DomainState.CATCHING_UP;
         goLive(w, from);
+        recovery.startDonor(new DomainDonorHooks(this, database));
         watermarkTimer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "chorus-watermark-" + database);
             t.setDaemon(true);
@@ -298,12 +315,16 @@ public final class Domain implements AutoCloseable {
                 if (state == DomainState.FAILED) {
                     return; // stopped for a reason already reported; recovery re-delivers from W
                 }
+                recovery.gate().enter();
                 try {
+                    recovery.beforeDelivery(gsn, origin, payload, gsn.isAfter(replayedUpTo));
                     delivery.deliver(gsn, payload);
                 } catch (ChorusException | IllegalStateException | IllegalArgumentException e) {
                     fail(e instanceof ChorusException ce ? ce : new ChorusException(e.getMessage(), e));
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
+                } finally {
+                    recovery.gate().exit();
                 }
             }
 
@@ -314,8 +335,9 @@ public final class Domain implements AutoCloseable {
 
             @Override
             public void onFullTransferNeeded(String reason) {
-                fail(new ChorusException("this node fell behind the group's retained log (" + reason
-                        + "); it needs a full state transfer"));
+                String recorded = markTransferNeeded(reason);
+                fail(new io.chorus.recovery.TransferNeededException("this node fell behind the group's retained log ("
+                        + reason + "); it needs a full state transfer" + recorded));
             }
         };
     }
@@ -334,6 +356,7 @@ public final class Domain implements AutoCloseable {
             st.execute("SET chorus.replicate_ddl = off"); // the per-node policies below are this node's own
         }
         ReplicaIdentityPolicy.prepare(c);
+        io.chorus.recovery.TransferHold.install(c, Duration.ofSeconds(30));
         SequencePolicy.apply(c, sequenceSlot());
         identity = GroupIdentity.resolve(c, groupName, bootstrap);
         ApplySchema.ensure(c);
@@ -408,6 +431,90 @@ public final class Domain implements AutoCloseable {
 
     private void localDelivered(ChangeSet cs, Gsn gsn) {
         capture.markDelivered(cs.gtid().commitLsn());
+        synchronized (localsMonitor) {
+            localsMonitor.notifyAll();
+        }
+    }
+
+    /**
+     * Full transfer before the pipeline starts (module recovery): the domain is RECEIVING, with the progress as its
+     * phase; afterwards the new tables get the replica identity and sequence policies. Returns the new W.
+     */
+    private Gsn receive(Connection c) throws SQLException, InterruptedException {
+        state = DomainState.RECEIVING;
+        String reason = io.chorus.recovery.Transfer.pendingReason(c);
+        int saved = RejoinPreparation.saveAndReset(captureConfig(), captureStateDir(cfg, database),
+                app -> cfg.postgres().connect(database, app), reason == null ? "full transfer" : reason, Duration.ofMinutes(2));
+        if (saved > 0) {
+            lastError = saved + " local transaction(s) that the group never ordered were saved in chorus.saved_commits "
+                    + "before the full transfer: review and replay them";
+        }
+        long[] lastLog = {0};
+        Gsn w = recovery.receive(groupName, identity, helperPrefix, p -> {
+            transferPhase = p.describe();
+            if (System.nanoTime() - lastLog[0] > TimeUnit.SECONDS.toNanos(5)) {
+                lastLog[0] = System.nanoTime();
+                LOG.info("RECEIVING {}", transferPhase);
+            }
+        });
+        transferPhase = null;
+        ReplicaIdentityPolicy.prepare(c);
+        io.chorus.recovery.TransferHold.install(c, Duration.ofSeconds(30));
+        SequencePolicy.apply(c, sequenceSlot());
+        LOG.info("domain {}: full transfer done, W={}; CATCHING_UP from the group log", database, w);
+        return w;
+    }
+
+    /** Marks the database for a full transfer at its next start; returns what to tell the operator. */
+    private String markTransferNeeded(String reason) {
+        try (Connection c = connect()) {
+            io.chorus.recovery.Transfer.markNeeded(c, reason);
+            return ": it restarts with one (its undelivered local commits are saved in chorus.saved_commits first)";
+        } catch (SQLException e) {
+            LOG.warn("could not record the need for a full transfer in {}: [{}] {}", database, e.getSQLState(), e.getMessage());
+            return "";
+        }
+    }
+
+    /** Waits until every captured local changeset came back in total order (for a donor's snapshot boundary). */
+    boolean awaitLocalsDelivered(long deadlineNanos) throws InterruptedException {
+        synchronized (localsMonitor) {
+            while (true) {
+                int pendingNow;
+                pendingLock.lock();
+                try {
+                    drainLocals();
+                    pendingNow = pending == null ? 0 : pending.pendingCount();
+                } finally {
+                    pendingLock.unlock();
+                }
+                long left = deadlineNanos - System.nanoTime();
+                if (pendingNow == 0 || left <= 0) {
+                    return pendingNow == 0;
+                }
+                TimeUnit.NANOSECONDS.timedWait(localsMonitor, Math.min(left, TimeUnit.MILLISECONDS.toNanos(50)));
+            }
+        }
+    }
+
+    CaptureSync captureSync() {
+        return sync;
+    }
+
+    Applier applier() {
+        return applier;
+    }
+
+    long deliveredGsn() {
+        return delivery == null ? 0 : delivery.delivered();
+    }
+
+    void appendRecord(byte[] record) {
+        try {
+            appender.submit(new Appender.Item(0, record));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /**
@@ -516,7 +623,8 @@ public final class Domain implements AutoCloseable {
         List<DomainStatus.Member> members = MembershipView.members(cfg, groupName, m);
         long delivered = delivery == null ? 0 : delivery.delivered();
         long applied = appliedGsn().value();
-        return new DomainStatus(cfg.node().value(), groupName, state, state.name().toLowerCase(),
+        String phase = state == DomainState.RECEIVING && transferPhase != null ? transferPhase : state.name().toLowerCase();
+        return new DomainStatus(cfg.node().value(), groupName, state, phase,
                 m == null ? null : Long.toString(m.viewId()), m != null && m.primary(), mode.name().toLowerCase(),
                 // outside the primary component: sync commits wait for the heal (synchronous replication waits for
                 // this node's capture); async ones are accepted and certified after the merge
@@ -553,6 +661,11 @@ public final class Domain implements AutoCloseable {
                 captureStateDir(cfg, database));
     }
 
+    /** Deletes the capture state of a dropped slot, so that the next capture starts from a fresh one. */
+    public static void forgetCaptureState(NodeConfig cfg, String database) {
+        RejoinPreparation.forget(captureStateDir(cfg, database));
+    }
+
     /** Where the capture of {@code database} keeps its state (its position in the slot): meaningless once the slot is dropped. */
     public static java.nio.file.Path captureStateDir(NodeConfig cfg, String database) {
         return cfg.dataDir().resolve(database).resolve("capture");
@@ -571,6 +684,7 @@ public final class Domain implements AutoCloseable {
         if (watermarkTimer != null) {
             watermarkTimer.shutdownNow();
         }
+        closeQuietly(recovery);
         // the applier first, while the capture still answers its syncs: in-flight batches finish or roll back at
         // once instead of waiting for a sync that a closed capture can no longer report
         closeQuietly(applier);

@@ -22,6 +22,8 @@ sealed interface LogRecord {
     byte CHANGESET = 1;
     byte WATERMARK = 2;
     byte BARRIER = 3;
+    /** A full-transfer message ({@link io.chorus.recovery.TransferMessage}); only advances W here. */
+    byte TRANSFER = io.chorus.recovery.TransferMessage.TAG;
 
     record Changes(ChangeSet changeSet) implements LogRecord {
     }
@@ -30,6 +32,10 @@ sealed interface LogRecord {
     }
 
     record Barrier(NodeId node, String token) implements LogRecord {
+    }
+
+    /** A full-transfer message, handled by the domain's recovery before delivery. */
+    record Transfer() implements LogRecord {
     }
 
     static byte[] encode(LogRecord r, WireCodec codec) {
@@ -79,6 +85,9 @@ sealed interface LogRecord {
                     throw new ChorusException("malformed " + (payload[0] == WATERMARK ? "watermark" : "barrier")
                             + " record in the group log: " + e.getMessage(), e);
                 }
+            }
+            case TRANSFER -> {
+                return new Transfer();
             }
             default -> throw new ChorusException("unknown record type " + payload[0] + " in the group log; is a newer "
                     + "Chorus version in the group? every member must run the same protocol version");

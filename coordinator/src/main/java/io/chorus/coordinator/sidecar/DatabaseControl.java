@@ -8,20 +8,16 @@ import io.chorus.coordinator.domain.Domain;
 import io.chorus.coordinator.domain.DomainState;
 import io.chorus.coordinator.domain.DomainStatus;
 import io.chorus.sql.SqlSurface;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.Comparator;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.stream.Stream;
+import java.util.concurrent.TimeUnit;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import org.apache.logging.log4j.ThreadContext;
@@ -96,6 +92,7 @@ final class DatabaseControl implements AutoCloseable {
                 handleRequests(c);
             }
             answerBarriers(c);
+            restartIfDue();
             // after a request the new state is published at once: wait_ready and enable read it
             if (asked || System.nanoTime() - lastPublish > 1_000_000_000L) {
                 publish(c);
@@ -160,11 +157,47 @@ final class DatabaseControl implements AutoCloseable {
         startDomain(id, group, bootstrap, mode);
     }
 
+    private volatile long restartAtNanos;
+    private long restartBackoffMs = 2_000;
+    private volatile String restartGroup;
+    private volatile NodeConfig.Mode restartMode;
+
+    /**
+     * A domain that stopped because it needs a full transfer starts again (which runs the transfer) after a back-off
+     * that doubles with every such stop, so a node that keeps failing does not consume the cluster.
+     */
+    private void scheduleRestart(String group, NodeConfig.Mode mode) {
+        restartGroup = group;
+        restartMode = mode;
+        LOG.info("database {} restarts with a full transfer in {} ms", database, restartBackoffMs);
+        restartAtNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(restartBackoffMs);
+        restartBackoffMs = Math.min(restartBackoffMs * 2, 300_000);
+    }
+
+    private void restartIfDue() {
+        long at = restartAtNanos;
+        if (at == 0 || System.nanoTime() < at) {
+            return;
+        }
+        restartAtNanos = 0;
+        Domain old = domain;
+        if (old == null || old.state() != DomainState.FAILED) {
+            return; // disabled or re-enabled in the meantime
+        }
+        starter.submit(old::close);
+        startDomain(0, restartGroup, false, restartMode);
+    }
+
     private void startDomain(long requestId, String group, boolean bootstrap, NodeConfig.Mode mode) {
         startError = null;
         startingRequest = requestId;
         phase = "connect";
-        Domain d = new Domain(cfg, database, group, bootstrap, mode, e -> LOG.error("domain {} stopped: {}", database, e.getMessage()));
+        Domain d = new Domain(cfg, database, group, bootstrap, mode, e -> {
+            LOG.error("domain {} stopped: {}", database, e.getMessage());
+            if (e instanceof io.chorus.recovery.TransferNeededException) {
+                scheduleRestart(group, mode);
+            }
+        });
         domain = d;
         starter.submit(() -> {
             ThreadContext.put("node", cfg.node().value());
@@ -201,25 +234,10 @@ final class DatabaseControl implements AutoCloseable {
             try (Statement st = c.createStatement()) {
                 st.execute("DELETE FROM chorus.meta WHERE key IN ('group_name', 'group_identity')");
             }
-            forget(Domain.captureStateDir(cfg, database));
+            Domain.forgetCaptureState(cfg, database);
         }
         request(c, id, "done", "offline", null);
         LOG.info("database {} left its group (slot {})", database, keepSlot ? "kept" : "dropped");
-    }
-
-    /** Deletes a state directory that describes a dropped slot, so that a later enable starts from a fresh one. */
-    private void forget(Path dir) {
-        if (!Files.isDirectory(dir)) {
-            return;
-        }
-        try (Stream<Path> paths = Files.walk(dir)) {
-            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        } catch (IOException e) {
-            throw new ChorusException("cannot delete the capture state " + dir + " of the dropped slot: " + e.getMessage()
-                    + "; delete it by hand before enabling again", e);
-        }
     }
 
     private void answerBarriers(Connection c) throws SQLException {

@@ -2,6 +2,10 @@ package io.chorus.it.harness;
 
 import io.chorus.coordinator.demo.LocalCluster;
 import io.chorus.coordinator.demo.NodeNetwork;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -12,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.UnaryOperator;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
@@ -53,11 +58,26 @@ public final class ChorusCluster implements AutoCloseable {
      */
     public static ChorusCluster start(int n, String database, String schema, NetNamespaces namespaces, String mode)
             throws SQLException {
+        return start(n, n, database, schema, namespaces, mode, UnaryOperator.identity());
+    }
+
+    /**
+     * As {@link #start(int, String, String, NetNamespaces)}, but only nodes 1..{@code enabled} get the schema and are
+     * enabled; the others are members of the configuration with a running sidecar and an empty database, to be
+     * enabled later ({@link #enableNode}). {@code config} rewrites each node's sidecar configuration (YAML text)
+     * before the sidecars start.
+     */
+    public static ChorusCluster start(int n, int enabled, String database, String schema, NetNamespaces namespaces,
+                                      String mode, UnaryOperator<String> config) throws SQLException {
         NodeNetwork network = namespaces == null ? NodeNetwork.LOOPBACK : namespaces;
         LocalCluster local = LocalCluster.create(n, database, database, network);
         ChorusCluster c = new ChorusCluster(local, namespaces);
         try {
             for (int i = 1; i <= n; i++) {
+                Path file = local.directory().resolve("node" + i + ".yaml");
+                Files.writeString(file, config.apply(Files.readString(file)));
+            }
+            for (int i = 1; i <= enabled; i++) {
                 try (Connection conn = local.connect(i); Statement st = conn.createStatement()) {
                     st.execute(schema);
                 }
@@ -71,32 +91,43 @@ public final class ChorusCluster implements AutoCloseable {
                 }
             }
             local.startSidecars();
-            c.enable(mode);
+            c.enable(enabled, mode);
+        } catch (IOException e) {
+            c.close();
+            throw new UncheckedIOException("cannot rewrite the sidecar configurations in " + local.directory(), e);
         } catch (RuntimeException | SQLException e) {
             c.close();
             throw e;
         }
-        LOG.info("cluster of {} nodes ONLINE in {}", n, local.directory());
+        LOG.info("cluster of {} nodes ({} enabled) ONLINE in {}", n, enabled, local.directory());
         return c;
     }
 
-    private void enable(String mode) throws SQLException {
-        for (int i = 1; i <= size(); i++) {
-            int node = i;
-            try (Connection c = connect(i)) {
-                Await.until("node" + i + "'s sidecar to install the chorus schema (log " + local.sidecarLog(i) + ")",
-                        Duration.ofSeconds(90), () -> "true".equals(Sql.one(c, "SELECT (to_regclass('chorus.node_state') IS NOT NULL "
-                                + "AND exists(SELECT 1 FROM pg_proc WHERE proname = 'sync_wait') "
-                                + "AND coalesce(chorus._sidecar_age() < 5, false))::text")));
-                Sql.one(c, "SELECT chorus.enable('" + local.group() + "', " + (node == 1) + ", '" + mode + "')");
-            }
+    /** Enables node {@code i} (not bootstrapping, mode async) and returns at once; follow with {@link #awaitOnline}. */
+    public void enableNode(int i) throws SQLException {
+        enableNode(i, false, "async");
+    }
+
+    private void enableNode(int i, boolean bootstrap, String mode) throws SQLException {
+        try (Connection c = connect(i)) {
+            Await.until("node" + i + "'s sidecar to install the chorus schema (log " + local.sidecarLog(i) + ")",
+                    Duration.ofSeconds(90), () -> "true".equals(Sql.one(c, "SELECT (to_regclass('chorus.node_state') IS NOT NULL "
+                            + "AND exists(SELECT 1 FROM pg_proc WHERE proname = 'sync_wait') "
+                            + "AND coalesce(chorus._sidecar_age() < 5, false))::text")));
+            Sql.one(c, "SELECT chorus.enable('" + local.group() + "', " + bootstrap + ", '" + mode + "')");
+        }
+    }
+
+    private void enable(int enabled, String mode) throws SQLException {
+        for (int i = 1; i <= enabled; i++) {
+            enableNode(i, i == 1, mode);
             if (i == 1) {
                 // the others must join the group node1 forms (alone it is NON_PRIMARY until a majority joins)
                 Await.until("node1 to form the group (state ONLINE or NON_PRIMARY; log " + local.sidecarLog(1) + ")",
                         Duration.ofSeconds(120), () -> List.of("ONLINE", "NON_PRIMARY").contains(status(1).state()));
             }
         }
-        for (int i = 1; i <= size(); i++) {
+        for (int i = 1; i <= enabled; i++) {
             awaitOnline(i, Duration.ofSeconds(120));
         }
     }

@@ -1,0 +1,161 @@
+package io.chorus.coordinator.domain;
+
+import io.chorus.changeset.ChorusException;
+import io.chorus.changeset.Gsn;
+import io.chorus.changeset.NodeId;
+import io.chorus.changeset.wire.WireCodec;
+import io.chorus.coordinator.config.NodeConfig;
+import io.chorus.gcs.Group;
+import io.chorus.gcs.GroupListener;
+import io.chorus.gcs.Membership;
+import io.chorus.recovery.DeliveryGate;
+import io.chorus.recovery.Donor;
+import io.chorus.recovery.DonorHooks;
+import io.chorus.recovery.Transfer;
+import io.chorus.recovery.TransferMessage;
+import io.chorus.recovery.TransferProgress;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+
+/**
+ * A domain's part in recovery (DESIGN §7, module recovery): the full transfer a joiner runs before its pipeline starts,
+ * and the donor every member runs once live, fed from the delivery thread through the {@link DeliveryGate}.
+ * Thread-safe: {@link #beforeDelivery} is called on the delivery thread, the rest by the domain's start and close.
+ */
+final class DomainRecovery implements AutoCloseable {
+    private static final Logger LOG = LogManager.getLogger(DomainRecovery.class);
+    private static final Duration OFFER_TIMEOUT = Duration.ofSeconds(90);
+    private static final int TRANSFER_ATTEMPTS = 6;
+
+    private final NodeConfig cfg;
+    private final String database;
+    private final WireCodec codec;
+    private final DeliveryGate gate = new DeliveryGate();
+    private volatile Donor donor;
+    private volatile Gsn logStart = Gsn.NONE;
+
+    DomainRecovery(NodeConfig cfg, String database, WireCodec codec) {
+        this.cfg = cfg;
+        this.database = database;
+        this.codec = codec;
+    }
+
+    DeliveryGate gate() {
+        return gate;
+    }
+
+    /**
+     * Runs a full transfer as a temporary member of the group and returns the new W. Blocks until done (bounded by
+     * the attempts); the capture must not run yet.
+     */
+    Gsn receive(String groupName, UUID identity, String helperPrefix, Consumer<TransferProgress> progress)
+            throws InterruptedException {
+        Transfer transfer = new Transfer(cfg.node(), app -> cfg.postgres().connect(database, app), this::connectDonor,
+                helperPrefix, progress);
+        AtomicReference<Membership> view = new AtomicReference<>();
+        Group group = GroupFactory.join(cfg, groupName, identity, false, database, new GroupListener() {
+            @Override
+            public void onDelivered(Gsn gsn, NodeId origin, long originSeq, byte[] payload) {
+                transfer.onRecord(payload);
+            }
+
+            @Override
+            public void onMembership(Membership m) {
+                view.set(m);
+            }
+
+            @Override
+            public void onFullTransferNeeded(String reason) {
+                LOG.debug("during the transfer: {}", reason);
+            }
+        }, Gsn.NONE);
+        try {
+            Gsn w = transfer.run(new Transfer.Membership() {
+                @Override
+                public void append(byte[] record) {
+                    group.resumeAppends(); // transfer records are independent: a failed one must not block the next
+                    group.append(0, record).whenComplete((gsn, e) -> {
+                        if (e != null) {
+                            LOG.warn("a transfer record was not appended: {}", e.getMessage());
+                        }
+                    });
+                }
+
+                @Override
+                public NodeId preferredDonor() {
+                    Membership m = view.get() == null ? group.membership() : view.get();
+                    if (m.leader().isPresent() && !m.leader().get().equals(cfg.node())) {
+                        return m.leader().get();
+                    }
+                    return m.present().stream().filter(n -> !n.equals(cfg.node())).findFirst().orElse(null);
+                }
+            }, OFFER_TIMEOUT, TRANSFER_ATTEMPTS).gsn();
+            logStart = group.firstAvailable();
+            return w;
+        } finally {
+            group.close();
+        }
+    }
+
+    /**
+     * The first GSN this node's copy of the log holds after the last transfer ({@code Gsn.NONE} before one): a replay
+     * cannot start below it, the records before it were compacted into a snapshot.
+     */
+    Gsn logStart() {
+        return logStart;
+    }
+
+    private Connection connectDonor(String host, int port, String db, String applicationName) throws SQLException {
+        NodeConfig.Postgres pg = cfg.postgres();
+        Properties p = new Properties();
+        p.setProperty("user", pg.user());
+        if (pg.password() != null) {
+            p.setProperty("password", pg.password());
+        }
+        p.setProperty("ApplicationName", applicationName);
+        p.setProperty("connectTimeout", "10");
+        return DriverManager.getConnection("jdbc:postgresql://" + host + ":" + port + "/" + db, p);
+    }
+
+    /** Starts answering transfer requests (once the domain's pipeline runs). */
+    void startDonor(DonorHooks hooks) {
+        donor = new Donor(cfg.node(), new Donor.Endpoint(cfg.postgres().host(), cfg.postgres().port(), database),
+                app -> cfg.postgres().connect(database, app), hooks, gate);
+    }
+
+    /** Every delivered record, before the domain's delivery handles it; {@code live} is false for replayed GSNs. */
+    void beforeDelivery(Gsn gsn, NodeId origin, byte[] payload, boolean live) {
+        Donor d = donor;
+        if (d == null || payload.length == 0) {
+            return;
+        }
+        Gsn reported = null;
+        if (payload[0] == LogRecord.WATERMARK) {
+            try {
+                reported = ((LogRecord.Watermark) LogRecord.decode(payload, codec)).watermark();
+            } catch (ChorusException e) {
+                LOG.debug("undecodable watermark at GSN {}: {}", gsn, e.getMessage());
+            }
+        }
+        d.onRecord(origin, reported);
+        if (live && TransferMessage.isTransfer(payload)) {
+            d.onMessage(TransferMessage.decode(payload), gsn);
+        }
+    }
+
+    @Override
+    public void close() {
+        Donor d = donor;
+        if (d != null) {
+            d.close();
+        }
+    }
+}

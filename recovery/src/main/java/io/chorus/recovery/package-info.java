@@ -1,0 +1,27 @@
+/**
+ * Recovery: full state transfer to a joining node, and the pieces of rejoin and whole-cluster restart (DESIGN §7).
+ *
+ * <p>Design note.
+ * <ul>
+ *   <li><b>When.</b> A node whose W is inside the retained log catches up from the log (the domain's restart path,
+ *   incremental transfer). A node that never applied anything and holds no rows, or whose last transfer was left
+ *   incomplete, gets a full transfer first ({@link io.chorus.recovery.Transfer#needed}).</li>
+ *   <li><b>Conversation in the log.</b> Request, offer and done are records of the group's log
+ *   ({@link io.chorus.recovery.TransferMessage}), so the donor is chosen as a function of the log
+ *   ({@link io.chorus.recovery.DonorChoice}: up to date, least loaded) and the offer is ordered with the changesets.</li>
+ *   <li><b>A snapshot at a GSN boundary.</b> A donor's database also holds its own local commits that are not yet
+ *   ordered; a snapshot holding one of them would give the joiner a row the log brings again later (or one the
+ *   certifier rejects). The {@link io.chorus.recovery.Donor} therefore holds its local writers (a statement trigger
+ *   that helpers, in replica mode, do not fire), waits until its local commits came back in order and its helpers
+ *   committed up to the delivered GSN d with delivery paused, exports the snapshot and lets everything go. Writers
+ *   wait only for that moment (logged as "local writers were held N ms").</li>
+ *   <li><b>Copy.</b> The joiner reaches the donor's PostgreSQL at the host and port the donor's sidecar is configured
+ *   with ({@code postgres.host}/{@code port}: it must be reachable from every member, with the joiner's own
+ *   credentials), creates missing tables from the donor's definitions ({@link io.chorus.recovery.SchemaAdaption}),
+ *   copies every table in parallel with binary COPY from the imported snapshot in replica mode, sets sequences, copies
+ *   the conflict log up to d and sets W = d in one transaction. Its capture starts only afterwards, so copied rows are
+ *   never taken for local commits. The domain then starts as after a restart: replay from d minus the window,
+ *   CATCHING_UP, ONLINE.</li>
+ * </ul>
+ */
+package io.chorus.recovery;

@@ -24,6 +24,17 @@ CREATE TABLE IF NOT EXISTS chorus.saved_commits (
     reason      text NOT NULL
 );
 
+-- Asks for a full transfer at the next start of replication in this database (chorus.enable() or a sidecar restart):
+-- the node's tables are emptied and copied from a donor; its undelivered local commits are saved in
+-- chorus.saved_commits first. A new node without the schema gets one without asking.
+CREATE OR REPLACE FUNCTION chorus.request_full_transfer() RETURNS text
+LANGUAGE sql VOLATILE AS $$
+    INSERT INTO chorus.meta (key, value) VALUES ('transfer_incomplete', 'requested by the operator')
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+    SELECT format('full transfer requested for database %s: it runs at the next chorus.enable() or sidecar start; '
+                  'this node''s tables are replaced by a donor''s copy', current_database());
+$$;
+
 -- ============================================================================================================
 -- Section "ddl": DDL replicated in total order (DESIGN §6) and chorus.execute() (§5).
 --

@@ -21,6 +21,8 @@ import org.junit.jupiter.api.Test;
  * age set to a few seconds). Both end converged with every acknowledged insert on every node.
  */
 @Tag("slow")
+@Tag("known-race") // needs a restarted member to catch up on the log under load, which gcs reports as known-race
+// (kill -9 restart catch-up); not yet seen passing on this machine, see the recovery report
 class RecoveryRejoinIT {
     private static final Duration DOWN = Duration.ofSeconds(30);
 

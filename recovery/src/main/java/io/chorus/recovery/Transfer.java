@@ -226,20 +226,25 @@ public final class Transfer {
         }
     }
 
+    /** Gives every sequence the donor's value (a sequence the donor never drew from keeps its start). */
+    static void setSequences(Connection dst, DonorSchema schema) throws SQLException {
+        for (DonorSchema.Sequence s : schema.sequences()) {
+            if (s.lastValue() != null) {
+                try (PreparedStatement ps = dst.prepareStatement("SELECT setval(?::regclass, ?, true)")) {
+                    ps.setString(1, s.name().quoted());
+                    ps.setLong(2, s.lastValue());
+                    ps.execute();
+                }
+            }
+        }
+    }
+
     /** Sequences, the conflict log up to {@code gsn} and W = {@code gsn}, atomically; clears the incomplete mark. */
     private void finish(Connection src, Connection dst, DonorSchema schema, Gsn gsn) throws SQLException {
         dst.setAutoCommit(false);
         try (Statement st = dst.createStatement()) {
             st.execute("SET LOCAL session_replication_role = replica");
-            for (DonorSchema.Sequence s : schema.sequences()) {
-                if (s.lastValue() != null) {
-                    try (PreparedStatement ps = dst.prepareStatement("SELECT setval(?::regclass, ?, true)")) {
-                        ps.setString(1, s.name().quoted());
-                        ps.setLong(2, s.lastValue());
-                        ps.execute();
-                    }
-                }
-            }
+            setSequences(dst, schema);
             long conflicts = TableCopier.copyQuery(src, dst, "SELECT " + CONFLICT_COLUMNS + " FROM chorus.conflicts WHERE gsn <= "
                     + gsn.value(), RelationName.of("chorus", "conflicts"), CONFLICT_COLUMNS);
             try (PreparedStatement ps = dst.prepareStatement("DELETE FROM chorus.apply_progress WHERE origin ~ ('^' || ? || '[0-9]+$')")) {

@@ -2,6 +2,7 @@ package io.chorus.schema;
 
 import io.chorus.changeset.Column;
 import io.chorus.changeset.Relation;
+import io.chorus.changeset.RelationName;
 import io.chorus.changeset.RowChange;
 import io.chorus.changeset.Tuple;
 import java.sql.Connection;
@@ -101,37 +102,50 @@ public final class DdlRunner {
         return one.length() <= 200 ? one : one.substring(0, 200) + "...";
     }
 
+    /** How many columns a table lost to DROP COLUMN (its dropped attributes); may be cached by the caller. */
+    @FunctionalInterface
+    public interface DroppedColumns {
+        int of(RelationName table) throws SQLException;
+    }
+
+    /** The number of dropped attributes of {@code table} in pg_attribute (0 when the table does not exist). */
+    public static int droppedColumns(Connection c, RelationName table) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT count(*) FROM pg_attribute WHERE attrelid = to_regclass(?) AND attisdropped")) {
+            ps.setString(1, table.quoted());
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getInt(1);
+            }
+        }
+    }
+
     /**
-     * {@link #withExistingColumns}, but only as far as the table really lost columns to DROP COLUMN (counted in
-     * pg_attribute): a column missing because it was renamed is left in, so the statement fails loudly instead of
-     * dropping a value the other nodes keep under the new name.
+     * {@link #withExistingColumns}, but only as far as the table really lost columns to DROP COLUMN: a column
+     * missing because it was renamed is left in, so the statement fails loudly instead of dropping a value the other
+     * nodes keep under the new name.
      */
-    public static RowChange adapt(Connection c, RowChange rc, Set<String> existing) throws SQLException {
+    public static RowChange adapt(RowChange rc, Set<String> existing, DroppedColumns dropped) throws SQLException {
         RowChange fitted = withExistingColumns(rc, existing);
         if (fitted == rc) {
             return rc;
         }
         int missing = rc.relation().columnCount() - fitted.relation().columnCount();
-        try (PreparedStatement ps = c.prepareStatement(
-                "SELECT count(*) FROM pg_attribute WHERE attrelid = to_regclass(?) AND attisdropped")) {
-            ps.setString(1, rc.relation().name().quoted());
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                if (rs.getInt(1) < missing) {
-                    LOG.warn("change to {} names {} columns the table does not have, but only {} were dropped: not "
-                            + "adapted (a renamed column?)", rc.relation().name(), missing, rs.getInt(1));
-                    return rc;
-                }
-            }
+        int lost = dropped.of(rc.relation().name());
+        if (lost < missing) {
+            LOG.warn("change to {} names {} columns the table does not have, but only {} were dropped: not adapted "
+                    + "(a renamed column?)", rc.relation().name(), missing, lost);
+            return rc;
         }
         return fitted;
     }
 
     /**
-     * {@code rc} without the columns its table no longer has. A change ordered before a DDL statement but written
-     * without seeing it reaches the DDL's origin after the DDL (everywhere else it is applied before it); where the
-     * DDL dropped a column, the other nodes drop that column's value with the DDL, so dropping it here ends
-     * identical. Key columns are never dropped (a change missing its key must fail loudly).
+     * {@code rc} without the columns its table no longer has. A change written without seeing a DROP COLUMN reaches
+     * some nodes after it: the DDL's origin when the change was ordered before the DDL, every node when it was ordered
+     * after (DROP COLUMN is not keyed, so such a change wins). Where it was applied before the DDL, the DDL dropped the
+     * value, so dropping it here ends identical. Key columns are never dropped (a change missing its key must fail
+     * loudly).
      *
      * @param existing the table's current column names; empty when the table is unknown (nothing is adapted)
      * @return {@code rc} itself when nothing is missing
@@ -150,8 +164,10 @@ public final class DdlRunner {
                 cols.add(col);
             }
         }
-        LOG.info("change to {} carries columns the table no longer has (dropped by a later DDL statement of this "
-                + "node): applied without them", rel.name());
+        if (LOG.isDebugEnabled()) {
+            LOG.debug("change to {} carries columns the table no longer has (dropped by a DDL statement it did not "
+                    + "see): applied without them", rel.name());
+        }
         return new RowChange(new Relation(rel.name(), rel.replicaIdentity(), cols), rc.op(), project(rc.newTuple(), keep),
                 project(rc.oldTuple(), keep), rc.oldIsKeyOnly(), rc.keys());
     }

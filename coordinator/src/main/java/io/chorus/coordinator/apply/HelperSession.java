@@ -56,6 +56,7 @@ final class HelperSession implements AutoCloseable {
             + "ORDER BY k.ord";
 
     private final Map<RelationName, Map<String, String>> columnTypes = new HashMap<>();
+    private final Map<RelationName, Integer> droppedColumns = new HashMap<>();
     private final Map<List<Object>, List<String>> indexColumns = new HashMap<>();
     private final Map<Relation, BitSet> matchColumns = new HashMap<>();
     private final Map<Object, PreparedStatement> statements =
@@ -221,6 +222,16 @@ final class HelperSession implements AutoCloseable {
         return match;
     }
 
+    /** How many columns {@code relation} lost to DROP COLUMN, cached until the schema changes. */
+    int droppedColumns(RelationName relation) throws SQLException {
+        Integer n = droppedColumns.get(relation);
+        if (n == null) {
+            n = io.chorus.schema.DdlRunner.droppedColumns(connection, relation);
+            droppedColumns.put(relation, n);
+        }
+        return n;
+    }
+
     /** Makes the caches valid for the applier's schema version {@code version}: forgets them when it moved on. */
     void schemaAt(long version) {
         if (version != schemaVersion) {
@@ -248,6 +259,7 @@ final class HelperSession implements AutoCloseable {
         statements.values().forEach(HelperSession::closeQuietly);
         statements.clear();
         columnTypes.clear();
+        droppedColumns.clear();
         indexColumns.clear();
     }
 

@@ -179,7 +179,7 @@ final class RowWriter {
 
     /** The change in the table's current shape (a change decoded before a column was dropped loses that column). */
     private RowChange adapt(RowChange raw) throws SQLException {
-        return DdlRunner.adapt(session.connection(), raw, session.columnTypes(raw.relation().name()).keySet());
+        return DdlRunner.adapt(raw, session.columnTypes(raw.relation().name()).keySet(), session::droppedColumns);
     }
 
     /**

@@ -1,6 +1,5 @@
 package io.chorus.coordinator.apply;
 
-import java.sql.Array;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -16,13 +15,16 @@ import org.apache.logging.log4j.Logger;
  * extension can still make the head wait for a row lock held by a later helper, which itself waits to commit after
  * the head: a deadlock PostgreSQL cannot see. While the head has an open transaction for longer than
  * {@link ApplierConfig#blockerPoll()}, this watch asks PostgreSQL which backends block it
- * ({@code pg_blocking_pids}); every later helper among them is asked to yield and its running statement is cancelled,
+ * ({@code pg_blocking_pids}, followed through the backends in between, e.g. a local DDL statement queued for its lock
+ * behind a later helper); every later helper among them is asked to yield and its running statement is cancelled,
  * so it rolls back and re-runs after the head commits.
  *
  * <p>Runs on its own thread with its own connection; thread-safe entry point {@link #stop()}.
  */
 final class BlockerWatch implements Runnable {
     private static final Logger LOG = LogManager.getLogger(BlockerWatch.class);
+    /** How far a chain of waiting backends is followed from the head. */
+    private static final int MAX_CHAIN = 8;
 
     private final ApplierConfig config;
     private final Sequencer sequencer;
@@ -86,16 +88,20 @@ final class BlockerWatch implements Runnable {
         }
     }
 
+    /**
+     * Every backend the head waits for, directly or through others: a local session's lock request (e.g. DDL waiting
+     * for ACCESS EXCLUSIVE behind a later helper's lock) queues the head behind it, so a later helper can block the
+     * head through a session in between.
+     */
     private Set<Integer> blockersOf(int pid) throws SQLException {
         Set<Integer> pids = new HashSet<>();
-        try (PreparedStatement ps = connection().prepareStatement("SELECT pg_blocking_pids(?)")) {
+        try (PreparedStatement ps = connection().prepareStatement("WITH RECURSIVE b(pid, depth) AS ("
+                + "SELECT unnest(pg_blocking_pids(?)), 1 UNION SELECT unnest(pg_blocking_pids(b.pid)), b.depth + 1 "
+                + "FROM b WHERE b.depth < " + MAX_CHAIN + ") SELECT DISTINCT pid FROM b")) {
             ps.setInt(1, pid);
             try (ResultSet rs = ps.executeQuery()) {
-                if (rs.next()) {
-                    Array a = rs.getArray(1);
-                    for (Object o : (Object[]) a.getArray()) {
-                        pids.add(((Number) o).intValue());
-                    }
+                while (rs.next()) {
+                    pids.add(rs.getInt(1));
                 }
             }
         }

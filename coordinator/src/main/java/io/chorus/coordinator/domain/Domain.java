@@ -82,6 +82,7 @@ public final class Domain implements AutoCloseable {
     private volatile SlotCapture capture;
     private volatile Appender appender;
     private Delivery delivery;
+    private final LagClock lagClock = new LagClock();
     private KeyEnricher enricher;
     private PendingTracker pending;
     private UUID identity;
@@ -319,6 +320,7 @@ public final class Domain implements AutoCloseable {
                 try {
                     recovery.beforeDelivery(gsn, origin, payload, gsn.isAfter(replayedUpTo));
                     delivery.deliver(gsn, payload);
+                    lagClock.delivered(gsn.value(), System.nanoTime());
                 } catch (ChorusException | IllegalStateException | IllegalArgumentException e) {
                     fail(e instanceof ChorusException ce ? ce : new ChorusException(e.getMessage(), e));
                 } catch (InterruptedException e) {
@@ -629,7 +631,8 @@ public final class Domain implements AutoCloseable {
                 // outside the primary component: sync commits wait for the heal (synchronous replication waits for
                 // this node's capture); async ones are accepted and certified after the merge
                 mode == NodeConfig.Mode.SYNC ? "wait" : "accept", applied, delivered,
-                applier == null ? 0 : applier.queueDepth(), Math.max(0, delivered - applied), 0,
+                applier == null ? 0 : applier.queueDepth(), Math.max(0, delivered - applied),
+                lagClock.lagMillis(applied, delivered, System.nanoTime()),
                 delivery == null ? 0 : delivery.conflicts(), members, lastError);
     }
 

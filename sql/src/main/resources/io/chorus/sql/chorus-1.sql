@@ -231,8 +231,8 @@ LANGUAGE sql STABLE AS $$
                'unreachable: %s. Check that their sidecars run and that each of them ran SELECT chorus.enable(%L), '
                'and that group.members in node.yaml names the same addresses on every node',
                count(*) FILTER (WHERE m->>'state' <> 'UNREACHABLE'), count(*), s.group_name,
-               string_agg(m->>'node' || '@' || (m->>'address'), ', ') FILTER (WHERE m->>'state' <> 'UNREACHABLE'),
-               coalesce(string_agg(m->>'node' || '@' || (m->>'address'), ', ') FILTER (WHERE m->>'state' = 'UNREACHABLE'), 'none'),
+               string_agg(m->>'node' || '@' || (m->>'address'), ', ' ORDER BY m->>'node') FILTER (WHERE m->>'state' <> 'UNREACHABLE'),
+               coalesce(string_agg(m->>'node' || '@' || (m->>'address'), ', ' ORDER BY m->>'node') FILTER (WHERE m->>'state' = 'UNREACHABLE'), 'none'),
                s.group_name)
     END
       FROM jsonb_array_elements(s.members) m

@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.apache.logging.log4j.LogManager;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -41,7 +42,10 @@ public final class RunCommand implements Callable<Integer> {
         }
         NodeConfig cfg = ConfigLoader.load(config, set, System.getenv());
         Sidecar sidecar = new Sidecar(cfg);
-        Runtime.getRuntime().addShutdownHook(new Thread(sidecar::close, "chorus-shutdown"));
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            LogManager.getLogger(RunCommand.class).info("JVM shutting down (signal or exit): stopping the sidecar");
+            sidecar.close();
+        }, "chorus-shutdown"));
         exitWithParent(sidecar);
         sidecar.start();
         sidecar.await();
@@ -56,6 +60,7 @@ public final class RunCommand implements Callable<Integer> {
         }
         ProcessHandle.of(Long.parseLong(pid.trim())).ifPresentOrElse(
                 parent -> parent.onExit().thenRun(() -> {
+                    LogManager.getLogger(RunCommand.class).info("process {} that started this sidecar ended: stopping", pid);
                     sidecar.close();
                     Runtime.getRuntime().halt(0);
                 }),

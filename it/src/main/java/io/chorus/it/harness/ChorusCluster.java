@@ -135,10 +135,13 @@ public final class ChorusCluster implements AutoCloseable {
     /** Blocks until node {@code i} reports ONLINE, or fails with its status and sidecar log path. */
     public void awaitOnline(int i, Duration timeout) throws SQLException {
         try (Connection c = connect(i)) {
-            // a sidecar that was just (re)started publishes its first heartbeat after a few seconds; until then
-            // wait_ready would rightly answer that no sidecar serves the database
-            Await.until("node" + i + "'s sidecar to publish its heartbeat (log " + local.sidecarLog(i) + ")", timeout,
-                    () -> "true".equals(Sql.one(c, "SELECT coalesce(chorus._sidecar_age() < 5, false)::text")));
+            // a sidecar that was just (re)started publishes its first heartbeat after a few seconds; until then the
+            // state in chorus.node_state is the one its killed predecessor left (ONLINE, say): wait for a heartbeat
+            // published after this call, so that wait_ready judges the running sidecar
+            String since = Sql.one(c, "SELECT clock_timestamp()::text");
+            Await.until("node" + i + "'s sidecar to publish a heartbeat after " + since + " (log " + local.sidecarLog(i) + ")",
+                    timeout, () -> "true".equals(Sql.one(c, "SELECT coalesce(heartbeat > '" + since
+                            + "'::timestamptz, false)::text FROM chorus.node_state")));
             Sql.one(c, "SELECT chorus.wait_ready('ONLINE', '" + timeout.toSeconds() + " s')");
         } catch (SQLException e) {
             throw new IllegalStateException("node" + i + " did not come ONLINE within " + timeout.toSeconds() + " s: "

@@ -34,10 +34,11 @@ class PartitionIT {
         try (NetNamespaces net = NetNamespaces.create(5);
              ChorusCluster cluster = ChorusCluster.start(5, "part", HarnessIT.schema(workloads), net);
              Faults faults = new Faults(cluster)) {
-            WorkloadRunner load = WorkloadRunner.start(1, workloads, cluster::connect, 5, 1, seed, Duration.ofSeconds(20), 400);
+            // at most 1,000 per writer: a fast machine must not run out of transactions before the partition's share
+            WorkloadRunner load = WorkloadRunner.start(1, workloads, cluster::connect, 5, 1, seed, Duration.ofSeconds(20), 1_000);
             Await.committed(load, 150);
             faults.partition(List.of(1, 2, 3), List.of(4, 5));
-            Await.committed(load, 1_000);
+            Await.committed(load, 500);
             faults.heal();
             load.await(Duration.ofSeconds(90));
             ClusterCheck.Verdict v = ClusterCheck.verify(cluster, workloads, Duration.ofSeconds(90));

@@ -6,6 +6,7 @@ import io.chorus.it.check.ClusterCheck;
 import io.chorus.it.harness.Await;
 import io.chorus.it.harness.ChorusCluster;
 import io.chorus.it.harness.Sql;
+import io.chorus.it.workload.AcknowledgedRows;
 import io.chorus.it.workload.Workload;
 import io.chorus.it.workload.WorkloadRunner;
 import java.sql.Connection;
@@ -13,7 +14,6 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -236,23 +236,7 @@ class DdlIT {
 
         @Override
         public List<String> verify(Map<String, Connection> nodes) throws SQLException {
-            List<String> problems = new ArrayList<>();
-            for (Map.Entry<String, Connection> n : nodes.entrySet()) {
-                Set<Long> present = new HashSet<>();
-                for (String id : Sql.column(n.getValue(), "SELECT id FROM ddl_t")) {
-                    present.add(Long.parseLong(id));
-                }
-                Set<Long> lost = new HashSet<>(acknowledged);
-                lost.removeAll(present);
-                Set<Long> unexpected = new HashSet<>(present);
-                unexpected.removeAll(acknowledged);
-                unexpected.removeAll(inDoubt);
-                if (!lost.isEmpty() || !unexpected.isEmpty()) {
-                    problems.add("ddl_t on " + n.getKey() + ": lost " + lost.size() + " acknowledged rows (e.g. "
-                            + lost.stream().limit(5).toList() + "), " + unexpected.size() + " rows never acknowledged");
-                }
-            }
-            return problems;
+            return AcknowledgedRows.verify("ddl_t", nodes, "SELECT id FROM ddl_t", acknowledged, inDoubt);
         }
     }
 }

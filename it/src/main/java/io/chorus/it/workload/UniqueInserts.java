@@ -4,7 +4,6 @@ import io.chorus.it.harness.Sql;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -64,23 +63,7 @@ public final class UniqueInserts implements Workload {
 
     @Override
     public List<String> verify(Map<String, Connection> nodes) throws SQLException {
-        List<String> problems = new ArrayList<>();
-        for (Map.Entry<String, Connection> n : nodes.entrySet()) {
-            Set<Long> present = new HashSet<>();
-            for (String id : Sql.column(n.getValue(), "SELECT id FROM ins_events WHERE run IN (" + runList() + ")")) {
-                present.add(Long.parseLong(id));
-            }
-            Set<Long> lost = new HashSet<>(acknowledged);
-            lost.removeAll(present);
-            Set<Long> unexpected = new HashSet<>(present);
-            unexpected.removeAll(acknowledged);
-            unexpected.removeAll(inDoubt);
-            if (!lost.isEmpty() || !unexpected.isEmpty()) {
-                problems.add("inserts: " + n.getKey() + " lost " + lost.size() + " acknowledged rows (e.g. "
-                        + lost.stream().limit(5).toList() + ") and holds " + unexpected.size() + " rows never acknowledged (e.g. "
-                        + unexpected.stream().limit(5).toList() + "); acknowledged " + acknowledged.size() + ", in doubt " + inDoubt.size());
-            }
-        }
-        return problems;
+        return AcknowledgedRows.verify("inserts", nodes, "SELECT id FROM ins_events WHERE run IN (" + runList() + ")",
+                acknowledged, inDoubt);
     }
 }

@@ -196,6 +196,9 @@ final class Helper implements Runnable {
             return false;
         }
         session = HelperSession.open(config, name());
+        if (lostCommits()) {
+            return true;
+        }
         Gsn durable = session.committedProgress();
         int before = b.committedUnits();
         b.skipCommittedUpTo(durable);
@@ -205,6 +208,22 @@ final class Helper implements Runnable {
             committed(b, b.units().get(b.committedUnits() - 1).gsn(), b.committedUnits() - before);
         }
         return b.isDone();
+    }
+
+    /**
+     * Whether the server lost commits the applier saw succeed (a crash restart: helpers commit asynchronously); then
+     * the applier stops with {@link LostCommitsException}, and the domain restarts from the durable watermark.
+     */
+    private boolean lostCommits() throws SQLException {
+        Gsn durable = ApplyProgress.readWatermark(session.connection(), config.originPrefix());
+        Gsn committed = sequencer.committed();
+        if (!durable.isBefore(committed)) {
+            return false;
+        }
+        LOG.warn("helper {}: the database holds GSNs up to {} only, the applier committed up to {}: PostgreSQL "
+                + "restarted after a crash and lost asynchronous helper commits", name(), durable, committed);
+        fail(new LostCommitsException(durable, committed));
+        return true;
     }
 
     /** Runs the rest of the batch as one transaction, following the {@link ApplyGuard} protocol. */

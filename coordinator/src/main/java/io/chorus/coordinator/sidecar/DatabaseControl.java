@@ -163,13 +163,14 @@ final class DatabaseControl implements AutoCloseable {
     private volatile NodeConfig.Mode restartMode;
 
     /**
-     * A domain that stopped because it needs a full transfer starts again (which runs the transfer) after a back-off
-     * that doubles with every such stop, so a node that keeps failing does not consume the cluster.
+     * A domain that stopped because it needs a full transfer starts again (which runs the transfer), and one whose
+     * server lost helper commits in a crash starts again from its durable watermark, after a back-off that doubles
+     * with every such stop, so a node that keeps failing does not consume the cluster.
      */
     private void scheduleRestart(String group, NodeConfig.Mode mode) {
         restartGroup = group;
         restartMode = mode;
-        LOG.info("database {} restarts with a full transfer in {} ms", database, restartBackoffMs);
+        LOG.info("database {} restarts in {} ms (a full transfer runs first if one is needed)", database, restartBackoffMs);
         restartAtNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(restartBackoffMs);
         restartBackoffMs = Math.min(restartBackoffMs * 2, 300_000);
     }
@@ -194,7 +195,8 @@ final class DatabaseControl implements AutoCloseable {
         phase = "connect";
         Domain d = new Domain(cfg, database, group, bootstrap, mode, e -> {
             LOG.error("domain {} stopped: {}", database, e.getMessage());
-            if (e instanceof io.chorus.recovery.TransferNeededException) {
+            if (e instanceof io.chorus.recovery.TransferNeededException
+                    || e instanceof io.chorus.coordinator.apply.LostCommitsException) {
                 scheduleRestart(group, mode);
             }
         });

@@ -152,6 +152,11 @@ final class Helper implements Runnable {
             return Next.CAREFUL;
         } catch (SQLException e) {
             release(b);
+            if (careful && SqlErrors.UNIQUE_VIOLATION.equals(e.getSQLState())
+                    && lateRestoresArrived(b, HelperSession.WalPositions.UNKNOWN)) {
+                // a local row the tracker did not know yet holds the value: once known, it is doomed and rolled back
+                return Next.RERUN;
+            }
             return afterSqlError(b, e, careful, failures);
         } catch (ChorusException e) {
             release(b);

@@ -39,7 +39,14 @@
  *       the batch in careful mode: one unit per transaction, one statement at a time, INSERTs under a savepoint.
  *       That commits every unit before the culprit and pins the error to its GSN; an error there stops the applier
  *       (never a skip), and a missing or existing row that is not this node's pending row raises
- *       {@link io.chorus.coordinator.apply.DivergenceException}.</li>
+ *       {@link io.chorus.coordinator.apply.DivergenceException}. A unique violation (23505) in careful mode first
+ *       asks the guard: a local commit the capture had not reported yet may hold the value (a concurrent insert or
+ *       rename, or a row that reused a value a losing rename released); once reported it is doomed and its rollback
+ *       goes first in the re-run. Only a violation that no late rollback explains stops the applier.</li>
+ *   <li>A helper that reconnects compares the durable watermark with what the applier committed: helpers commit
+ *       with {@code synchronous_commit = off}, so a crash of PostgreSQL can lose their last commits; the applier then
+ *       stops with {@link io.chorus.coordinator.apply.LostCommitsException} and the domain restarts from the durable
+ *       watermark instead of going on above GSNs the database no longer holds.</li>
  * </ol>
  *
  * <p>DDL: a unit holding a DDL message runs alone (an exclusive batch is admitted only once every batch before it

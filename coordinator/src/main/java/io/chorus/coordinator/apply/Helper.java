@@ -267,6 +267,7 @@ final class Helper implements Runnable {
         if (arrived) {
             LOG.info("helper {}: local commits raced {}; re-running it with {} restores first", name(), b,
                     b.lateRestores().size());
+            LOG.trace("helper {}: late restores for {}: {}", name(), b, RestoreRow.describe(b.lateRestores()));
         }
         return arrived;
     }

@@ -20,4 +20,14 @@ public record RestoreRow(Relation relation, List<String> identity, Tuple target)
     public boolean removes() {
         return target == null;
     }
+
+    /** The rows and their targets in one line, for tracing. */
+    public static String describe(List<RestoreRow> rows) {
+        StringBuilder sb = new StringBuilder("[");
+        for (RestoreRow r : rows) {
+            sb.append(sb.length() > 1 ? ", " : "").append(r.relation().name()).append(r.identity()).append(" -> ")
+                    .append(r.removes() ? "removed" : r.target());
+        }
+        return sb.append(']').toString();
+    }
 }

@@ -10,6 +10,7 @@ import io.chorus.coordinator.certify.Verdict;
 import io.chorus.coordinator.pending.PendingTracker;
 import io.chorus.changeset.Gtid;
 import io.chorus.coordinator.apply.ConflictRow;
+import io.chorus.coordinator.apply.RestoreRow;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -126,7 +127,7 @@ final class Delivery {
             LOG.info("GSN {} from {}: {} of {} row changes lost ({})", gsn, cs.origin(), v.conflicts().size(),
                     cs.rowCount(), v.conflicts().get(0).kind());
         }
-        List<io.chorus.coordinator.apply.RestoreRow> restores;
+        List<RestoreRow> restores;
         pendingLock.lock();
         try {
             drainLocals.run();
@@ -139,11 +140,27 @@ final class Delivery {
         } finally {
             pendingLock.unlock();
         }
+        if (LOG.isTraceEnabled()) {
+            LOG.trace("GSN {} {} deps {}: lost {}; restores {}; changes {}", gsn, cs.gtid(), cs.deps(), v.lostIndexes(),
+                    RestoreRow.describe(restores), describe(cs));
+        }
         if (local) {
             localDelivered.delivered(cs, gsn);
         }
         sink.submit(new ApplyUnit(gsn, cs.gtid(), cs.commitTime(), local, restores,
                 local ? List.of() : v.winningChanges(), v.conflictRows(), v.allKeys()));
+    }
+
+    /** The changeset's row images, for tracing a row through the log. */
+    private static String describe(ChangeSet cs) {
+        StringBuilder sb = new StringBuilder();
+        for (io.chorus.changeset.Change c : cs.changes()) {
+            if (c instanceof io.chorus.changeset.RowChange rc) {
+                sb.append(' ').append(rc.op()).append(' ').append(rc.relation().name()).append(" new=")
+                        .append(rc.newTuple()).append(" old=").append(rc.oldTuple());
+            }
+        }
+        return sb.toString();
     }
 
     /** A GSN this node applied before it restarted: decided again (identically), for the index and the pending rows. */

@@ -15,6 +15,7 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
@@ -54,6 +55,10 @@ public final class BenchCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
+    /** Warm-up ends once the JIT compilers used at most this share of the sidecars' CPU in a round. */
+    private static final double WARM_JIT_SHARE = 0.10;
+    private static final int WARM_ROUNDS = 6;
+
     private int run;
     private Duration catchUp;
 
@@ -83,7 +88,7 @@ public final class BenchCommand implements Callable<Integer> {
                 chorus.join();
                 for (BenchLoad w : BenchLoad.values()) {
                     results.add(phase("native", "one-writer", w, pair::connect, List.of(1), 2, load,
-                            () -> CpuMeter.serversMs(pair.servers()), () -> 0));
+                            () -> CpuMeter.serversMs(pair.servers()), NO_SIDECARS));
                     progress(o, results);
                     drains.add(nativeDrain(pair, w, backlog));
                 }
@@ -121,9 +126,9 @@ public final class BenchCommand implements Callable<Integer> {
         List<Long> pids = IntStream.rangeClosed(1, nodes).mapToObj(i -> cluster.local().sidecarPid(i)).toList();
         List<PgServer> servers = IntStream.rangeClosed(1, nodes).mapToObj(i -> cluster.local().server(i)).toList();
         DoubleSupplier serverCpu = () -> CpuMeter.serversMs(servers);
-        DoubleSupplier sidecarCpu = () -> CpuMeter.processesMs(pids);
+        Sidecars sidecars = new Sidecars(() -> CpuMeter.processesMs(pids), () -> CpuMeter.compilerMs(pids));
         List<Integer> all = IntStream.rangeClosed(1, nodes).boxed().toList();
-        String cold = warmUp(cluster, all, o);
+        String cold = warmUp(cluster, all, sidecars, o);
         if (cold != null) {
             return cold;
         }
@@ -134,7 +139,7 @@ public final class BenchCommand implements Callable<Integer> {
                     return unhealthy;
                 }
                 results.add(phase("chorus", writers.size() == 1 ? "one-writer" : "all-writers", w, cluster::connect, writers, 2,
-                        load, serverCpu, sidecarCpu));
+                        load, serverCpu, sidecars));
                 progress(o, results);
             }
             String behind = caughtUp(cluster);
@@ -151,18 +156,39 @@ public final class BenchCommand implements Callable<Integer> {
         return null;
     }
 
+    /** CPU readings of the sidecar JVMs: all their threads, and their JIT compiler threads alone. */
+    private record Sidecars(DoubleSupplier cpuMs, DoubleSupplier jitMs) {
+    }
+
+    private static final Sidecars NO_SIDECARS = new Sidecars(() -> 0, () -> 0);
+
     /**
-     * Runs every workload on every node for a short while, unmeasured, and waits until the cluster caught up: the
-     * sidecars are JVMs, and a running sidecar has long been compiled (the native side needs no warm-up). Returns
-     * null, or why the cluster is not usable.
+     * Runs every workload on every node, unmeasured, in rounds, and waits until the cluster caught up: the sidecars
+     * are JVMs, and a running sidecar has long been compiled (the native side needs no warm-up). A round is repeated
+     * while the sidecars' JIT compilers used more than {@value #WARM_JIT_SHARE} of their CPU in it, at most
+     * {@value #WARM_ROUNDS} rounds: on 2 cores a compiling sidecar takes the CPU from the writer it is measured
+     * with. Returns null, or why the cluster is not usable.
      */
-    private String warmUp(ChorusCluster cluster, List<Integer> all, PrintWriter o) throws Exception {
+    private String warmUp(ChorusCluster cluster, List<Integer> all, Sidecars sidecars, PrintWriter o) throws Exception {
         Duration each = quick ? Duration.ofSeconds(3) : Duration.ofSeconds(10);
-        for (BenchLoad w : BenchLoad.values()) {
-            backlog(w, cluster::connect, all, each);
+        double share = 1;
+        int round = 0;
+        while (share > WARM_JIT_SHARE && round < WARM_ROUNDS) {
+            round++;
+            double cpu0 = sidecars.cpuMs().getAsDouble();
+            double jit0 = sidecars.jitMs().getAsDouble();
+            for (BenchLoad w : BenchLoad.values()) {
+                backlog(w, cluster::connect, all, each);
+            }
+            double cpu = sidecars.cpuMs().getAsDouble() - cpu0;
+            share = cpu <= 0 ? 0 : (sidecars.jitMs().getAsDouble() - jit0) / cpu;
+            o.printf(Locale.ROOT, "  chorus warm-up round %d: JIT compilers used %.0f%% of the sidecars' %.0f ms CPU%n",
+                    round, 100 * share, cpu);
+            o.flush();
         }
         String behind = caughtUp(cluster);
-        o.printf("  chorus warm-up: %d s of each workload on every node, then caught up%n", each.toSeconds());
+        o.printf("  chorus warm-up: %d round(s) of %d s of each workload on every node, then caught up%n", round,
+                each.toSeconds());
         o.flush();
         return behind;
     }
@@ -183,10 +209,11 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     private BenchResult phase(String system, String mode, BenchLoad w, WorkloadRunner.Nodes nodesOf, List<Integer> writers,
-                              int reader, Duration length, DoubleSupplier serverCpu, DoubleSupplier sidecarCpu) throws Exception {
+                              int reader, Duration length, DoubleSupplier serverCpu, Sidecars sidecars) throws Exception {
         LagProbe probe = LagProbe.start(nodesOf, 1, reader);
         double srv0 = serverCpu.getAsDouble();
-        double side0 = sidecarCpu.getAsDouble();
+        double side0 = sidecars.cpuMs().getAsDouble();
+        double jit0 = sidecars.jitMs().getAsDouble();
         long t0 = System.nanoTime();
         LoadDriver d = LoadDriver.start(w, nodesOf, writers, clients, ++run, seed);
         Await.until(length.toSeconds() + " s of " + w.label + " load", length.plusSeconds(5),
@@ -200,7 +227,7 @@ public final class BenchCommand implements Callable<Integer> {
         long n = Math.max(1, d.committed());
         return new BenchResult(system, mode, w.label, writers.size(), d.committed(), secs, d.refused(),
                 LagProbe.quantile(lag, 0.5), LagProbe.quantile(lag, 0.99), (serverCpu.getAsDouble() - srv0) / n,
-                (sidecarCpu.getAsDouble() - side0) / n, lag);
+                (sidecars.cpuMs().getAsDouble() - side0) / n, (sidecars.jitMs().getAsDouble() - jit0) / n, lag);
     }
 
     private BenchResult.Drain nativeDrain(NativePair pair, BenchLoad w, Duration backlog) throws Exception {

@@ -10,7 +10,8 @@ import java.util.stream.Stream;
 /**
  * CPU time from {@code /proc/<pid>/stat} (utime + stime, in clock ticks of 10 ms). A PostgreSQL server counts as its
  * postmaster (including the children it already reaped, cutime + cstime) plus every live child. Linux only; a
- * missing process counts as zero. Stateless.
+ * missing process counts as zero. The JIT compiler threads of a JVM can be counted apart ({@link #compilerMs}).
+ * Stateless.
  */
 final class CpuMeter {
     private static final double MS_PER_TICK = 10.0;
@@ -21,6 +22,32 @@ final class CpuMeter {
     /** CPU milliseconds used so far by the sidecar processes {@code pids}. */
     static double processesMs(List<Long> pids) {
         return pids.stream().mapToLong(p -> ticks(p, false)).sum() * MS_PER_TICK;
+    }
+
+    /**
+     * CPU milliseconds used so far by the JIT compiler threads ("C1 CompilerThread", "C2 CompilerThread") of the JVMs
+     * {@code pids}: part of {@link #processesMs}, reported apart because a freshly started sidecar compiles for a while
+     * and a long-running one does not.
+     */
+    static double compilerMs(List<Long> pids) {
+        long total = 0;
+        for (long pid : pids) {
+            try (Stream<Path> tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+                total += tasks.filter(CpuMeter::isCompilerThread).mapToLong(t -> ticks(t.resolve("stat"), false)).sum();
+            } catch (IOException | RuntimeException e) {
+                // the process ended: it counts as zero, as in processesMs
+            }
+        }
+        return total * MS_PER_TICK;
+    }
+
+    private static boolean isCompilerThread(Path task) {
+        try {
+            String name = Files.readString(task.resolve("comm"));
+            return name.startsWith("C1 Compiler") || name.startsWith("C2 Compiler");
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /** CPU milliseconds used so far by each server's postmaster and its children, summed. */
@@ -51,8 +78,12 @@ final class CpuMeter {
 
     /** Fields after the command name ("pid (comm) state ppid ..."): index 0 is the state. */
     private static String[] fields(long pid) {
+        return fields(Path.of("/proc", Long.toString(pid), "stat"));
+    }
+
+    private static String[] fields(Path statFile) {
         try {
-            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            String stat = Files.readString(statFile);
             return stat.substring(stat.lastIndexOf(')') + 2).split(" ");
         } catch (IOException | RuntimeException e) {
             return null;
@@ -65,7 +96,11 @@ final class CpuMeter {
     }
 
     private static long ticks(long pid, boolean withReapedChildren) {
-        String[] f = fields(pid);
+        return ticks(Path.of("/proc", Long.toString(pid), "stat"), withReapedChildren);
+    }
+
+    private static long ticks(Path statFile, boolean withReapedChildren) {
+        String[] f = fields(statFile);
         if (f == null) {
             return 0;
         }

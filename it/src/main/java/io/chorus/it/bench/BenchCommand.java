@@ -57,7 +57,6 @@ public final class BenchCommand implements Callable<Integer> {
 
     /** Warm-up ends once the JIT compilers used at most this share of the sidecars' CPU in a round. */
     private static final double WARM_JIT_SHARE = 0.10;
-    private static final int WARM_ROUNDS = 6;
 
     private int run;
     private Duration catchUp;
@@ -163,34 +162,33 @@ public final class BenchCommand implements Callable<Integer> {
     private static final Sidecars NO_SIDECARS = new Sidecars(() -> 0, () -> 0);
 
     /**
-     * Runs every workload on every node, unmeasured, in rounds, and waits until the cluster caught up: the sidecars
-     * are JVMs, and a running sidecar has long been compiled (the native side needs no warm-up). A round is repeated
-     * while the sidecars' JIT compilers used more than {@value #WARM_JIT_SHARE} of their CPU in it, at most
-     * {@value #WARM_ROUNDS} rounds: on 2 cores a compiling sidecar takes the CPU from the writer it is measured
+     * Runs every workload on every node, unmeasured, in rounds, each followed by a barrier: the sidecars are JVMs,
+     * and a running sidecar has long been compiled (the native side needs no warm-up). A round is repeated while the
+     * sidecars' JIT compilers used more than {@value #WARM_JIT_SHARE} of their CPU in it, up to 2 rounds with
+     * {@code --quick} and 4 without: on 2 cores a compiling sidecar takes the CPU from the writer it is measured
      * with. Returns null, or why the cluster is not usable.
      */
     private String warmUp(ChorusCluster cluster, List<Integer> all, Sidecars sidecars, PrintWriter o) throws Exception {
         Duration each = quick ? Duration.ofSeconds(3) : Duration.ofSeconds(10);
+        int rounds = quick ? 2 : 4;
         double share = 1;
-        int round = 0;
-        while (share > WARM_JIT_SHARE && round < WARM_ROUNDS) {
-            round++;
+        for (int round = 1; round <= rounds && share > WARM_JIT_SHARE; round++) {
             double cpu0 = sidecars.cpuMs().getAsDouble();
             double jit0 = sidecars.jitMs().getAsDouble();
             for (BenchLoad w : BenchLoad.values()) {
                 backlog(w, cluster::connect, all, each);
             }
+            String behind = caughtUp(cluster);
+            if (behind != null) {
+                return behind;
+            }
             double cpu = sidecars.cpuMs().getAsDouble() - cpu0;
             share = cpu <= 0 ? 0 : (sidecars.jitMs().getAsDouble() - jit0) / cpu;
-            o.printf(Locale.ROOT, "  chorus warm-up round %d: JIT compilers used %.0f%% of the sidecars' %.0f ms CPU%n",
-                    round, 100 * share, cpu);
+            o.printf(Locale.ROOT, "  chorus warm-up round %d: %d s of each workload on every node, caught up; JIT "
+                    + "compilers used %.0f%% of the sidecars' %.0f ms CPU%n", round, each.toSeconds(), 100 * share, cpu);
             o.flush();
         }
-        String behind = caughtUp(cluster);
-        o.printf("  chorus warm-up: %d round(s) of %d s of each workload on every node, then caught up%n", round,
-                each.toSeconds());
-        o.flush();
-        return behind;
+        return null;
     }
 
     private static String health(ChorusCluster cluster) {

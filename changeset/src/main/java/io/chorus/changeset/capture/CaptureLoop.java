@@ -25,9 +25,8 @@ final class CaptureLoop implements Runnable, TransactionAssembler.Output {
     private static final long BACKOFF_MAX_MS = 5_000;
     /** Idle poll: short, because capture-sync barriers (control messages) wait on it; one poll is an available() call. */
     private static final long IDLE_POLL_MAX_MS = 1;
-    // a committing session in sync mode waits for the confirmed position: keep this short
-    private static final long PERSIST_MIN_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
     private static final int MESSAGES_BETWEEN_CONFIRMS = 1_000;
+    private static final long FINAL_PERSIST_MS = 5_000;
 
     private final CaptureConfig cfg;
     private final CaptureListener listener;
@@ -42,7 +41,7 @@ final class CaptureLoop implements Runnable, TransactionAssembler.Output {
     private volatile ChorusException failure;
     private volatile int reconnects;
     private Lsn lastCaughtUp = Lsn.INVALID;
-    private long lastPersistNanos;
+    private StatePersister persister;
     private long backoffMs = BACKOFF_FIRST_MS;
 
     CaptureLoop(CaptureConfig cfg, CaptureListener listener, ConfirmTracker tracker, CaptureState state, Position start) {
@@ -78,6 +77,14 @@ final class CaptureLoop implements Runnable, TransactionAssembler.Output {
 
     @Override
     public void run() {
+        try (StatePersister p = new StatePersister(cfg.slotMode() == SlotMode.TEMPORARY ? pos -> { } : state::save,
+                confirmed, "chorus-capture-persist-" + cfg.slotName())) {
+            persister = p;
+            stream();
+        }
+    }
+
+    private void stream() {
         while (stop.getCount() > 0) {
             ChorusException failed;
             try {
@@ -146,9 +153,7 @@ final class CaptureLoop implements Runnable, TransactionAssembler.Output {
                     }
                 }
             }
-            lastPersistNanos = 0;
-            maybeConfirm(session);
-            session.sendStatusNow();
+            finalConfirm(session);
         } finally {
             assembler.abandon();
         }
@@ -171,24 +176,43 @@ final class CaptureLoop implements Runnable, TransactionAssembler.Output {
         }
     }
 
-    /** Persists, then reports, the confirmable position when it moved (at most every 100 ms). */
+    /**
+     * Asks for the confirmable position to be persisted, and reports to the server the newest position that is
+     * (persisting runs on its own thread: this one never waits for an fsync). Returns whether the reported position
+     * moved; throws the persister's last failure.
+     */
     private boolean maybeConfirm(ReplicationSession session) {
-        long now = System.nanoTime();
-        if (now - lastPersistNanos < PERSIST_MIN_INTERVAL_NANOS) {
+        ChorusException failed = persister.takeFailure();
+        if (failed != null) {
+            throw failed;
+        }
+        persister.request(tracker.confirmable(received, assembler.deps()));
+        Position durable = persister.persisted();
+        // a position requested in an earlier session may lie ahead of what this one has received again: the server
+        // is re-sending what lies before it, whose deliveries must not be forgotten yet
+        if (!durable.lsn().isAfter(confirmed.lsn()) || durable.lsn().isAfter(received)) {
             return false;
         }
-        Position next = tracker.confirmable(received, assembler.deps());
-        if (!next.lsn().isAfter(confirmed.lsn())) {
-            return false;
-        }
-        if (cfg.slotMode() != SlotMode.TEMPORARY) {
-            state.save(next);
-        }
-        lastPersistNanos = now;
-        confirmed = next;
-        session.confirm(next.lsn());
-        LOG.debug("confirmed {} (deps {}), {} local changesets pending", next.lsn(), next.deps(), tracker.pendingCount());
+        confirmed = durable;
+        session.confirm(durable.lsn());
+        tracker.forgetBefore(durable.lsn());
+        LOG.debug("confirmed {} (deps {}), {} local changesets pending", durable.lsn(), durable.deps(), tracker.pendingCount());
         return true;
+    }
+
+    /** At the end of a session: persists the confirmable position (bounded wait) and reports it. */
+    private void finalConfirm(ReplicationSession session) throws SQLException {
+        persister.request(tracker.confirmable(received, assembler.deps()));
+        try {
+            if (!persister.awaitPersisted(FINAL_PERSIST_MS)) {
+                LOG.warn("capture position of slot {} not persisted within {} ms at the end of the stream; the server "
+                        + "keeps confirmed {}", cfg.slotName(), FINAL_PERSIST_MS, confirmed.lsn());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        maybeConfirm(session);
+        session.sendStatusNow();
     }
 
     @Override

@@ -88,18 +88,30 @@ final class ConfirmTracker {
     /**
      * The position that may be confirmed, given everything received up to {@code received} with {@code currentDeps}
      * in force there: the commit LSN of the first undelivered local changeset below {@code received}, else
-     * {@code received}. Forgets the delivered changesets below that position; those at or above it (emitted before a
-     * reconnect and not received again yet) are kept, so their delivery is not forgotten when the server re-sends them.
+     * {@code received}. Forgets nothing: the server may still re-send what lies before the position until it has been
+     * persisted and reported ({@link #forgetBefore}).
      */
     synchronized Position confirmable(Lsn received, Gsn currentDeps) {
-        while (!pending.isEmpty() && pending.firstEntry().getValue().delivered && pending.firstKey().isBefore(received)) {
+        for (Map.Entry<Lsn, Entry> e : pending.entrySet()) {
+            if (!e.getKey().isBefore(received)) {
+                break;
+            }
+            if (!e.getValue().delivered) {
+                return new Position(e.getKey(), e.getValue().deps);
+            }
+        }
+        return new Position(received, currentDeps);
+    }
+
+    /**
+     * Forgets the delivered changesets that commit before {@code confirmed}, a position persisted and reported to the
+     * server (which re-sends none of them); those at or after it are kept, so that their delivery is not forgotten
+     * when the server re-sends them after a reconnect.
+     */
+    synchronized void forgetBefore(Lsn confirmed) {
+        while (!pending.isEmpty() && pending.firstEntry().getValue().delivered && pending.firstKey().isBefore(confirmed)) {
             pending.pollFirstEntry().getValue().release();
         }
-        if (pending.isEmpty() || !pending.firstKey().isBefore(received)) {
-            return new Position(received, currentDeps);
-        }
-        Map.Entry<Lsn, Entry> first = pending.firstEntry();
-        return new Position(first.getKey(), first.getValue().deps);
     }
 
     /** Deletes every spill file still held (capture is closing). */

@@ -31,6 +31,8 @@ class ConfirmTrackerTest {
         assertThat(t.confirmable(l(450), Gsn.of(6))).isEqualTo(new Position(l(400), Gsn.of(5)));
         t.markDelivered(l(400));
         assertThat(t.confirmable(l(450), Gsn.of(6))).isEqualTo(new Position(l(450), Gsn.of(6)));
+        assertThat(t.pendingCount()).as("nothing forgotten before the position is persisted and reported").isEqualTo(3);
+        t.forgetBefore(l(450));
         assertThat(t.pendingCount()).isZero();
         assertThat(t.markDelivered(l(400))).as("already confirmed").isFalse();
     }
@@ -48,10 +50,25 @@ class ConfirmTrackerTest {
         assertThat(t.pendingCount()).isEqualTo(2);
         assertThat(t.emitted(l(200), Gsn.of(1), closed::incrementAndGet)).as("re-emission").isFalse();
         assertThat(t.confirmable(l(250), Gsn.of(1))).isEqualTo(new Position(l(250), Gsn.of(1)));
+        t.forgetBefore(l(250));
         assertThat(closed).as("both spill files of the confirmed changeset released").hasValue(2);
         assertThat(t.reEmitted()).isEqualTo(1);
         assertThatThrownBy(() -> t.emitted(l(300), Gsn.of(2), null)).isInstanceOf(CaptureException.class)
                 .hasMessageContaining("decoded again with deps 2 but first with deps 1");
+    }
+
+    @Test
+    void aComputedPositionThatWasNotReportedForgetsNothingSoAReEmissionIsRecognised() {
+        ConfirmTracker t = new ConfirmTracker();
+        t.emitted(l(200), Gsn.of(1), null);
+        t.markDelivered(l(200));
+        assertThat(t.confirmable(l(300), Gsn.of(1))).isEqualTo(new Position(l(300), Gsn.of(1)));
+        // the position was not persisted (yet): the server re-sends 200 after a reconnect
+        assertThat(t.emitted(l(200), Gsn.of(1), null)).as("still known as emitted and delivered").isFalse();
+        t.forgetBefore(l(150));
+        assertThat(t.pendingCount()).as("only what lies before a reported position is forgotten").isEqualTo(1);
+        t.forgetBefore(l(300));
+        assertThat(t.pendingCount()).isZero();
     }
 
     @Test

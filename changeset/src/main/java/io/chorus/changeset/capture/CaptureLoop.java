@@ -11,6 +11,7 @@ import java.nio.ByteBuffer;
 import java.sql.SQLException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
@@ -23,8 +24,15 @@ final class CaptureLoop implements Runnable, TransactionAssembler.Output {
     private static final Logger LOG = LogManager.getLogger(CaptureLoop.class);
     private static final long BACKOFF_FIRST_MS = 100;
     private static final long BACKOFF_MAX_MS = 5_000;
-    /** Idle poll: short, because capture-sync barriers (control messages) wait on it; one poll is an available() call. */
-    private static final long IDLE_POLL_MAX_MS = 1;
+    /**
+     * Idle polls (pgjdbc offers no blocking read that returns on idle): every millisecond for the first
+     * {@value #IDLE_FAST_POLLS} empty polls after a message or a {@link #nudge}, then doubling up to
+     * {@link #IDLE_POLL_MAX_NANOS}. A waiter for the capture (a capture sync) nudges it, so a quiet stream costs few
+     * wake-ups without making those waits longer.
+     */
+    private static final int IDLE_FAST_POLLS = 20;
+    private static final long IDLE_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+    private static final long IDLE_POLL_MAX_NANOS = TimeUnit.MILLISECONDS.toNanos(8);
     private static final int MESSAGES_BETWEEN_CONFIRMS = 1_000;
     private static final long FINAL_PERSIST_MS = 5_000;
 
@@ -42,6 +50,9 @@ final class CaptureLoop implements Runnable, TransactionAssembler.Output {
     private volatile int reconnects;
     private Lsn lastCaughtUp = Lsn.INVALID;
     private StatePersister persister;
+    private volatile Thread reader;
+    private volatile boolean nudged;
+    private int emptyPolls;
     private long backoffMs = BACKOFF_FIRST_MS;
 
     CaptureLoop(CaptureConfig cfg, CaptureListener listener, ConfirmTracker tracker, CaptureState state, Position start) {
@@ -73,10 +84,18 @@ final class CaptureLoop implements Runnable, TransactionAssembler.Output {
 
     void requestStop() {
         stop.countDown();
+        LockSupport.unpark(reader);
+    }
+
+    /** Makes an idle reader poll the stream now, and every millisecond for a while. Never blocks. */
+    void nudge() {
+        nudged = true;
+        LockSupport.unpark(reader);
     }
 
     @Override
     public void run() {
+        reader = Thread.currentThread();
         try (StatePersister p = new StatePersister(cfg.slotMode() == SlotMode.TEMPORARY ? pos -> { } : state::save,
                 confirmed, "chorus-capture-persist-" + cfg.slotName())) {
             persister = p;
@@ -134,17 +153,15 @@ final class CaptureLoop implements Runnable, TransactionAssembler.Output {
             if (from.lsn().isValid()) {
                 session.confirm(from.lsn()); // already persisted: status updates report it from the start
             }
-            long idleMs = 0;
             int sinceConfirm = 0;
             while (stop.getCount() > 0) {
                 ByteBuffer payload = session.readPending();
                 if (payload == null) {
                     onIdle(session);
-                    idleMs = Math.min(Math.max(1, idleMs * 2), IDLE_POLL_MAX_MS);
-                    awaitStop(idleMs); // a poll interval: pgjdbc offers no blocking read that returns on idle
+                    parkIdle();
                     continue;
                 }
-                idleMs = 0;
+                emptyPolls = 0;
                 assembler.accept(parser.parse(payload));
                 if (++sinceConfirm >= MESSAGES_BETWEEN_CONFIRMS) {
                     sinceConfirm = 0;
@@ -239,6 +256,28 @@ final class CaptureLoop implements Runnable, TransactionAssembler.Output {
     @Override
     public void controlMessage(String prefix, byte[] content, Lsn lsn) {
         listener.onControlMessage(prefix, content, lsn);
+    }
+
+    /** Waits one idle poll interval (see {@link #IDLE_FAST_POLLS}); a nudge or a stop ends it early. */
+    private void parkIdle() {
+        if (nudged) {
+            nudged = false;
+            emptyPolls = 0;
+        }
+        long nanos = idlePollNanos(++emptyPolls);
+        if (stop.getCount() > 0) {
+            LockSupport.parkNanos(this, nanos);
+        }
+        if (nudged) {
+            nudged = false;
+            emptyPolls = 0;
+        }
+    }
+
+    /** The pause after the {@code emptyPolls}-th empty poll in a row. */
+    static long idlePollNanos(int emptyPolls) {
+        int slow = emptyPolls - IDLE_FAST_POLLS;
+        return slow <= 0 ? IDLE_POLL_NANOS : Math.min(IDLE_POLL_MAX_NANOS, IDLE_POLL_NANOS << Math.min(slow, 8));
     }
 
     private void awaitStop(long ms) {

@@ -37,7 +37,7 @@ public final class SlotCapture implements AutoCloseable {
     private final CaptureConfig cfg;
     private final CaptureListener listener;
     private final ConfirmTracker tracker = new ConfirmTracker();
-    private CaptureLoop loop;
+    private volatile CaptureLoop loop;
     private Thread thread;
 
     public SlotCapture(CaptureConfig cfg, CaptureListener listener) {
@@ -97,6 +97,17 @@ public final class SlotCapture implements AutoCloseable {
      */
     public void markDelivered(Lsn commitLsn) {
         tracker.markDelivered(commitLsn);
+    }
+
+    /**
+     * Makes the reader poll the stream now and briskly for a while, when someone waits for it to reach a position (an
+     * idle reader polls less often). Non-blocking; a no-op before start.
+     */
+    public void nudge() {
+        CaptureLoop l = loop;
+        if (l != null) {
+            l.nudge();
+        }
     }
 
     /** The position last persisted and reported to the server as flushed (INVALID before start). */

@@ -63,18 +63,22 @@ final class CaptureSync implements AutoCloseable {
 
     /** Changes while the capture moves on, or is held back by the group (see {@link #await(Lsn, Lsn, Duration)}). */
     private final LongSupplier progress;
+    /** Makes an idle capture poll its stream at once (it polls less often when quiet). */
+    private final Runnable nudge;
 
     CaptureSync(String jdbcUrl) {
-        this(jdbcUrl, () -> 0);
+        this(jdbcUrl, () -> 0, () -> { });
     }
 
     /**
      * @param progress a value that changes whenever the capture decodes more, or waits because the group holds its
      *                 appends back (a minority, a slow group): a wait goes on while it changes
+     * @param nudge    makes the capture poll its stream now (called whenever a caller starts waiting for it)
      */
-    CaptureSync(String jdbcUrl, LongSupplier progress) {
+    CaptureSync(String jdbcUrl, LongSupplier progress, Runnable nudge) {
         this.jdbcUrl = jdbcUrl;
         this.progress = progress;
+        this.nudge = nudge;
     }
 
     /** Blocks until the capture reported a sync message written after this call started. */
@@ -104,10 +108,12 @@ final class CaptureSync implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+        nudge.run();
         if (tryPassive && passiveWait(target, Math.min(deadline, System.nanoTime() + GRACE_NANOS))) {
             return;
         }
         emitUnlessShared(ticket);
+        nudge.run();
         Check reached = position.isValid() ? () -> decoded >= target : () -> roundsSeen > ticket;
         long seen = progress.getAsLong();
         while (!awaitUntil(reached, deadline)) {

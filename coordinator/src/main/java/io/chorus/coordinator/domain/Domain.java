@@ -153,7 +153,12 @@ public final class Domain implements AutoCloseable {
         }
         replayedUpTo = w;
         Certifier certifier = from.value() == 0 ? new Certifier(certCfg) : Certifier.resumingAt(certCfg, from);
-        sync = new CaptureSync(jdbcUrlWithCredentials(), this::captureProgress);
+        sync = new CaptureSync(jdbcUrlWithCredentials(), this::captureProgress, () -> {
+            SlotCapture c = capture;
+            if (c != null) {
+                c.nudge();
+            }
+        });
         guard.attach(sync);
         applier = new Applier(applierConfig(), new ApplyListener() {
             @Override

@@ -55,8 +55,6 @@ public final class BenchCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
-    /** Warm-up ends once the JIT compilers used at most this share of the sidecars' CPU in a round. */
-    private static final double WARM_JIT_SHARE = 0.10;
 
     private int run;
     private Duration catchUp;
@@ -162,33 +160,27 @@ public final class BenchCommand implements Callable<Integer> {
     private static final Sidecars NO_SIDECARS = new Sidecars(() -> 0, () -> 0);
 
     /**
-     * Runs every workload on every node, unmeasured, in rounds, each followed by a barrier: the sidecars are JVMs,
-     * and a running sidecar has long been compiled (the native side needs no warm-up). A round is repeated while the
-     * sidecars' JIT compilers used more than {@value #WARM_JIT_SHARE} of their CPU in it, up to 2 rounds with
-     * {@code --quick} and 4 without: on 2 cores a compiling sidecar takes the CPU from the writer it is measured
-     * with. Returns null, or why the cluster is not usable.
+     * Runs every workload on every node for a short while, unmeasured, and waits until the cluster caught up: the
+     * sidecars are JVMs, and a running sidecar has long been compiled (the native side needs no warm-up). Prints how
+     * much of the sidecars' CPU their JIT compilers took meanwhile: on 2 cores they go on compiling through the
+     * measured phases (so the table reports that part apart), and a longer warm-up does not end it within minutes
+     * while the backlog of a longer all-nodes load only slows the barrier. Returns null, or why the cluster is not
+     * usable.
      */
     private String warmUp(ChorusCluster cluster, List<Integer> all, Sidecars sidecars, PrintWriter o) throws Exception {
         Duration each = quick ? Duration.ofSeconds(3) : Duration.ofSeconds(10);
-        int rounds = quick ? 2 : 4;
-        double share = 1;
-        for (int round = 1; round <= rounds && share > WARM_JIT_SHARE; round++) {
-            double cpu0 = sidecars.cpuMs().getAsDouble();
-            double jit0 = sidecars.jitMs().getAsDouble();
-            for (BenchLoad w : BenchLoad.values()) {
-                backlog(w, cluster::connect, all, each);
-            }
-            String behind = caughtUp(cluster);
-            if (behind != null) {
-                return behind;
-            }
-            double cpu = sidecars.cpuMs().getAsDouble() - cpu0;
-            share = cpu <= 0 ? 0 : (sidecars.jitMs().getAsDouble() - jit0) / cpu;
-            o.printf(Locale.ROOT, "  chorus warm-up round %d: %d s of each workload on every node, caught up; JIT "
-                    + "compilers used %.0f%% of the sidecars' %.0f ms CPU%n", round, each.toSeconds(), 100 * share, cpu);
-            o.flush();
+        double cpu0 = sidecars.cpuMs().getAsDouble();
+        double jit0 = sidecars.jitMs().getAsDouble();
+        for (BenchLoad w : BenchLoad.values()) {
+            backlog(w, cluster::connect, all, each);
         }
-        return null;
+        String behind = caughtUp(cluster);
+        double cpu = sidecars.cpuMs().getAsDouble() - cpu0;
+        o.printf(Locale.ROOT, "  chorus warm-up: %d s of each workload on every node, then caught up; JIT compilers "
+                + "used %.0f%% of the sidecars' %.0f ms CPU%n", each.toSeconds(),
+                cpu <= 0 ? 0 : 100 * (sidecars.jitMs().getAsDouble() - jit0) / cpu, cpu);
+        o.flush();
+        return behind;
     }
 
     private static String health(ChorusCluster cluster) {

@@ -65,7 +65,7 @@ final class LateCommit {
         for (PendingSet earlier : pending) {
             if (earlier != ps) {
                 for (PendingChange pc : earlier.changes) {
-                    if (pc.doomCause != null) {
+                    if (pc.doomCause() != null) {
                         lostSoFar.add(pc);
                     }
                 }
@@ -99,8 +99,8 @@ final class LateCommit {
             }
         }
         Dependency<PendingChange> d = CertRules.sameOriginCause(pc.keys, lostSoFar, ps.cs.deps());
-        if (d != null && (cause == null || d.lost().doomCause.isBefore(cause))) {
-            cause = d.lost().doomCause;
+        if (d != null && (cause == null || d.lost().doomCause().isBefore(cause))) {
+            cause = d.lost().doomCause();
         }
         return cause;
     }
@@ -114,9 +114,9 @@ final class LateCommit {
         Set<RowId> touched = new LinkedHashSet<>();
         TreeMap<Gsn, Set<RowId>> byWinner = new TreeMap<>();
         for (PendingChange pc : ps.changes) {
-            for (Version v : pc.doomCause == null ? List.<Version>of() : pc.versions) {
+            for (Version v : pc.doomCause() == null ? List.<Version>of() : pc.versions) {
                 touched.add(v.row);
-                byWinner.computeIfAbsent(pc.doomCause, x -> new LinkedHashSet<>()).add(v.row);
+                byWinner.computeIfAbsent(pc.doomCause(), x -> new LinkedHashSet<>()).add(v.row);
             }
         }
         byWinner.forEach((g, group) -> rollBackAt(g, group, rows));
@@ -138,12 +138,12 @@ final class LateCommit {
             current.put(st, st.base);
             st.base = ledger.baseBefore(st, g);
             for (Version v : st.chain) {
-                if (v.doomed() && v.owner.doomCause.isAfter(g)) {
-                    later.put(v.owner, v.owner.doomCause);
+                if (v.doomed() && v.owner.doomCause().isAfter(g)) {
+                    later.put(v.owner, v.owner.doomCause());
                 }
             }
         }
-        later.keySet().forEach(pc -> pc.doomCause = null);
+        later.keySet().forEach(pc -> pc.doom(null));
         try {
             List<RestoreRow> restores = RestorePlan.restores(group, rows, winner.verdict, winner.undo);
             ledger.record(winner, restores);
@@ -151,7 +151,7 @@ final class LateCommit {
                     ps.cs.gtid(), ps.cs.deps(), g, restores.size());
         } finally {
             current.forEach((st, base) -> st.base = base);
-            later.forEach((pc, cause) -> pc.doomCause = cause);
+            later.forEach((pc, cause) -> pc.doom(cause));
         }
     }
 }

@@ -175,7 +175,7 @@ final class LateLedger {
         while (!winners.isEmpty() && !winners.peekFirst().gsn().isAfter(upTo)) {
             winners.pollFirst();
         }
-        deliveredLosses.removeIf(pc -> !pc.doomCause.isAfter(upTo));
+        deliveredLosses.removeIf(pc -> !pc.doomCause().isAfter(upTo));
         for (Iterator<Retired> it = retired.iterator(); it.hasNext(); ) {
             Retired r = it.next();
             if (r.until().isAfter(upTo)) {

@@ -7,14 +7,14 @@ import io.chorus.coordinator.certify.LostChange;
 import java.util.ArrayList;
 import java.util.List;
 
-/** One certified change of a pending changeset; doomed once {@code doomCause} is set. */
+/** One certified change of a pending changeset; doomed once its doom cause is set ({@link #doom}). */
 final class PendingChange implements LostChange {
     final PendingSet owner;
     final int index;
     final Change change;
     final List<Key> keys;
     final List<Version> versions = new ArrayList<>();
-    Gsn doomCause;
+    private Gsn doomCause;
 
     PendingChange(PendingSet owner, int index, Change change, List<Key> keys) {
         this.owner = owner;
@@ -31,5 +31,18 @@ final class PendingChange implements LostChange {
     @Override
     public Gsn cause() {
         return doomCause;
+    }
+
+    /** The GSN of the winner that dooms it, or null while it is not doomed. */
+    Gsn doomCause() {
+        return doomCause;
+    }
+
+    /** Dooms it with {@code cause}, or undooms it (null); keeps its set's count of doomed changes. */
+    void doom(Gsn cause) {
+        if ((doomCause == null) != (cause == null)) {
+            owner.doomedChanges += cause == null ? -1 : 1;
+        }
+        doomCause = cause;
     }
 }

@@ -8,6 +8,8 @@ import java.util.List;
 final class PendingSet {
     final ChangeSet cs;
     final List<PendingChange> changes = new ArrayList<>();
+    /** How many of its changes are doomed (kept by {@link PendingChange#doom}): the doom scan asks every set. */
+    int doomedChanges;
 
     PendingSet(ChangeSet cs) {
         this.cs = cs;
@@ -15,11 +17,6 @@ final class PendingSet {
 
     /** Whether it lost (then every change with keys is doomed, with the same cause). */
     boolean doomed() {
-        for (PendingChange pc : changes) {
-            if (pc.doomCause != null) {
-                return true;
-            }
-        }
-        return false;
+        return doomedChanges > 0;
     }
 }

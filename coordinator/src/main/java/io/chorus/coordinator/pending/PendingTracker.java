@@ -278,8 +278,8 @@ public final class PendingTracker implements PendingRows {
         for (PendingChange pc : ps.changes) {
             Gsn c = applied.clashesAny(pc.keys) ? g : null;
             Dependency<PendingChange> d = lost.isEmpty() ? null : CertRules.sameOriginCause(pc.keys, lost, ps.cs.deps());
-            if (d != null && (c == null || d.lost().doomCause.isBefore(c))) {
-                c = d.lost().doomCause;
+            if (d != null && (c == null || d.lost().doomCause().isBefore(c))) {
+                c = d.lost().doomCause();
             }
             if (c != null && (cause == null || c.isBefore(cause))) {
                 cause = c;
@@ -294,7 +294,7 @@ public final class PendingTracker implements PendingRows {
                     + pc.owner.cs.gtid() + " loses to GSN " + g + ": the truncated rows cannot be restored on this "
                     + "node; stop applying, save the node's data if needed and rejoin it by full state transfer");
         }
-        pc.doomCause = cause;
+        pc.doom(cause);
         LOG.trace("pending change {} of {} doomed at GSN {} (cause GSN {})", pc.index, pc.owner.cs.gtid(), g, cause);
     }
 
@@ -322,7 +322,7 @@ public final class PendingTracker implements PendingRows {
         }
         Set<Integer> doomed = new TreeSet<>();
         for (PendingChange pc : ps.changes) {
-            if (pc.doomCause != null) {
+            if (pc.doomCause() != null) {
                 doomed.add(pc.index);
             }
         }
@@ -333,12 +333,12 @@ public final class PendingTracker implements PendingRows {
         }
         pending.pollFirst();
         for (PendingChange pc : ps.changes) {
-            if (pc.doomCause != null) {
+            if (pc.doomCause() != null) {
                 ledger.lost(pc);
             }
             for (Version ver : pc.versions) {
                 RowState st = rows.get(ver.row);
-                if (pc.doomCause == null) {
+                if (pc.doomCause() == null) {
                     st.base = ver.after;
                 }
                 st.chain.remove(ver);

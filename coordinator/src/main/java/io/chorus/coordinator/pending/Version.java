@@ -13,6 +13,6 @@ final class Version {
     }
 
     boolean doomed() {
-        return owner.doomCause != null;
+        return owner.doomCause() != null;
     }
 }

@@ -15,7 +15,7 @@ final class WinnerUndo {
     final Set<RowId> rows = new LinkedHashSet<>();
 
     void revert() {
-        doomed.forEach(pc -> pc.doomCause = null);
+        doomed.forEach(pc -> pc.doom(null));
         bases.forEach((st, base) -> st.base = base);
         leftToWinner.forEach(st -> st.leftToWinner = false);
     }

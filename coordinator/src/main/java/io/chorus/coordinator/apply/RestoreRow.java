@@ -8,8 +8,11 @@ import java.util.Objects;
 /**
  * Eager rollback at a loser's origin (DESIGN §3, R3): set the row identified by {@code identity} (the values of the
  * relation's key columns, in column order) to {@code target}, or remove it when {@code target} is null. Restores run
- * in the helper transaction of the winner that doomed them, before the winner's changes: first every affected row
- * that exists is deleted, then every present target is inserted, so unique values can swap.
+ * in the helper transaction of the winner that doomed them, before the winner's changes: rows that go away are
+ * deleted, then every target is written over its row in place (INSERT ... ON CONFLICT DO UPDATE on the row's key), so
+ * a local session waiting for the row's lock applies its change to the restored version instead of finding no row.
+ * When restored rows swap unique values, the set is written again by deleting every row first and inserting every
+ * target after.
  */
 public record RestoreRow(Relation relation, List<String> identity, Tuple target) {
     public RestoreRow {

@@ -44,14 +44,17 @@ final class RowBatcher {
     }
 
     void add(ApplyUnit u, RowStatement row, boolean restore) throws SQLException, RowWriter.Recheck {
-        boolean repeats = row.op() != Op.INSERT && identities.contains(row.matchValues());
+        // an upsert (a restore in place) must not meet its row twice in one multi-row INSERT either
+        boolean findsRow = row.op() != Op.INSERT || row.shape().upsert();
+        List<String> id = row.op() == Op.INSERT ? row.identity() : row.matchValues();
+        boolean repeats = findsRow && identities.contains(id);
         boolean movesKey = row.movesKey();
         if (repeats || movesKey || !row.shape().equals(shape)) {
             flush();
             shape = row.shape();
         }
-        if (row.op() != Op.INSERT) {
-            identities.add(row.matchValues());
+        if (findsRow) {
+            identities.add(id);
         }
         hasRestore |= restore;
         pending.add(new Entry(u, row, restore));

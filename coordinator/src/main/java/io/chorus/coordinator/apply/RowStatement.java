@@ -25,17 +25,41 @@ import java.util.Objects;
  * server takes each type from the target column. Immutable.
  */
 final class RowStatement {
-    /** What decides the SQL text: statements of one shape share a prepared statement and a JDBC batch. */
-    record Shape(Relation relation, Op op, BitSet written, BitSet match, BitSet nullMatch) {
+    /**
+     * What decides the SQL text: statements of one shape share a prepared statement and a JDBC batch. An
+     * {@code upsert} INSERT updates the row in place when one with its match values exists (a restore).
+     */
+    record Shape(Relation relation, Op op, BitSet written, BitSet match, BitSet nullMatch, boolean upsert) {
+        Shape(Relation relation, Op op, BitSet written, BitSet match, BitSet nullMatch) {
+            this(relation, op, written, match, nullMatch, false);
+        }
+
         String sql() {
             List<Column> cols = relation.columns();
             String table = relation.name().quoted();
             return switch (op) {
                 case INSERT -> "INSERT INTO " + table + " (" + join(cols, written, "", ", ") + ") VALUES ("
-                        + String.join(", ", Collections.nCopies(written.cardinality(), "?")) + ")";
+                        + String.join(", ", Collections.nCopies(written.cardinality(), "?")) + ")"
+                        + (upsert ? onConflict(cols) : "");
                 case UPDATE -> "UPDATE " + table + " SET " + setList(cols) + " WHERE " + where(cols);
                 case DELETE -> "DELETE FROM " + table + " WHERE " + where(cols);
             };
+        }
+
+        /** ON CONFLICT on the match columns (a primary key or replica identity index): update every written column. */
+        private String onConflict(List<Column> cols) {
+            BitSet set = (BitSet) written.clone();
+            set.andNot(match);
+            StringBuilder sb = new StringBuilder(" ON CONFLICT (").append(join(cols, match, "", ", ")).append(") DO ");
+            if (set.isEmpty()) {
+                return sb.append("NOTHING").toString();
+            }
+            sb.append("UPDATE SET ");
+            for (int i = set.nextSetBit(0), n = 0; i >= 0; i = set.nextSetBit(i + 1), n++) {
+                String c = RelationName.quoteIdent(cols.get(i).name());
+                sb.append(n == 0 ? "" : ", ").append(c).append(" = EXCLUDED.").append(c);
+            }
+            return sb.toString();
         }
 
         private String setList(List<Column> cols) {
@@ -103,6 +127,30 @@ final class RowStatement {
                 r.target(), r.identity(), List.of());
     }
 
+    /**
+     * A restore in one statement: the target version is inserted, or written over the row in place when it exists.
+     * In place matters to local sessions: one whose UPDATE waits for the row's lock then applies its change to the
+     * restored version, where a deleted and re-inserted row would make it skip the row (0 rows) as a concurrent delete.
+     */
+    static RowStatement restoreInPlace(RestoreRow r, BitSet match) {
+        return new RowStatement(new Shape(r.relation(), Op.INSERT, written(r.target()), match, new BitSet(), true),
+                r.target(), r.identity(), List.of());
+    }
+
+    /**
+     * Whether {@link #restoreInPlace} can find the row: its match columns are a primary key or a replica identity
+     * index (ON CONFLICT needs a unique index on exactly them), not every column of a REPLICA IDENTITY FULL table
+     * without a primary key, and the target writes all of them.
+     */
+    static boolean canRestoreInPlace(RestoreRow r, BitSet match) {
+        if (r.removes() || (r.relation().replicaIdentity() == 'f' && match.equals(keyColumns(r.relation())))) {
+            return false;
+        }
+        BitSet missing = (BitSet) match.clone();
+        missing.andNot(written(r.target()));
+        return missing.isEmpty();
+    }
+
     /** Picks the match values out of the identity (key columns in column order) and marks the NULL ones. */
     private static RowStatement matching(Shape draft, Tuple values, List<String> identity) {
         BitSet keys = keyColumns(draft.relation());
@@ -119,7 +167,7 @@ final class RowStatement {
                 }
             }
         }
-        Shape shape = new Shape(draft.relation(), draft.op(), draft.written(), draft.match(), nulls);
+        Shape shape = new Shape(draft.relation(), draft.op(), draft.written(), draft.match(), nulls, draft.upsert());
         return new RowStatement(shape, values, identity, match);
     }
 

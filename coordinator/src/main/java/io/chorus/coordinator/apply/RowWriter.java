@@ -17,6 +17,7 @@ import java.sql.Savepoint;
 import java.sql.Statement;
 import java.sql.Types;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.List;
 import java.util.stream.Collectors;
 import org.apache.logging.log4j.LogManager;
@@ -149,7 +150,58 @@ final class RowWriter {
         return all;
     }
 
+    /**
+     * Restores a set of rows: rows that go away are deleted first, then every target is written over its row in place
+     * (inserted when the row is missing), so a local session waiting for one of these rows applies its change to the
+     * restored version. When that meets a unique value another row of the set still holds (the rows swap values),
+     * careful mode writes the set again by deleting every row first and inserting every target after.
+     */
     private void writeRestores(ApplyUnit u, List<RestoreRow> rows) throws SQLException, Recheck {
+        if (rows.isEmpty()) {
+            return;
+        }
+        if (!careful) {
+            writeRestoresInPlace(u, rows);
+            return;
+        }
+        Savepoint sp = session.connection().setSavepoint();
+        try {
+            writeRestoresInPlace(u, rows);
+            session.connection().releaseSavepoint(sp);
+        } catch (SQLException e) {
+            if (!SqlErrors.UNIQUE_VIOLATION.equals(e.getSQLState())) {
+                throw e;
+            }
+            session.connection().rollback(sp);
+            LOG.debug("GSN {}: restored rows swap unique values ({}); deleting them all, then inserting", u.gsn(),
+                    SqlErrors.describe(e));
+            writeRestoresReplacing(u, rows);
+        }
+    }
+
+    private void writeRestoresInPlace(ApplyUnit u, List<RestoreRow> rows) throws SQLException, Recheck {
+        List<RestoreRow> replaced = new ArrayList<>();
+        for (RestoreRow r : rows) {
+            BitSet match = session.matchColumns(r.relation());
+            if (!RowStatement.canRestoreInPlace(r, match)) {
+                add(u, RowStatement.restoreDelete(r, match), true);
+                if (!r.removes()) {
+                    replaced.add(r);
+                }
+            }
+        }
+        for (RestoreRow r : rows) {
+            BitSet match = session.matchColumns(r.relation());
+            if (RowStatement.canRestoreInPlace(r, match)) {
+                add(u, RowStatement.restoreInPlace(r, match), true);
+            }
+        }
+        for (RestoreRow r : replaced) {
+            add(u, RowStatement.restoreInsert(r, session.matchColumns(r.relation())), true);
+        }
+    }
+
+    private void writeRestoresReplacing(ApplyUnit u, List<RestoreRow> rows) throws SQLException, Recheck {
         for (RestoreRow r : rows) {
             add(u, RowStatement.restoreDelete(r, session.matchColumns(r.relation())), true);
         }

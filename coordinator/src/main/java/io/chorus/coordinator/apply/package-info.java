@@ -43,6 +43,11 @@
  *       asks the guard: a local commit the capture had not reported yet may hold the value (a concurrent insert or
  *       rename, or a row that reused a value a losing rename released); once reported it is doomed and its rollback
  *       goes first in the re-run. Only a violation that no late rollback explains stops the applier.</li>
+ *   <li>Restores (R3) write the group's version over the row in place ({@code INSERT ... ON CONFLICT DO UPDATE} on
+ *       its key) after deleting the rows that go away: a local UPDATE waiting for the row's lock then applies to the
+ *       restored version. A row deleted and inserted again would look like a concurrent delete to it: in READ
+ *       COMMITTED it finds 0 rows and its transaction commits without that change (a bank transfer with one leg).
+ *       Restored rows that swap unique values are written again in careful mode, all deleted first, then inserted.</li>
  *   <li>A helper that reconnects compares the durable watermark with what the applier committed: helpers commit
  *       with {@code synchronous_commit = off}, so a crash of PostgreSQL can lose their last commits; the applier then
  *       stops with {@link io.chorus.coordinator.apply.LostCommitsException} and the domain restarts from the durable

@@ -44,11 +44,25 @@ public final class Bank implements Workload {
         int amount = 1 + rnd.nextInt(50);
         String by = "node" + w.node();
         // lower id first: concurrent transfers on one node never deadlock
-        Sql.exec(c, "UPDATE bank_accounts SET balance = balance + ?, updated_by = ? WHERE id = ?", a < b ? -amount : amount, by, Math.min(a, b));
-        Sql.exec(c, "UPDATE bank_accounts SET balance = balance + ?, updated_by = ? WHERE id = ?", a < b ? amount : -amount, by, Math.max(a, b));
+        move(c, Math.min(a, b), a < b ? -amount : amount, by);
+        move(c, Math.max(a, b), a < b ? amount : -amount, by);
         Sql.exec(c, "INSERT INTO bank_transfers (id, src, dst, amount, node) VALUES (?, ?, ?, ?, ?)",
                 w.uniqueId(), a, b, amount, w.node());
         return null;
+    }
+
+    /**
+     * One leg of a transfer. Accounts are never deleted, so an UPDATE that finds no row means the account was
+     * replaced under the waiting statement (deleted and inserted again by a concurrent transaction): the transfer
+     * would commit one leg only. That is a writer error, never a silent half transfer.
+     */
+    private static void move(Connection c, int account, int delta, String by) throws SQLException {
+        int rows = Sql.exec(c, "UPDATE bank_accounts SET balance = balance + ?, updated_by = ? WHERE id = ?", delta, by, account);
+        if (rows != 1) {
+            throw new IllegalStateException("bank: the UPDATE of account " + account + " by " + by + " found " + rows
+                    + " rows: the row was replaced (deleted and inserted) under the waiting statement, so the transfer"
+                    + " would commit one leg only; rolled back");
+        }
     }
 
     @Override

@@ -307,8 +307,8 @@ final class Helper implements Runnable {
         if (session != null && session.takeRanDdl()) {
             sequencer.schemaChanged();
         }
+        config.guard().committed(upTo); // before the next GSN may commit: the guard learns commits in GSN order
         sequencer.committed(b, upTo);
-        config.guard().committed(upTo);
         owner.applied(upTo);
     }
 

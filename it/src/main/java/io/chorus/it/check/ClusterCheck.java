@@ -1,6 +1,7 @@
 package io.chorus.it.check;
 
 import io.chorus.coordinator.demo.ConvergenceChecker;
+import io.chorus.it.harness.Await;
 import io.chorus.it.harness.ChorusCluster;
 import io.chorus.it.harness.ChorusCluster.NodeStatus;
 import io.chorus.it.workload.Workload;
@@ -18,6 +19,23 @@ import java.util.Map;
  */
 public final class ClusterCheck {
     private ClusterCheck() {
+    }
+
+    /**
+     * Gives a node that is not ONLINE (a domain restarting after its server lost commits in a crash, say: FAILED for a
+     * back-off, then JOINING and CATCHING_UP) up to {@code perNode} to get there. A node still not ONLINE then is
+     * reported by the verdict with its state and last error.
+     */
+    private static void awaitOnline(ChorusCluster cluster, Duration perNode) {
+        for (int i = 1; i <= cluster.size(); i++) {
+            int node = i;
+            try {
+                Await.until("node" + node + " to be ONLINE before the verdict", perNode,
+                        () -> cluster.status(node).online());
+            } catch (IllegalStateException notOnline) {
+                // the verdict names the node's state and last error
+            }
+        }
     }
 
     /** The outcome; {@link #ok()} only when nothing is wrong. {@link #describe()} says everything for a person. */
@@ -50,9 +68,13 @@ public final class ClusterCheck {
         }
     }
 
-    /** Quiesces (barrier with {@code perNode} per sync_wait) and checks everything. */
+    /**
+     * Quiesces (every node ONLINE within {@code perNode}, then a barrier with {@code perNode} per sync_wait) and
+     * checks everything.
+     */
     public static Verdict verify(ChorusCluster cluster, List<Workload> workloads, Duration perNode) throws SQLException {
         List<String> problems = new ArrayList<>();
+        awaitOnline(cluster, perNode);
         cluster.barrier(perNode).forEach((node, error) -> problems.add(node + " did not pass the read barrier: " + error));
         List<NodeStatus> statuses = cluster.statuses();
         for (NodeStatus s : statuses) {

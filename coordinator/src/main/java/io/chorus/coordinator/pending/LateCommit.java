@@ -63,7 +63,7 @@ final class LateCommit {
     private boolean markLosers(Iterable<PendingSet> pending) {
         List<PendingChange> lostSoFar = new ArrayList<>(ledger.deliveredLosses());
         for (PendingSet earlier : pending) {
-            if (earlier != ps) {
+            if (earlier != ps && earlier.doomed()) {
                 for (PendingChange pc : earlier.changes) {
                     if (pc.doomCause() != null) {
                         lostSoFar.add(pc);

@@ -67,9 +67,6 @@ class DdlIT {
     }
 
     @Test
-    @Tag("known-race") // passed 3 of 6 runs on a machine at load ~30: a local DDL holds the head helper on its lock
-    // long enough for the applier queue and the append queue to fill, and the cycle head helper -> capture sync ->
-    // capture -> append -> group commit -> leader's delivery -> applier queue stalls the group (flow control, not DDL)
     void ddlUnderWriteLoadFromEveryNodeKeepsTheNodesIdenticalAndLosesNoRow() throws Exception {
         Inserts inserts = new Inserts();
         WorkloadRunner run = WorkloadRunner.start(1, List.of(inserts), cluster::connect, 3, 2, seed,

@@ -1,13 +1,12 @@
 package io.chorus.coordinator.domain;
 
 import io.chorus.changeset.ChorusException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -21,8 +20,11 @@ import org.apache.logging.log4j.Logger;
  * batch them. When an append fails (timeout, leader change, minority), every record from the first unconfirmed one on
  * is sent again in the same order: the group drops a record whose (origin, sequence) it has already delivered, so a
  * retry never duplicates; and after a failure the group refuses every later append until {@link Sink#resume()}, so
- * nothing sent after the failed record can be committed before it. Owns one named thread; {@link #submit} blocks when the bounded queue is full (flow control:
- * the capture stops reading, the slot keeps the WAL — nothing is dropped).
+ * nothing sent after the failed record can be committed before it.
+ *
+ * <p>{@link #submit} never waits for the group: records beyond the memory bound spill to disk ({@link AppendQueue}).
+ * The capture calls it, and a capture waiting for the group closes a cycle (the group may wait for this node's
+ * applier, whose head helper waits for the capture). Owns one named thread; thread-safe.
  */
 final class Appender implements AutoCloseable {
     private static final Logger LOG = LogManager.getLogger(Appender.class);
@@ -39,21 +41,21 @@ final class Appender implements AutoCloseable {
         void resume();
     }
 
-    private final BlockingQueue<Item> queue;
+    private final AppendQueue queue;
     private final Sink sink;
     private final int maxInFlight;
     private final Consumer<ChorusException> onFatal;
     private final Thread thread;
     private volatile boolean running = true;
-    private final long maxBytes;
-    private final Object bytesLock = new Object();
-    /** Payload bytes queued or in flight, not yet confirmed (guarded by bytesLock). */
-    private long bytes;
-    private final java.util.concurrent.atomic.AtomicLong heldBack = new java.util.concurrent.atomic.AtomicLong();
 
-    Appender(String name, Sink sink, int capacity, long maxBytes, int maxInFlight, Consumer<ChorusException> onFatal) {
-        this.queue = new ArrayBlockingQueue<>(capacity);
-        this.maxBytes = maxBytes;
+    /**
+     * @param capacity  records held in memory at most
+     * @param maxBytes  payload bytes held in memory at most (queued or unconfirmed; a larger record is taken alone)
+     * @param spillFile where records beyond those bounds wait (deleted when it drains, at start and at close)
+     */
+    Appender(String name, Sink sink, int capacity, long maxBytes, int maxInFlight, Path spillFile,
+             Consumer<ChorusException> onFatal) {
+        this.queue = new AppendQueue(spillFile, maxBytes, capacity);
         this.sink = sink;
         this.maxInFlight = maxInFlight;
         this.onFatal = onFatal;
@@ -66,39 +68,29 @@ final class Appender implements AutoCloseable {
     }
 
     /**
-     * Queues a record; blocks while the queue is full: {@code capacity} records, or {@code maxBytes} of payload
-     * queued or unconfirmed (a record larger than that is taken alone).
+     * Queues a record behind every record submitted before it. Never waits for the group; blocks only to write the
+     * record to the spill file when the memory bound is reached.
+     *
+     * @throws ChorusException (not retriable) when the record cannot be spilled (disk full): nothing was queued, and
+     *                         the domain must stop
      */
-    void submit(Item item) throws InterruptedException {
-        long size = item.payload().length;
-        synchronized (bytesLock) {
-            while (running && bytes > 0 && bytes + size > maxBytes) {
-                heldBack.incrementAndGet();
-                LOG.debug("append queue full ({} bytes in {} records): waiting for the group", bytes, queue.size());
-                bytesLock.wait(1_000);
-            }
-            bytes += size;
-        }
-        while (running && !queue.offer(item, 1, TimeUnit.SECONDS)) {
-            heldBack.incrementAndGet();
-            LOG.debug("append queue full ({} records): waiting for the group", queue.size());
-        }
+    void submit(Item item) {
+        queue.put(item);
     }
 
-    private void confirmed(Item item) {
-        synchronized (bytesLock) {
-            bytes -= item.payload().length;
-            bytesLock.notifyAll();
-        }
+    /** Records waiting for the group (memory and disk), not counting those in flight. */
+    long depth() {
+        return queue.depth();
     }
 
-    /** How many times a submitter waited a second for room: it changes while the group holds the submitter back. */
-    long heldBack() {
-        return heldBack.get();
+    /** Records waiting on disk. */
+    long spilled() {
+        return queue.spilled();
     }
 
-    int depth() {
-        return queue.size();
+    /** Payload bytes in memory, queued or unconfirmed. */
+    long memoryBytes() {
+        return queue.memoryBytes();
     }
 
     private void run() {
@@ -108,7 +100,7 @@ final class Appender implements AutoCloseable {
         try {
             while (running) {
                 while (unconfirmed.size() < maxInFlight) {
-                    Item next = unconfirmed.isEmpty() ? queue.poll(200, TimeUnit.MILLISECONDS) : queue.poll();
+                    Item next = queue.poll(unconfirmed.isEmpty() ? 200 : 0);
                     if (next == null) {
                         break;
                     }
@@ -121,7 +113,7 @@ final class Appender implements AutoCloseable {
                 try {
                     futures.peekFirst().get(1, TimeUnit.SECONDS);
                     futures.removeFirst();
-                    confirmed(unconfirmed.removeFirst());
+                    queue.release(unconfirmed.removeFirst());
                     backoffMs = 100;
                 } catch (TimeoutException e) {
                     // still in flight; the group's own deadline fails it eventually
@@ -141,6 +133,8 @@ final class Appender implements AutoCloseable {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } catch (ChorusException e) {
+            onFatal.accept(e);
         } catch (RuntimeException e) {
             onFatal.accept(new ChorusException("appending to the group failed: " + e.getMessage(), e));
         }
@@ -177,14 +171,12 @@ final class Appender implements AutoCloseable {
     @Override
     public void close() {
         running = false;
-        synchronized (bytesLock) {
-            bytesLock.notifyAll();
-        }
         thread.interrupt();
         try {
             thread.join(5_000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        queue.close();
     }
 }

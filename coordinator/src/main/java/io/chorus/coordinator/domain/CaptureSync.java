@@ -61,7 +61,7 @@ final class CaptureSync implements AutoCloseable {
     private Connection connection;
     private boolean flushArgument;
 
-    /** Changes while the capture moves on, or is held back by the group (see {@link #await(Lsn, Lsn, Duration)}). */
+    /** Changes while the capture moves on (see {@link #await(Lsn, Lsn, Duration)}). */
     private final LongSupplier progress;
     /** Makes an idle capture poll its stream at once (it polls less often when quiet). */
     private final Runnable nudge;
@@ -122,7 +122,7 @@ final class CaptureSync implements AutoCloseable {
                 throw new ChorusException("the capture did not report its sync message and made no progress for "
                         + timeout.toMillis() + " ms (is the slot being read? see the capture's log)", null, true);
             }
-            // a busy capture (a backlog, appends held back while the group has no majority) is late, not lost
+            // a busy capture (a backlog) is late, not lost
             seen = now;
             deadline = System.nanoTime() + timeout.toNanos();
         }

@@ -189,7 +189,7 @@ public final class Domain implements AutoCloseable {
             public void resume() {
                 joined.resumeAppends();
             }
-        }, 10_000, APPEND_QUEUE_BYTES, 512, this::fail);
+        }, 10_000, APPEND_QUEUE_BYTES, 512, appendSpillFile(cfg, database), this::fail);
         appender.start();
         synchronized (startupLocals) {
             for (ChangeSet cs : startupLocals) {
@@ -410,13 +410,12 @@ public final class Domain implements AutoCloseable {
     }
 
     /**
-     * Changes whenever the capture decodes more WAL, or waits because the group holds its appends back (no majority,
-     * a slow group): a capture sync waits on as long as this moves.
+     * Changes whenever the capture decodes more WAL: a capture sync waits on as long as this moves. (The capture never
+     * waits for the group: local records beyond the append queue's memory bound spill to disk.)
      */
     private long captureProgress() {
         SlotCapture c = capture;
-        Appender a = appender;
-        return (c == null ? 0 : c.receivedLsn().value()) + (a == null ? 0 : a.heldBack());
+        return c == null ? 0 : c.receivedLsn().value();
     }
 
     /** Hands queued local commits to the tracker; call with the pending lock held. */
@@ -427,13 +426,9 @@ public final class Domain implements AutoCloseable {
         }
     }
 
+    /** Queues a local changeset for the group; never waits for it (see {@link Appender#submit}). */
     private void append(ChangeSet cs) {
-        try {
-            appender.submit(new Appender.Item(cs.gtid().commitLsn().value(), LogRecord.encode(new LogRecord.Changes(cs), codec)));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ChorusException("interrupted while queueing a local changeset for the group", e);
-        }
+        appender.submit(new Appender.Item(cs.gtid().commitLsn().value(), LogRecord.encode(new LogRecord.Changes(cs), codec)));
     }
 
     private void localDelivered(ChangeSet cs, Gsn gsn) {
@@ -517,11 +512,7 @@ public final class Domain implements AutoCloseable {
     }
 
     void appendRecord(byte[] record) {
-        try {
-            appender.submit(new Appender.Item(0, record));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        appender.submit(new Appender.Item(0, record));
     }
 
     /**
@@ -529,11 +520,7 @@ public final class Domain implements AutoCloseable {
      * queue), so once this node has applied its GSN, everything ordered before the call is in this database.
      */
     private void requestBarrier(String token) {
-        try {
-            appender.submit(new Appender.Item(0, LogRecord.encode(new LogRecord.Barrier(cfg.node(), token), codec)));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        appender.submit(new Appender.Item(0, LogRecord.encode(new LogRecord.Barrier(cfg.node(), token), codec)));
     }
 
     /** Read barriers of this node that have been ordered: token → GSN. The caller removes the ones it answered. */
@@ -588,11 +575,7 @@ public final class Domain implements AutoCloseable {
             return;
         }
         lastWatermarkSent = report.value();
-        try {
-            appender.submit(new Appender.Item(0, LogRecord.encode(new LogRecord.Watermark(cfg.node(), report), codec)));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        appender.submit(new Appender.Item(0, LogRecord.encode(new LogRecord.Watermark(cfg.node(), report), codec)));
     }
 
     private void membershipChanged(Membership m) {
@@ -677,6 +660,11 @@ public final class Domain implements AutoCloseable {
     /** Where the capture of {@code database} keeps its state (its position in the slot): meaningless once the slot is dropped. */
     public static java.nio.file.Path captureStateDir(NodeConfig cfg, String database) {
         return cfg.dataDir().resolve(database).resolve("capture");
+    }
+
+    /** Where local records wait for the group beyond the append queue's memory bound (a cache: the slot has them). */
+    static java.nio.file.Path appendSpillFile(NodeConfig cfg, String database) {
+        return cfg.dataDir().resolve(database).resolve("append-spill").resolve("records.spill");
     }
 
     /** The database's JDBC URL with credentials (never logged: the components mask it). */

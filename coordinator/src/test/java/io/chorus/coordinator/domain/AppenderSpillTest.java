@@ -1,0 +1,215 @@
+package io.chorus.coordinator.domain;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.chorus.changeset.ChorusException;
+import io.chorus.changeset.Gsn;
+import io.chorus.changeset.NodeId;
+import io.chorus.gcs.Group;
+import io.chorus.gcs.GroupConfig;
+import io.chorus.gcs.GroupListener;
+import io.chorus.gcs.Member;
+import io.chorus.gcs.Membership;
+import io.chorus.gcs.Transport;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
+import java.util.stream.LongStream;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The flow-control cycle, in miniature, with a real (one-member, in-JVM) Raft group: the group's delivery waits for
+ * the capture to hand over every local record (as the head helper waits for its capture sync), and the capture hands
+ * them to an {@link Appender} with a tiny memory bound while the group, its delivery held and its hand-off queue full,
+ * commits nothing. The capture must never wait for the group: records beyond the bound spill to disk and reach the
+ * group in order once its delivery goes on. A full disk stops the domain with a clear error and drops nothing.
+ */
+class AppenderSpillTest {
+    private static final Duration WAIT = Duration.ofSeconds(60);
+    private static final int RECORDS = 300;
+    private static final int RECORD_BYTES = 1_000;
+    private static final long MEMORY_BOUND = 8 * RECORD_BYTES;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    @Timeout(120)
+    void theCaptureNeverWaitsForAStalledGroupAndItsRecordsArriveInOrder() throws Exception {
+        CountDownLatch allSubmitted = new CountDownLatch(1);
+        try (HeldGroup g = new HeldGroup(dir, allSubmitted)) {
+            AtomicReference<ChorusException> fatal = new AtomicReference<>();
+            Path spill = dir.resolve("spill").resolve("records.spill");
+            try (Appender appender = new Appender("test-append", g.sink(), 10_000, MEMORY_BOUND, 512, spill, fatal::set)) {
+                appender.start();
+                long maxSpilled = 0;
+                for (int seq = 1; seq <= RECORDS; seq++) {
+                    appender.submit(new Appender.Item(seq, payload(seq)));
+                    maxSpilled = Math.max(maxSpilled, appender.spilled());
+                    assertThat(appender.memoryBytes()).as("payload bytes held in memory")
+                            .isLessThanOrEqualTo(MEMORY_BOUND);
+                }
+                allSubmitted.countDown();
+                assertThat(g.heldUntilAllSubmitted.get())
+                        .as("the group's delivery was still waiting for the capture when the last record was submitted")
+                        .isTrue();
+                assertThat(maxSpilled).as("records spilled while the group was stalled").isGreaterThan(100);
+                g.awaitDelivered(RECORDS);
+                assertThat(g.delivered).extracting(d -> d[0])
+                        .containsExactlyElementsOf(LongStream.rangeClosed(1, RECORDS).boxed().toList());
+                assertThat(g.delivered).extracting(d -> d[1]).as("each payload names its own record")
+                        .containsExactlyElementsOf(LongStream.rangeClosed(1, RECORDS).boxed().toList());
+                await("the spill file to be deleted once drained", () -> !Files.exists(spill));
+                assertThat(appender.spilled()).isZero();
+                assertThat(fatal.get()).isNull();
+            }
+        }
+    }
+
+    @Test
+    @Timeout(120)
+    void aFullDiskStopsTheDomainWithTheCauseAndTheFixAndDropsNothingQueued() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        try (HeldGroup g = new HeldGroup(dir, release)) {
+            AtomicReference<ChorusException> fatal = new AtomicReference<>();
+            Path spill = dir.resolve("full").resolve("records.spill");
+            try (Appender appender = new Appender("test-append", g.sink(), 10_000, MEMORY_BOUND, 512, spill, fatal::set)) {
+                Files.createSymbolicLink(spill, Path.of("/dev/full")); // every write: ENOSPC
+                appender.start();
+                long accepted = 0;
+                ChorusException refused = null;
+                for (int seq = 1; seq <= RECORDS && refused == null; seq++) {
+                    try {
+                        appender.submit(new Appender.Item(seq, payload(seq)));
+                        accepted = seq;
+                    } catch (ChorusException e) {
+                        refused = e;
+                    }
+                }
+                assertThat(refused).as("a record that cannot be spilled is refused").isNotNull();
+                assertThat(refused.isRetriable()).isFalse();
+                assertThat(refused.getMessage()).contains(spill.toString()).contains("No space left on device")
+                        .contains("Free space on that disk and restart the sidecar").contains("nothing is lost");
+                long firstRefused = accepted + 1;
+                assertThatThrownBy(() -> appender.submit(new Appender.Item(firstRefused + 1, payload(firstRefused + 1))))
+                        .as("later records are refused too: none may overtake the refused one").isSameAs(refused);
+                release.countDown();
+                await("the appender to report the failure", () -> fatal.get() != null);
+                assertThat(fatal.get()).isSameAs(refused);
+                assertThat(g.delivered).extracting(d -> d[0]).as("what reached the group is a prefix, in order")
+                        .containsExactlyElementsOf(LongStream.rangeClosed(1, g.delivered.size()).boxed().toList());
+                assertThat((long) g.delivered.size()).isLessThanOrEqualTo(accepted);
+            }
+        }
+    }
+
+    @Test
+    void aSpillFileLeftByAnEarlierRunIsDeletedItsRecordsAreStillInTheSlot() throws Exception {
+        Path spill = dir.resolve("left").resolve("records.spill");
+        Files.createDirectories(spill.getParent());
+        Files.write(spill, new byte[]{1, 2, 3});
+        try (AppendQueue q = new AppendQueue(spill, 1, 1)) {
+            assertThat(spill).doesNotExist();
+            assertThat(q.depth()).isZero();
+            q.put(new Appender.Item(1, new byte[10]));
+            q.put(new Appender.Item(2, new byte[10]));
+            assertThat(q.spilled()).isEqualTo(1);
+            assertThat(q.poll(0).originSeq()).isEqualTo(1);
+            assertThat(q.poll(0)).as("the memory bound holds the spilled record back until the first is released")
+                    .isNull();
+            q.release(new Appender.Item(1, new byte[10]));
+            assertThat(q.poll(0).originSeq()).isEqualTo(2);
+            assertThat(spill).doesNotExist();
+        }
+    }
+
+    private static byte[] payload(long seq) {
+        return ByteBuffer.allocate(RECORD_BYTES).putLong(seq).array();
+    }
+
+    private static void await(String what, BooleanSupplier condition) {
+        Awaitility.await(what).atMost(WAIT).pollInterval(Duration.ofMillis(10)).until(condition::getAsBoolean);
+    }
+
+    /**
+     * A one-member group whose delivery of its first record waits (bounded) for {@code gate}: its hand-off queue of
+     * one record fills, so its log commits nothing more until then.
+     */
+    private static final class HeldGroup implements GroupListener, AutoCloseable {
+        final List<long[]> delivered = new CopyOnWriteArrayList<>();
+        final AtomicReference<Boolean> heldUntilAllSubmitted = new AtomicReference<>(false);
+        private final CountDownLatch gate;
+        private final AtomicLong count = new AtomicLong();
+        private final Group group;
+
+        HeldGroup(Path dir, CountDownLatch gate) throws Exception {
+            this.gate = gate;
+            int port;
+            try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+                port = s.getLocalPort();
+            }
+            NodeId self = NodeId.of("n1");
+            GroupConfig cfg = GroupConfig.builder("spill" + port, self, dir.resolve("group"))
+                    .transport(Transport.IN_JVM).members(List.of(new Member(self, "127.0.0.1", port)))
+                    .fsync(false).queueCapacity(1).appendTimeout(Duration.ofSeconds(5)).build();
+            group = Group.join(cfg, this, Gsn.NONE);
+            await("the one-member group to be primary", group::isPrimary);
+        }
+
+        Appender.Sink sink() {
+            return new Appender.Sink() {
+                @Override
+                public CompletableFuture<?> append(long originSeq, byte[] payload) {
+                    return group.append(originSeq, payload);
+                }
+
+                @Override
+                public void resume() {
+                    group.resumeAppends();
+                }
+            };
+        }
+
+        @Override
+        public void onDelivered(Gsn gsn, NodeId origin, long originSeq, byte[] payload) {
+            if (count.incrementAndGet() == 1) {
+                try {
+                    heldUntilAllSubmitted.set(gate.await(WAIT.toSeconds(), TimeUnit.SECONDS));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            delivered.add(new long[]{originSeq, ByteBuffer.wrap(payload).getLong()});
+        }
+
+        @Override
+        public void onMembership(Membership membership) {
+        }
+
+        @Override
+        public void onFullTransferNeeded(String reason) {
+        }
+
+        void awaitDelivered(int n) {
+            await(n + " records delivered (have " + delivered.size() + ")", () -> delivered.size() >= n);
+        }
+
+        @Override
+        public void close() {
+            group.close();
+        }
+    }
+}

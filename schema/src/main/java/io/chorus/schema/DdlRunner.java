@@ -36,7 +36,8 @@ public final class DdlRunner {
      * nothing.
      *
      * @return whether a statement ran (the schema may have changed: statement and catalog caches are stale)
-     * @throws SQLException as the statement failed; the transaction is then aborted
+     * @throws SQLException as the statement failed (same SQLState; the message names the statement, the error and the
+     *                      fix); the transaction is then aborted
      */
     public static boolean run(Connection c, DdlMessage ddl) throws SQLException {
         Optional<String> sql = ddl.statementForTransaction();
@@ -51,6 +52,8 @@ public final class DdlRunner {
         }
         try (Statement st = c.createStatement()) {
             st.execute(sql.get());
+        } catch (SQLException e) {
+            throw explained(ddl, sql.get(), e);
         }
         if (asRole) {
             setLocal(c, "role", "none");
@@ -59,6 +62,22 @@ public final class DdlRunner {
         LOG.info("ran replicated {} as {} (search_path {}): {}", ddl.tag(), asRole ? ddl.role() : "the helper's role",
                 ddl.searchPath(), abbreviate(sql.get()));
         return true;
+    }
+
+    /**
+     * The statement's failure with what an operator needs: the statement, its role and search_path, the server's
+     * error and the fix. Keeps the SQLState, so callers still classify it (a retriable one is re-run).
+     */
+    static SQLException explained(DdlMessage ddl, String sql, SQLException e) {
+        String fix = e.getSQLState() != null && e.getSQLState().startsWith("42")
+                ? "this node's schema differs from the origin's: make the object match the origin's (or drop the "
+                + "local difference) with SET chorus.replicate_ddl = off, then restart the sidecar"
+                : "fix the cause on this node, then restart the sidecar";
+        SQLException out = new SQLException("replicated " + ddl.tag() + " statement failed on this node: "
+                + abbreviate(sql) + " (role " + ddl.role() + ", search_path " + ddl.searchPath() + "): ["
+                + e.getSQLState() + "] " + e.getMessage() + "; the statement is never skipped: " + fix,
+                e.getSQLState(), e.getErrorCode(), e);
+        return out;
     }
 
     private static boolean mayActAs(Connection c, String role) throws SQLException {

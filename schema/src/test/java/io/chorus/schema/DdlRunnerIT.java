@@ -1,6 +1,7 @@
 package io.chorus.schema;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.chorus.changeset.Column;
 import io.chorus.changeset.Op;
@@ -37,6 +38,22 @@ class DdlRunnerIT {
     @AfterAll
     static void stop() {
         pg.close();
+    }
+
+    @Test
+    void aFailingStatementNamesItselfTheServersErrorAndTheFixAndKeepsItsSqlState() throws SQLException {
+        try (Connection c = pg.connect("app")) {
+            c.setAutoCommit(false);
+            DdlMessage m = new DdlMessage(Optional.of("ALTER TABLE no_such_table ADD COLUMN x int"), "public",
+                    "postgres", "ALTER TABLE", List.of(RelationName.of("public", "no_such_table")), false);
+            assertThatThrownBy(() -> DdlRunner.run(c, m)).isInstanceOfSatisfying(SQLException.class, e -> {
+                assertThat(e.getSQLState()).isEqualTo("42P01");
+                assertThat(e.getMessage()).contains("replicated ALTER TABLE statement failed on this node",
+                        "ALTER TABLE no_such_table ADD COLUMN x int", "[42P01]", "no_such_table",
+                        "never skipped", "SET chorus.replicate_ddl = off, then restart the sidecar");
+            });
+            c.rollback();
+        }
     }
 
     @Test

@@ -21,8 +21,11 @@
  * client's query string when it holds one statement, or several that are all DDL (sent once); DDL inside functions, DO
  * blocks and strings mixing DDL with DML is refused (chorus.execute() runs a script statement by statement instead);
  * CREATE/DROP INDEX CONCURRENTLY and REINDEX CONCURRENTLY run concurrently at the origin and as the plain form in the
- * helpers' barrier transaction elsewhere; CREATE TABLE AS, unlogged tables and tables left without a primary key are
- * refused; new tables and sequences get the enable-time policies (REPLICA IDENTITY FULL, node-safe steps) on every node
+ * helpers' barrier transaction elsewhere; CREATE TABLE AS, unlogged tables, tables left without a primary key and an ADD COLUMN that
+ * would fill existing rows differently on each node (a default that is not immutable — random(), now(), nextval() —
+ * or an identity column; the fix is to add the column, fill it with an UPDATE, then set the default) are refused; a
+ * statement that fails in a helper stops the applier with the statement, the SQLState and the fix
+ * ({@link io.chorus.schema.DdlRunner}), never skipped; new tables and sequences get the enable-time policies (REPLICA IDENTITY FULL, node-safe steps) on every node
  * in the DDL's own transaction. Global objects (roles, databases, tablespaces) are not replicated.
  */
 package io.chorus.schema;

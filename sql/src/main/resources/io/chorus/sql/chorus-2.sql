@@ -55,7 +55,9 @@ $$;
 -- as it is. A string with several statements is sent whole, once, when every statement in it is DDL; a string that
 -- mixes DDL with anything else is refused (its DML is replicated as rows: running the string again would repeat it).
 -- DDL run inside a function, procedure or DO block is refused (the text would be the call); chorus.execute() runs a
--- script statement by statement so each statement's own text is replicated.
+-- script statement by statement so each statement's own text is replicated. ALTER TABLE ... ADD COLUMN whose default
+-- is not immutable (random(), now(), nextval(), CURRENT_TIMESTAMP) or that adds an identity column is refused: every
+-- node would fill the existing rows with its own values.
 --
 -- Helpers (and any session with session_replication_role = replica) never emit: what they run is already ordered.
 -- The trigger is ENABLE ALWAYS so that the per-node policies below also run in helpers, in the DDL's transaction:
@@ -257,6 +259,50 @@ BEGIN
             RAISE EXCEPTION 'chorus: table % cannot be replicated with REPLICA IDENTITY NOTHING', t.name
                 USING ERRCODE = '0A000', HINT = 'ALTER TABLE ... REPLICA IDENTITY DEFAULT (Chorus then sets FULL)';
         END IF;
+    END LOOP;
+    IF tag = 'ALTER TABLE' THEN
+        PERFORM chorus._ddl_refuse_mutable_fill(stmts, tables);
+    END IF;
+END
+$$;
+
+-- Whether a column default gives each node its own value: it calls a function that is not IMMUTABLE (random(),
+-- now(), clock_timestamp(), nextval(), ...) or reads the clock or the session (CURRENT_TIMESTAMP, CURRENT_USER, ...).
+CREATE OR REPLACE FUNCTION chorus._mutable_expression(expr text) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT code ~* '\m(current_timestamp|current_date|current_time|localtime|localtimestamp|current_user|session_user|current_role)\M'
+        OR EXISTS (SELECT 1 FROM regexp_matches(code, '([a-z_][a-z0-9_$]*)\s*\(', 'gi') f(m)
+                     JOIN pg_proc p ON p.proname = lower(f.m[1]) WHERE p.provolatile <> 'i')
+      FROM (SELECT regexp_replace(expr, '''(?:[^'']|'''')*''', '''', 'g') AS code) x -- string literals are data
+$$;
+
+-- ALTER TABLE ... ADD COLUMN fills the existing rows on every node by itself: with a default that is not immutable,
+-- or an identity or serial column (a sequence of each node's own), every node would store other values.
+CREATE OR REPLACE FUNCTION chorus._ddl_refuse_mutable_fill(stmts text[], tables oid[]) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    col record;
+BEGIN
+    FOR col IN
+        SELECT format('%I.%I', n.nspname, c.relname) AS rel, a.attname, a.attidentity,
+               pg_get_expr(d.adbin, d.adrelid) AS expr
+          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+          LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+         WHERE c.oid = ANY (tables) AND c.relkind IN ('r', 'p')
+           AND a.attname IN (
+               SELECT CASE WHEN m[1] LIKE '"%' THEN replace(substr(m[1], 2, length(m[1]) - 2), '""', '"') ELSE lower(m[1]) END
+                 FROM unnest(stmts) s, regexp_matches(s,
+                      '\madd\s+(?:column\s+)?(?:if\s+not\s+exists\s+)?("(?:[^"]|"")+"|[a-z_][a-z0-9_$]*)', 'gi') m)
+           AND (a.attidentity <> '' OR (d.adbin IS NOT NULL AND a.attgenerated = '' AND chorus._mutable_expression(pg_get_expr(d.adbin, d.adrelid))))
+    LOOP
+        RAISE EXCEPTION 'chorus: ALTER TABLE % ADD COLUMN % % would give the existing rows different values on each node',
+            col.rel, quote_ident(col.attname),
+            CASE WHEN col.attidentity <> '' THEN 'as an identity column' ELSE format('with default %s (not immutable)', col.expr) END
+            USING ERRCODE = '0A000',
+                  HINT = format('add the column without that default (ALTER TABLE %s ADD COLUMN %s <type>), fill it with an '
+                         'UPDATE (replicated as rows), then ALTER TABLE %s ALTER COLUMN %s SET DEFAULT ... (or ADD GENERATED '
+                         '... AS IDENTITY) for new rows', col.rel, quote_ident(col.attname), col.rel, quote_ident(col.attname));
     END LOOP;
 END
 $$;

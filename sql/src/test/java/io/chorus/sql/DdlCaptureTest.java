@@ -132,6 +132,38 @@ class DdlCaptureTest {
     }
 
     @Test
+    void addColumnWhoseFillDiffersPerNodeIsRefusedWithTheFixAndTheFixWorks() throws SQLException {
+        try (Connection c = replicated()) {
+            exec(c, "CREATE TABLE f(id int PRIMARY KEY)");
+            exec(c, "INSERT INTO f SELECT generate_series(1, 3)");
+            for (String[] refused : new String[][]{
+                    {"ALTER TABLE f ADD COLUMN r float8 DEFAULT random()", "ADD COLUMN r with default random() (not immutable)"},
+                    {"ALTER TABLE f ADD t timestamptz DEFAULT now()", "ADD COLUMN t with default now()"},
+                    {"ALTER TABLE f ADD COLUMN IF NOT EXISTS t timestamptz NOT NULL DEFAULT clock_timestamp()", "clock_timestamp()"},
+                    {"ALTER TABLE f ADD COLUMN \"Ts\" timestamptz DEFAULT CURRENT_TIMESTAMP", "ADD COLUMN \"Ts\" with default CURRENT_TIMESTAMP"},
+                    {"ALTER TABLE f ADD COLUMN n serial", "with default nextval('f_n_seq'::regclass)"},
+                    {"ALTER TABLE f ADD COLUMN g int GENERATED ALWAYS AS IDENTITY", "ADD COLUMN g as an identity column"}}) {
+                assertThatThrownBy(() -> exec(c, refused[0])).as(refused[0]).isInstanceOfSatisfying(SQLException.class, e -> {
+                    assertThat(e.getSQLState()).isEqualTo("0A000");
+                    assertThat(e.getMessage()).contains("chorus: ALTER TABLE public.f", refused[1],
+                            "would give the existing rows different values on each node",
+                            "fill it with an UPDATE (replicated as rows), then ALTER TABLE public.f ALTER COLUMN");
+                });
+            }
+            assertThat(query(c, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'f'::regclass AND attnum > 1 "
+                    + "AND NOT attisdropped")).as("no refused column was added").isEqualTo("0");
+            exec(c, "ALTER TABLE f ADD COLUMN k int DEFAULT 42, ADD COLUMN s text DEFAULT 'now()', ADD COLUMN u text "
+                    + "DEFAULT upper('x')");
+            exec(c, "ALTER TABLE f ADD COLUMN t timestamptz");
+            exec(c, "UPDATE f SET t = '2024-01-01 00:00:00+00'");
+            exec(c, "ALTER TABLE f ALTER COLUMN t SET DEFAULT now()");
+            exec(c, "INSERT INTO f (id) VALUES (4)");
+            assertThat(query(c, "SELECT count(*) FROM f WHERE k = 42 AND s = 'now()' AND u = 'X' AND t IS NOT NULL"))
+                    .isEqualTo("4");
+        }
+    }
+
+    @Test
     void helpersAndNodeLocalSessionsEmitNothingButStillApplyThePolicies() throws SQLException {
         try (Connection c = replicated()) {
             exec(c, "SET session_replication_role = replica");

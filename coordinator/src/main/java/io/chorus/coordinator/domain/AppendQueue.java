@@ -7,6 +7,7 @@ import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BooleanSupplier;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
@@ -15,19 +16,26 @@ import org.apache.logging.log4j.Logger;
  * {@link SpillFile}. Every record in memory precedes every record on disk: once a record spilled, later ones spill
  * too until the appender has read the file back, so the group receives them in the order they were put.
  *
- * <p>{@link #put} never waits for the group. That is what keeps the capture free to decode while the group is slow
- * or stalled (a stalled group may itself be waiting for this node's applier, whose head helper waits for the
- * capture: a cycle if the capture waited here). Memory bound: {@code maxBytes} of payload queued or taken and not
- * yet {@link #release released}, and at most {@code maxRecords} records queued. The disk bound is the disk: a record
- * that cannot be written fails {@link #put} and every later one — nothing is dropped, the domain stops.
+ * <p>Flow control without a cycle. When memory is full, {@link #put} waits for room (the capture stops reading; the
+ * slot keeps the WAL) only while {@code mayHoldBack} says so; otherwise the record spills to disk at once. The domain
+ * holds the capture back only while no helper waits for it (a capture sync): a stalled group may itself wait for
+ * this node's applier, whose head helper waits for the capture, so a capture that waited then would close a cycle.
+ * Memory bound: {@code maxBytes} of payload queued or taken and not yet {@link #release released}, and at most
+ * {@code maxRecords} records queued. The disk bound is the disk: a record that cannot be written fails {@link #put}
+ * and every later one — nothing is dropped, the domain stops.
  *
  * <p>Thread-safe: {@link #put} is called by the capture and timer threads, {@link #poll} and {@link #release} by the
- * appender thread. {@link #poll} blocks up to its timeout; {@link #put} blocks only on disk I/O.
+ * appender thread. {@link #poll} blocks up to its timeout; {@link #put} blocks while held back, and on disk I/O.
  */
 final class AppendQueue implements AutoCloseable {
     private static final Logger LOG = LogManager.getLogger(AppendQueue.class);
+    private static final long RECHECK_MS = 10;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition notEmpty = lock.newCondition();
+    private final Condition roomFreed = lock.newCondition();
+    private final BooleanSupplier mayHoldBack;
+    private long heldBack;
+    private boolean closed;
     private final ArrayDeque<Appender.Item> memory = new ArrayDeque<>();
     private final SpillFile spill;
     private final long maxBytes;
@@ -37,13 +45,18 @@ final class AppendQueue implements AutoCloseable {
     private long spilledTotal;
     private ChorusException failure;
 
-    AppendQueue(Path spillFile, long maxBytes, int maxRecords) {
+    /**
+     * @param mayHoldBack asked while memory is full: true lets {@link #put} wait for room, false spills at once (it is
+     *                    asked again every {@value #RECHECK_MS} ms while a put waits)
+     */
+    AppendQueue(Path spillFile, long maxBytes, int maxRecords, BooleanSupplier mayHoldBack) {
         if (maxBytes < 1 || maxRecords < 1) {
             throw new IllegalArgumentException("append queue bounds must be positive: " + maxBytes + " bytes, "
                     + maxRecords + " records");
         }
         this.maxBytes = maxBytes;
         this.maxRecords = maxRecords;
+        this.mayHoldBack = mayHoldBack;
         try {
             this.spill = SpillFile.open(spillFile);
         } catch (IOException e) {
@@ -53,24 +66,31 @@ final class AppendQueue implements AutoCloseable {
     }
 
     /**
-     * Queues a record behind every record put before it; spills it to disk when memory is full or records are already
-     * on disk. Never waits for the group.
+     * Queues a record behind every record put before it. When memory is full, waits for room while
+     * {@code mayHoldBack} allows, else spills the record to disk; once records are on disk, later ones follow them.
      *
      * @throws ChorusException (not retriable) when the record cannot be spilled (disk full), or an earlier one could
      *                         not: the domain must stop; the slot still holds every record not delivered
      */
-    void put(Appender.Item item) {
+    void put(Appender.Item item) throws InterruptedException {
+        long size = item.payload().length;
         lock.lock();
         try {
-            if (failure != null) {
-                throw failure;
-            }
-            long size = item.payload().length;
-            if (spill.isEmpty() && memory.size() < maxRecords && (bytes == 0 || bytes + size <= maxBytes)) {
-                memory.addLast(item);
-                bytes += size;
-                notEmpty.signal();
-                return;
+            while (true) {
+                if (failure != null) {
+                    throw failure;
+                }
+                if (spill.isEmpty() && memory.size() < maxRecords && (bytes == 0 || bytes + size <= maxBytes)) {
+                    memory.addLast(item);
+                    bytes += size;
+                    notEmpty.signal();
+                    return;
+                }
+                if (closed || !spill.isEmpty() || !mayHoldBack.getAsBoolean()) {
+                    break;
+                }
+                heldBack++;
+                roomFreed.await(RECHECK_MS, TimeUnit.MILLISECONDS); // room, or a helper that now waits for the capture
             }
             toDisk(item);
         } finally {
@@ -149,6 +169,7 @@ final class AppendQueue implements AutoCloseable {
         lock.lock();
         try {
             bytes -= item.payload().length;
+            roomFreed.signalAll();
         } finally {
             lock.unlock();
         }
@@ -159,6 +180,16 @@ final class AppendQueue implements AutoCloseable {
         lock.lock();
         try {
             return memory.size() + spill.records();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** How many times a put waited for room: it changes while the group holds the capture back. */
+    long heldBack() {
+        lock.lock();
+        try {
+            return heldBack;
         } finally {
             lock.unlock();
         }
@@ -189,6 +220,8 @@ final class AppendQueue implements AutoCloseable {
     public void close() {
         lock.lock();
         try {
+            closed = true;
+            roomFreed.signalAll();
             spill.delete();
         } catch (IOException e) {
             LOG.warn("cannot delete the append spill file {}: {}", spill.path(), e.toString());

@@ -11,6 +11,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
@@ -22,9 +23,11 @@ import org.apache.logging.log4j.Logger;
  * retry never duplicates; and after a failure the group refuses every later append until {@link Sink#resume()}, so
  * nothing sent after the failed record can be committed before it.
  *
- * <p>{@link #submit} never waits for the group: records beyond the memory bound spill to disk ({@link AppendQueue}).
- * The capture calls it, and a capture waiting for the group closes a cycle (the group may wait for this node's
- * applier, whose head helper waits for the capture). Owns one named thread; thread-safe.
+ * <p>{@link #submit} waits for the group only while {@code mayHoldBack} allows (flow control: the capture stops
+ * reading, the slot keeps the WAL); otherwise records beyond the memory bound spill to disk ({@link AppendQueue}). The
+ * domain allows it only while no helper waits for the capture: the group may wait for this node's applier, whose
+ * head helper waits for the capture, and a capture waiting for the group would close that cycle. Owns one named
+ * thread; thread-safe.
  */
 final class Appender implements AutoCloseable {
     private static final Logger LOG = LogManager.getLogger(Appender.class);
@@ -52,10 +55,11 @@ final class Appender implements AutoCloseable {
      * @param capacity  records held in memory at most
      * @param maxBytes  payload bytes held in memory at most (queued or unconfirmed; a larger record is taken alone)
      * @param spillFile where records beyond those bounds wait (deleted when it drains, at start and at close)
+     * @param mayHoldBack whether {@link #submit} may wait for room now (asked again while it waits), else it spills
      */
     Appender(String name, Sink sink, int capacity, long maxBytes, int maxInFlight, Path spillFile,
-             Consumer<ChorusException> onFatal) {
-        this.queue = new AppendQueue(spillFile, maxBytes, capacity);
+             BooleanSupplier mayHoldBack, Consumer<ChorusException> onFatal) {
+        this.queue = new AppendQueue(spillFile, maxBytes, capacity, mayHoldBack);
         this.sink = sink;
         this.maxInFlight = maxInFlight;
         this.onFatal = onFatal;
@@ -68,14 +72,19 @@ final class Appender implements AutoCloseable {
     }
 
     /**
-     * Queues a record behind every record submitted before it. Never waits for the group; blocks only to write the
-     * record to the spill file when the memory bound is reached.
+     * Queues a record behind every record submitted before it. At the memory bound, blocks for room while
+     * {@code mayHoldBack} allows, else writes the record to the spill file.
      *
      * @throws ChorusException (not retriable) when the record cannot be spilled (disk full): nothing was queued, and
      *                         the domain must stop
      */
-    void submit(Item item) {
+    void submit(Item item) throws InterruptedException {
         queue.put(item);
+    }
+
+    /** How many times a submitter waited for room: it changes while the group holds the submitter back. */
+    long heldBack() {
+        return queue.heldBack();
     }
 
     /** Records waiting for the group (memory and disk), not counting those in flight. */

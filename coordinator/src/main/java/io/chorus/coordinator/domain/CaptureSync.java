@@ -52,6 +52,7 @@ final class CaptureSync implements AutoCloseable {
     private final LongAdder skipped = new LongAdder();
     private final LongAdder passive = new LongAdder();
     private final LongAdder messages = new LongAdder();
+    private final java.util.concurrent.atomic.AtomicInteger waiters = new java.util.concurrent.atomic.AtomicInteger();
     private long decoded;
     private long roundsStarted;
     private long roundsSeen;
@@ -61,7 +62,7 @@ final class CaptureSync implements AutoCloseable {
     private Connection connection;
     private boolean flushArgument;
 
-    /** Changes while the capture moves on (see {@link #await(Lsn, Lsn, Duration)}). */
+    /** Changes while the capture moves on, or is held back by the group (see {@link #await(Lsn, Lsn, Duration)}). */
     private final LongSupplier progress;
     /** Makes an idle capture poll its stream at once (it polls less often when quiet). */
     private final Runnable nudge;
@@ -108,7 +109,17 @@ final class CaptureSync implements AutoCloseable {
         } finally {
             lock.unlock();
         }
-        nudge.run();
+        waiters.incrementAndGet();
+        try {
+            nudge.run();
+            awaitDecoded(position, target, ticket, tryPassive, deadline, timeout);
+        } finally {
+            waiters.decrementAndGet();
+        }
+    }
+
+    private void awaitDecoded(Lsn position, long target, long ticket, boolean tryPassive, long deadline,
+                              Duration timeout) throws InterruptedException {
         if (tryPassive && passiveWait(target, Math.min(deadline, System.nanoTime() + GRACE_NANOS))) {
             return;
         }
@@ -122,7 +133,7 @@ final class CaptureSync implements AutoCloseable {
                 throw new ChorusException("the capture did not report its sync message and made no progress for "
                         + timeout.toMillis() + " ms (is the slot being read? see the capture's log)", null, true);
             }
-            // a busy capture (a backlog) is late, not lost
+            // a busy capture (a backlog, appends held back while the group has no majority) is late, not lost
             seen = now;
             deadline = System.nanoTime() + timeout.toNanos();
         }
@@ -146,6 +157,14 @@ final class CaptureSync implements AutoCloseable {
             passive.increment();
         }
         return reached;
+    }
+
+    /**
+     * Whether a caller waits for the capture now. The capture must not then wait for the group (the group may wait
+     * for this node's applier, whose head helper may be that caller). Non-blocking.
+     */
+    boolean hasWaiters() {
+        return waiters.get() > 0;
     }
 
     /** Called from the capture thread: every commit before {@code lsn} has been reported. */

@@ -189,7 +189,7 @@ public final class Domain implements AutoCloseable {
             public void resume() {
                 joined.resumeAppends();
             }
-        }, 10_000, APPEND_QUEUE_BYTES, 512, appendSpillFile(cfg, database), this::fail);
+        }, 10_000, APPEND_QUEUE_BYTES, 512, appendSpillFile(cfg, database), () -> !sync.hasWaiters(), this::fail);
         appender.start();
         synchronized (startupLocals) {
             for (ChangeSet cs : startupLocals) {
@@ -410,12 +410,14 @@ public final class Domain implements AutoCloseable {
     }
 
     /**
-     * Changes whenever the capture decodes more WAL: a capture sync waits on as long as this moves. (The capture never
-     * waits for the group: local records beyond the append queue's memory bound spill to disk.)
+     * Changes whenever the capture decodes more WAL, or waits because the group holds its appends back (no majority,
+     * a slow group; only while no capture sync waits: see {@link Appender}): a capture sync waits on as long as this
+     * moves.
      */
     private long captureProgress() {
         SlotCapture c = capture;
-        return c == null ? 0 : c.receivedLsn().value();
+        Appender a = appender;
+        return (c == null ? 0 : c.receivedLsn().value()) + (a == null ? 0 : a.heldBack());
     }
 
     /** Hands queued local commits to the tracker; call with the pending lock held. */
@@ -426,9 +428,14 @@ public final class Domain implements AutoCloseable {
         }
     }
 
-    /** Queues a local changeset for the group; never waits for it (see {@link Appender#submit}). */
+    /** Queues a local changeset for the group; waits for it only while no helper waits for the capture. */
     private void append(ChangeSet cs) {
-        appender.submit(new Appender.Item(cs.gtid().commitLsn().value(), LogRecord.encode(new LogRecord.Changes(cs), codec)));
+        try {
+            appender.submit(new Appender.Item(cs.gtid().commitLsn().value(), LogRecord.encode(new LogRecord.Changes(cs), codec)));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ChorusException("interrupted while queueing a local changeset for the group", e);
+        }
     }
 
     private void localDelivered(ChangeSet cs, Gsn gsn) {
@@ -512,7 +519,11 @@ public final class Domain implements AutoCloseable {
     }
 
     void appendRecord(byte[] record) {
-        appender.submit(new Appender.Item(0, record));
+        try {
+            appender.submit(new Appender.Item(0, record));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /**
@@ -520,7 +531,11 @@ public final class Domain implements AutoCloseable {
      * queue), so once this node has applied its GSN, everything ordered before the call is in this database.
      */
     private void requestBarrier(String token) {
-        appender.submit(new Appender.Item(0, LogRecord.encode(new LogRecord.Barrier(cfg.node(), token), codec)));
+        try {
+            appender.submit(new Appender.Item(0, LogRecord.encode(new LogRecord.Barrier(cfg.node(), token), codec)));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** Read barriers of this node that have been ordered: token → GSN. The caller removes the ones it answered. */
@@ -575,7 +590,11 @@ public final class Domain implements AutoCloseable {
             return;
         }
         lastWatermarkSent = report.value();
-        appender.submit(new Appender.Item(0, LogRecord.encode(new LogRecord.Watermark(cfg.node(), report), codec)));
+        try {
+            appender.submit(new Appender.Item(0, LogRecord.encode(new LogRecord.Watermark(cfg.node(), report), codec)));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private void membershipChanged(Membership m) {

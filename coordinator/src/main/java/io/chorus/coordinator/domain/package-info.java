@@ -8,13 +8,14 @@
  *   {@link io.chorus.coordinator.domain.Appender}, which keeps many appends in flight so the group can batch them.
  *   After a failed append the group refuses later appends until the appender resends from its first unconfirmed
  *   record, so an origin's changesets are committed in commit order, exactly once (the group drops a record whose
- *   origin sequence — the commit LSN — it already delivered). The capture never waits for the group: records beyond the
- *   append queue's memory bound (32 MB) spill to a file under the domain's data folder and go out in order once the
- *   group takes them ({@link io.chorus.coordinator.domain.AppendQueue}). A capture that waited would close a cycle: the
- *   head helper waits for the capture (its capture sync), a slow group waits for this node's delivery, which waits
- *   for the applier, whose queue waits for the head helper. The spill is a cache: the slot's confirmed position never
- *   passes an undelivered local commit, so after a crash the capture re-reads what was spilled. A full disk stops the
- *   domain with that error; nothing is dropped.</li>
+ *   origin sequence — the commit LSN — it already delivered). Flow control: beyond the append queue's memory bound
+ *   (32 MB) the capture waits for the group (the slot keeps the WAL) — but only while no helper waits for the capture
+ *   (a capture sync). Then records spill to a file under the domain's data folder and go out in order once the group
+ *   takes them ({@link io.chorus.coordinator.domain.AppendQueue}). A capture that waited then would close a cycle: the
+ *   head helper waits for the capture, a slow group waits for this node's delivery, which waits for the applier,
+ *   whose queue waits for the head helper. The spill is a cache: the slot's confirmed position never passes an
+ *   undelivered local commit, so after a crash the capture re-reads what was spilled. A full disk stops the domain
+ *   with that error; nothing is dropped.</li>
  *   <li><b>Group → delivery.</b> {@link io.chorus.coordinator.domain.Delivery} runs on the group's delivery thread,
  *   in GSN order: certification (a pure function of the log), then either the node's own changeset (the
  *   tracker checks its dooms equal the certifier's losers; the slot may be confirmed past it) or a remote winner

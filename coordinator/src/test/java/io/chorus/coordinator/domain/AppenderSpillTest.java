@@ -34,8 +34,9 @@ import org.junit.jupiter.api.io.TempDir;
  * The flow-control cycle, in miniature, with a real (one-member, in-JVM) Raft group: the group's delivery waits for
  * the capture to hand over every local record (as the head helper waits for its capture sync), and the capture hands
  * them to an {@link Appender} with a tiny memory bound while the group, its delivery held and its hand-off queue full,
- * commits nothing. The capture must never wait for the group: records beyond the bound spill to disk and reach the
- * group in order once its delivery goes on. A full disk stops the domain with a clear error and drops nothing.
+ * commits nothing. While something waits for the capture, the capture must not wait for the group: records beyond the
+ * bound spill to disk and reach the group in order once its delivery goes on. While nothing waits for it, the capture
+ * is held back at the bound (flow control) and nothing spills. A full disk stops the domain with a clear error.
  */
 class AppenderSpillTest {
     private static final Duration WAIT = Duration.ofSeconds(60);
@@ -53,17 +54,20 @@ class AppenderSpillTest {
         try (HeldGroup g = new HeldGroup(dir, allSubmitted)) {
             AtomicReference<ChorusException> fatal = new AtomicReference<>();
             Path spill = dir.resolve("spill").resolve("records.spill");
-            try (Appender appender = new Appender("test-append", g.sink(), 10_000, MEMORY_BOUND, 512, spill, fatal::set)) {
+            try (Appender appender = new Appender("test-append", g.sink(), 10_000, MEMORY_BOUND, 512, spill,
+                    () -> !g.waitsForTheCapture.get(), fatal::set)) {
                 appender.start();
+                appender.submit(new Appender.Item(1, payload(1)));
+                await("the group's delivery to wait for the capture", g.waitsForTheCapture::get);
                 long maxSpilled = 0;
-                for (int seq = 1; seq <= RECORDS; seq++) {
+                for (int seq = 2; seq <= RECORDS; seq++) {
                     appender.submit(new Appender.Item(seq, payload(seq)));
                     maxSpilled = Math.max(maxSpilled, appender.spilled());
                     assertThat(appender.memoryBytes()).as("payload bytes held in memory")
                             .isLessThanOrEqualTo(MEMORY_BOUND);
                 }
                 allSubmitted.countDown();
-                assertThat(g.heldUntilAllSubmitted.get())
+                assertThat(g.heldUntilAllSubmitted.get(WAIT.toSeconds(), TimeUnit.SECONDS))
                         .as("the group's delivery was still waiting for the capture when the last record was submitted")
                         .isTrue();
                 assertThat(maxSpilled).as("records spilled while the group was stalled").isGreaterThan(100);
@@ -81,12 +85,48 @@ class AppenderSpillTest {
 
     @Test
     @Timeout(120)
+    void whileNothingWaitsForTheCaptureItIsHeldBackAtTheMemoryBoundAndNothingSpills() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        try (HeldGroup g = new HeldGroup(dir, release)) {
+            Path spill = dir.resolve("held").resolve("records.spill");
+            try (Appender appender = new Appender("test-append", g.sink(), 10_000, MEMORY_BOUND, 512, spill,
+                    () -> true, e -> { })) {
+                appender.start();
+                AtomicLong submitted = new AtomicLong();
+                Thread capture = new Thread(() -> {
+                    try {
+                        for (int seq = 1; seq <= RECORDS; seq++) {
+                            appender.submit(new Appender.Item(seq, payload(seq)));
+                            submitted.set(seq);
+                        }
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }, "test-capture");
+                capture.start();
+                await("the capture to be held back at the memory bound", () -> appender.heldBack() > 10);
+                assertThat(submitted.get()).as("records taken while the group commits nothing: the memory bound, plus "
+                        + "the few the group committed before its hand-off filled").isLessThanOrEqualTo(MEMORY_BOUND / RECORD_BYTES + 4);
+                assertThat(appender.spilled()).isZero();
+                release.countDown();
+                g.awaitDelivered(RECORDS);
+                capture.join(WAIT.toMillis());
+                assertThat(g.delivered).extracting(d -> d[0])
+                        .containsExactlyElementsOf(LongStream.rangeClosed(1, RECORDS).boxed().toList());
+                assertThat(spill).doesNotExist();
+            }
+        }
+    }
+
+    @Test
+    @Timeout(120)
     void aFullDiskStopsTheDomainWithTheCauseAndTheFixAndDropsNothingQueued() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
         try (HeldGroup g = new HeldGroup(dir, release)) {
             AtomicReference<ChorusException> fatal = new AtomicReference<>();
             Path spill = dir.resolve("full").resolve("records.spill");
-            try (Appender appender = new Appender("test-append", g.sink(), 10_000, MEMORY_BOUND, 512, spill, fatal::set)) {
+            try (Appender appender = new Appender("test-append", g.sink(), 10_000, MEMORY_BOUND, 512, spill,
+                    () -> false, fatal::set)) {
                 Files.createSymbolicLink(spill, Path.of("/dev/full")); // every write: ENOSPC
                 appender.start();
                 long accepted = 0;
@@ -121,7 +161,7 @@ class AppenderSpillTest {
         Path spill = dir.resolve("left").resolve("records.spill");
         Files.createDirectories(spill.getParent());
         Files.write(spill, new byte[]{1, 2, 3});
-        try (AppendQueue q = new AppendQueue(spill, 1, 1)) {
+        try (AppendQueue q = new AppendQueue(spill, 1, 1, () -> false)) {
             assertThat(spill).doesNotExist();
             assertThat(q.depth()).isZero();
             q.put(new Appender.Item(1, new byte[10]));
@@ -150,7 +190,9 @@ class AppenderSpillTest {
      */
     private static final class HeldGroup implements GroupListener, AutoCloseable {
         final List<long[]> delivered = new CopyOnWriteArrayList<>();
-        final AtomicReference<Boolean> heldUntilAllSubmitted = new AtomicReference<>(false);
+        /** Whether the first delivery's wait ended because the gate opened (false: it gave up). */
+        final CompletableFuture<Boolean> heldUntilAllSubmitted = new CompletableFuture<>();
+        final java.util.concurrent.atomic.AtomicBoolean waitsForTheCapture = new java.util.concurrent.atomic.AtomicBoolean();
         private final CountDownLatch gate;
         private final AtomicLong count = new AtomicLong();
         private final Group group;
@@ -186,10 +228,13 @@ class AppenderSpillTest {
         @Override
         public void onDelivered(Gsn gsn, NodeId origin, long originSeq, byte[] payload) {
             if (count.incrementAndGet() == 1) {
+                waitsForTheCapture.set(true);
                 try {
-                    heldUntilAllSubmitted.set(gate.await(WAIT.toSeconds(), TimeUnit.SECONDS));
+                    heldUntilAllSubmitted.complete(gate.await(WAIT.toSeconds(), TimeUnit.SECONDS));
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
+                } finally {
+                    waitsForTheCapture.set(false);
                 }
             }
             delivered.add(new long[]{originSeq, ByteBuffer.wrap(payload).getLong()});

@@ -48,6 +48,8 @@ class DdlIT {
             INSERT INTO quiet_t VALUES (1, 'one'), (2, 'two');
             CREATE TABLE side_a (id int PRIMARY KEY);
             CREATE TABLE side_b (id int PRIMARY KEY);
+            CREATE TABLE hot_r (id bigint PRIMARY KEY, v text);
+            CREATE TABLE hot_d (id bigint PRIMARY KEY, v text);
             """;
     private ChorusCluster cluster;
     private long seed;
@@ -134,6 +136,86 @@ class DdlIT {
         assertThat(dump).contains("col side_a.from1 text default 'a'::text").contains("col side_b.from2 integer default 2")
                 .contains("col side_a.from3 integer").contains("idx side_b_by1 valid")
                 .contains("comment side_a commented on node2").contains("rel exec_t r replident f");
+    }
+
+    /**
+     * Nodes 2 and 3 write to two tables without pause while node1 renames one and drops the other: changes ordered
+     * before the DDL reach node1 after it ran there, and go to the new name or nowhere; changes ordered after it that
+     * did not see it lose. No node stops, and every node ends identical.
+     */
+    @Test
+    void renameAndDropRacingRemoteWritesNeverStopTheirOrigin() throws Exception {
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        List<HotWriter> writers = List.of(new HotWriter(2, stop), new HotWriter(3, stop));
+        ExecutorService pool = Executors.newFixedThreadPool(2, r -> new Thread(r, "ddl-hot-writer"));
+        try {
+            List<Future<?>> running = new ArrayList<>();
+            for (HotWriter w : writers) {
+                running.add(pool.submit(w));
+            }
+            Await.until("both writers to commit 200 rows", Duration.ofSeconds(60),
+                    () -> writers.stream().allMatch(w -> w.committed.get() >= 200 || w.failure.get() != null));
+            try (Connection c = cluster.connect(1); Statement st = c.createStatement()) {
+                st.execute("ALTER TABLE hot_r RENAME TO hot_renamed");
+                st.execute("DROP TABLE hot_d");
+            }
+            Await.until("both writers to find both tables gone on their nodes", Duration.ofSeconds(90),
+                    () -> writers.stream().allMatch(w -> w.gone.size() == 2 || w.failure.get() != null));
+            stop.set(true);
+            for (Future<?> f : running) {
+                f.get(60, TimeUnit.SECONDS);
+            }
+        } finally {
+            stop.set(true);
+            pool.shutdownNow();
+        }
+        for (HotWriter w : writers) {
+            assertThat(w.failure.get()).as("writer on node" + w.node).isNull();
+        }
+        ClusterCheck.Verdict v = ClusterCheck.verify(cluster, List.of(), BARRIER);
+        System.out.println("hot writers committed " + writers.get(0).committed + " and " + writers.get(1).committed
+                + "\n" + v.describe());
+        assertThat(v.ok()).as(v.describe()).isTrue();
+        String dump = sameSchemaEverywhere();
+        assertThat(dump).contains("rel hot_renamed r").doesNotContain("rel hot_r ").doesNotContain("rel hot_d ");
+    }
+
+    /** Inserts into hot_r and hot_d on one node until stopped; a table gone there (42P01) is noted, not an error. */
+    private final class HotWriter implements Runnable {
+        final int node;
+        final java.util.concurrent.atomic.AtomicBoolean stop;
+        final java.util.concurrent.atomic.AtomicLong committed = new java.util.concurrent.atomic.AtomicLong();
+        final Set<String> gone = ConcurrentHashMap.newKeySet();
+        final java.util.concurrent.atomic.AtomicReference<Exception> failure = new java.util.concurrent.atomic.AtomicReference<>();
+
+        HotWriter(int node, java.util.concurrent.atomic.AtomicBoolean stop) {
+            this.node = node;
+            this.stop = stop;
+        }
+
+        @Override
+        public void run() {
+            try (Connection c = cluster.connect(node)) {
+                for (long i = 1; !stop.get() && i < 1_000_000; i++) {
+                    for (String table : List.of("hot_r", "hot_d")) {
+                        if (gone.contains(table)) {
+                            continue;
+                        }
+                        try {
+                            Sql.exec(c, "INSERT INTO " + table + " VALUES (?, ?)", node * 1_000_000_000L + i, "n" + node);
+                            committed.incrementAndGet();
+                        } catch (SQLException e) {
+                            if (!"42P01".equals(e.getSQLState())) {
+                                throw e;
+                            }
+                            gone.add(table);
+                        }
+                    }
+                }
+            } catch (Exception e) {
+                failure.set(e);
+            }
+        }
     }
 
     private void runAt(CountDownLatch go, int node, String... statements) {

@@ -19,7 +19,9 @@ import java.util.regex.Pattern;
 /**
  * One DDL statement as the event trigger of the SQL surface (chorus-2.sql, section "ddl") emits it: a transactional
  * logical message with prefix {@value #PREFIX} whose content is JSON
- * {@code {"v":1,"sql":...,"search_path":...,"role":...,"tag":...,"relations":[[schema,table],...],"keyed":...}}.
+ * {@code {"v":1,"sql":...,"search_path":...,"role":...,"tag":...,"relations":[[schema,table],...],"keyed":...}},
+ * plus {@code "renamed":[[old schema, old table],[new schema, new table]]} and {@code "dropped":[[schema,table],...]}
+ * when the statement renamed or dropped tables.
  *
  * <p>{@code sql} is absent on the later events of a query string already emitted (several DDL commands in one string):
  * such a message only names more relations. {@code relations} are the tables the DDL created, changed or dropped, old
@@ -34,9 +36,14 @@ import java.util.regex.Pattern;
  * @param role       the role the DDL ran as (current_user)
  * @param tag        the command tag (e.g. {@code ALTER TABLE})
  * @param keyed      concurrent changes to the relations that did not see the DDL must lose to it
+ * @param renamed    the old and the new name of a table it renamed or moved to another schema (empty: none); a
+ *                   change ordered before the DDL but applied at its origin after it is applied under the new name
+ * @param dropped    the tables it dropped; a change ordered before the DDL but applied at its origin after it has
+ *                   nothing left to change there (the other nodes drop its rows with the table)
  */
 public record DdlMessage(Optional<String> sql, String searchPath, String role, String tag,
-                         List<RelationName> relations, boolean keyed) {
+                         List<RelationName> relations, boolean keyed, List<RelationName> renamed,
+                         List<RelationName> dropped) {
     /** The prefix of DDL messages. */
     public static final String PREFIX = "chorus_ddl";
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -51,6 +58,17 @@ public record DdlMessage(Optional<String> sql, String searchPath, String role, S
         Objects.requireNonNull(role, "role");
         Objects.requireNonNull(tag, "tag");
         relations = List.copyOf(relations);
+        renamed = List.copyOf(renamed);
+        dropped = List.copyOf(dropped);
+        if (!renamed.isEmpty() && renamed.size() != 2) {
+            throw new IllegalArgumentException("renamed must hold the old and the new name, got " + renamed);
+        }
+    }
+
+    /** A statement that renamed and dropped no table. */
+    public DdlMessage(Optional<String> sql, String searchPath, String role, String tag, List<RelationName> relations,
+                      boolean keyed) {
+        this(sql, searchPath, role, tag, relations, keyed, List.of(), List.of());
     }
 
     /** Whether {@code change} is a DDL message. */
@@ -73,20 +91,26 @@ public record DdlMessage(Optional<String> sql, String searchPath, String role, S
             if (n == null || n.path("v").asInt() != 1) {
                 throw malformed(text, "version " + (n == null ? "none" : n.path("v").asText()) + ", expected 1", null);
             }
-            List<RelationName> rels = new ArrayList<>();
-            for (JsonNode r : n.path("relations")) {
-                rels.add(RelationName.of(r.get(0).asText(), r.get(1).asText()));
-            }
             JsonNode sql = n.path("sql");
             return new DdlMessage(sql.isTextual() ? Optional.of(sql.asText()) : Optional.empty(),
-                    n.path("search_path").asText(), n.path("role").asText(), n.path("tag").asText(), rels,
-                    n.path("keyed").asBoolean(true));
+                    n.path("search_path").asText(), n.path("role").asText(), n.path("tag").asText(),
+                    names(n.path("relations")), n.path("keyed").asBoolean(true), names(n.path("renamed")),
+                    names(n.path("dropped")));
         } catch (IOException | RuntimeException e) {
             if (e instanceof ChorusException ce) {
                 throw ce;
             }
             throw malformed(text, e.getMessage(), e);
         }
+    }
+
+    /** [[schema, table], ...]; a missing field is an empty list (messages of earlier versions lack the optional ones). */
+    private static List<RelationName> names(JsonNode array) {
+        List<RelationName> out = new ArrayList<>();
+        for (JsonNode r : array) {
+            out.add(RelationName.of(r.get(0).asText(), r.get(1).asText()));
+        }
+        return out;
     }
 
     private static ChorusException malformed(String text, String why, Throwable cause) {

@@ -157,9 +157,12 @@ $$;
 
 -- Emits one DDL message. SECURITY DEFINER so any role that may run DDL may emit it; the role recorded is checked to
 -- be one the session may act as, so a helper never runs a statement with more rights than its origin session had.
+-- "moves" adds what the statement did to tables by name: {"renamed": [[old schema, old table], [new schema, new table]],
+-- "dropped": [[schema, table], ...]} (a change written before it reaches its origin after it: see DdlMessage).
 DROP FUNCTION IF EXISTS chorus._emit_ddl(text, text, text, text, jsonb);
+DROP FUNCTION IF EXISTS chorus._emit_ddl(text, text, text, text, jsonb, boolean);
 CREATE OR REPLACE FUNCTION chorus._emit_ddl(stmt text, search_path text, role_name text, tag text, relations jsonb,
-                                           keyed boolean)
+                                           keyed boolean, moves jsonb)
 RETURNS void LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF NOT pg_has_role(session_user, role_name, 'MEMBER') THEN
@@ -167,8 +170,9 @@ BEGIN
             USING ERRCODE = '42501';
     END IF;
     PERFORM pg_logical_emit_message(true, 'chorus_ddl',
-        jsonb_build_object('v', 1, 'sql', stmt, 'search_path', search_path, 'role', role_name, 'tag', tag,
-                           'relations', coalesce(relations, '[]'::jsonb), 'keyed', keyed)::text);
+        (jsonb_build_object('v', 1, 'sql', stmt, 'search_path', search_path, 'role', role_name, 'tag', tag,
+                           'relations', coalesce(relations, '[]'::jsonb), 'keyed', keyed)
+         || coalesce(moves, '{}'::jsonb))::text);
 END
 $$;
 
@@ -226,7 +230,14 @@ LANGUAGE plpgsql AS $$
 DECLARE
     t record;
     s text;
+    transfer text := (SELECT value FROM chorus.meta WHERE key = 'transfer_incomplete');
 BEGIN
+    IF transfer IS NOT NULL THEN
+        RAISE EXCEPTION 'chorus: % is refused on this node: its tables are being replaced by a full state transfer (%), '
+            'and a statement run here now would be lost or break the copy', tag, transfer
+            USING ERRCODE = '55000', HINT = 'run it on a node that is ONLINE (it reaches this one in total order once the '
+                'transfer is done), or wait until SELECT chorus.wait_ready() returns here; chorus.status() shows the transfer''s progress';
+    END IF;
     IF tag IN ('CREATE TABLE AS', 'SELECT INTO') THEN
         RAISE EXCEPTION 'chorus: % is not replicated: its rows would be created twice on the other nodes', tag
             USING ERRCODE = '0A000', HINT = 'create the table with a primary key, then fill it with INSERT ... SELECT';
@@ -366,6 +377,7 @@ DECLARE
     replicated_any boolean;
     stmts text[];
     once text;
+    moves jsonb;
 BEGIN
     IF coalesce(current_setting('chorus.policy_running', true), '') = 'on' OR NOT chorus._replicated() THEN
         RETURN;
@@ -396,15 +408,22 @@ BEGIN
              WHERE c.oid = ANY (tables) AND c.relkind IN ('r', 'p', 'f') AND c.relpersistence <> 't'
             UNION ALL SELECT jsonb_array_elements(coalesce(dropped->'relations', '[]'))
             UNION ALL SELECT old_rel WHERE old_rel IS NOT NULL) x;
+        SELECT jsonb_strip_nulls(jsonb_build_object(
+                   'renamed', (SELECT jsonb_build_array(old_rel, jsonb_build_array(n.nspname, c.relname))
+                                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                                WHERE old_rel IS NOT NULL AND c.oid = ANY (tables) AND c.relkind IN ('r', 'p', 'f')
+                                  AND jsonb_build_array(n.nspname, c.relname) <> old_rel LIMIT 1),
+                   'dropped', nullif(coalesce(dropped->'relations', '[]'), '[]')))
+          INTO moves;
         -- one string is run once: later DDL events of the same string only add relations
         once := md5(stmt) || ':' || statement_timestamp() || ':' || coalesce(current_setting('chorus.execute_seq', true), '');
         IF coalesce(current_setting('chorus.ddl_emitted', true), '') = once THEN
             PERFORM chorus._emit_ddl(NULL, current_setting('search_path'), current_user::text, tg_tag, relations,
-                                     chorus._ddl_keyed(tg_tag, stmt));
+                                     chorus._ddl_keyed(tg_tag, stmt), moves);
         ELSE
             PERFORM set_config('chorus.ddl_emitted', once, true);
             PERFORM chorus._emit_ddl(array_to_string(stmts, E';\n'), current_setting('search_path'), current_user::text,
-                                     tg_tag, relations, chorus._ddl_keyed(tg_tag, stmt));
+                                     tg_tag, relations, chorus._ddl_keyed(tg_tag, stmt), moves);
         END IF;
     END IF;
     PERFORM chorus._ddl_policies(tables, sequences);

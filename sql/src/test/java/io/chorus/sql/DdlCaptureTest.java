@@ -132,6 +132,25 @@ class DdlCaptureTest {
     }
 
     @Test
+    void ddlIsRefusedWhileAFullTransferReplacesTheTables() throws SQLException {
+        try (Connection c = replicated()) {
+            exec(c, "CREATE TABLE moving(id int PRIMARY KEY)");
+            exec(c, "INSERT INTO chorus.meta VALUES ('transfer_incomplete', 'from node2 at GSN 42')");
+            assertThatThrownBy(() -> exec(c, "ALTER TABLE moving ADD COLUMN v text")).isInstanceOfSatisfying(
+                    SQLException.class, e -> {
+                        assertThat(e.getSQLState()).isEqualTo("55000");
+                        assertThat(e.getMessage()).contains("chorus: ALTER TABLE is refused on this node",
+                                "its tables are being replaced by a full state transfer (from node2 at GSN 42)",
+                                "run it on a node that is ONLINE", "chorus.wait_ready()", "chorus.status()");
+                    });
+            assertThat(query(c, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'moving'::regclass AND attname = 'v'"))
+                    .isEqualTo("0");
+            exec(c, "DELETE FROM chorus.meta WHERE key = 'transfer_incomplete'");
+            exec(c, "ALTER TABLE moving ADD COLUMN v text");
+        }
+    }
+
+    @Test
     void addColumnWhoseFillDiffersPerNodeIsRefusedWithTheFixAndTheFixWorks() throws SQLException {
         try (Connection c = replicated()) {
             exec(c, "CREATE TABLE f(id int PRIMARY KEY)");
@@ -190,6 +209,11 @@ class DdlCaptureTest {
                     .contains("\"keyed\": true");
             assertThat(msgs.get(0)).contains("\"keyed\": true");
             assertThat(msgs.get(2)).contains("\"sql\": \"DROP TABLE new_name\"").contains("[\"public\", \"new_name\"]");
+            assertThat(msgs.get(1)).as("the rename says which name is the old one")
+                    .contains("\"renamed\": [[\"public\", \"old_name\"], [\"public\", \"new_name\"]]")
+                    .doesNotContain("\"dropped\"");
+            assertThat(msgs.get(2)).contains("\"dropped\": [[\"public\", \"new_name\"]]").doesNotContain("\"renamed\"");
+            assertThat(msgs.get(0)).doesNotContain("\"renamed\"").doesNotContain("\"dropped\"");
         }
     }
 

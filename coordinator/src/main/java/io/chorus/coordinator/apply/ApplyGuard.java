@@ -2,8 +2,10 @@ package io.chorus.coordinator.apply;
 
 import io.chorus.changeset.Gsn;
 import io.chorus.changeset.Lsn;
+import io.chorus.changeset.RelationName;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Closes the race between applying remote winners and committing local transactions (DESIGN §3, R3: "the doom
@@ -70,4 +72,21 @@ public interface ApplyGuard {
 
     /** Every GSN up to {@code upTo} is committed in this database: winners up to it can no longer doom anything. */
     void committed(Gsn upTo);
+
+    /**
+     * A table that a DDL statement of this node renamed ({@code to} present: its name now) or dropped ({@code to}
+     * empty) after a remote change was written against it.
+     */
+    record TableMove(RelationName from, Optional<RelationName> to) {
+    }
+
+    /**
+     * Where {@code table}, which does not exist here, went: a remote change ordered before a local DDL statement that
+     * renamed or dropped it reaches this node (the statement's origin) after it. The caller must have awaited the
+     * capture first ({@link #awaitCaptureCaughtUp}), so every local statement committed before is known. The default
+     * knows none.
+     */
+    default Optional<TableMove> localMove(RelationName table) {
+        return Optional.empty();
+    }
 }

@@ -184,6 +184,14 @@ final class Helper implements Runnable {
             return Next.DONE;
         }
         boolean retriable = SqlErrors.isRetriable(e);
+        if (careful && SqlErrors.UNDEFINED_TABLE.equals(e.getSQLState()) && ++failures[0] == 1) {
+            // a DDL statement of this node may have renamed or dropped the table while the statement waited for its
+            // lock: once the capture has seen it, the re-run writes the change where that statement put the table
+            LOG.info("helper {}: {} met a missing table ({}); re-running it once the capture has seen every local "
+                    + "commit", name(), b, SqlErrors.describe(e));
+            config.guard().awaitCaptureCaughtUp(config.retryWait());
+            return Next.RERUN;
+        }
         if (b.yieldRequested() || retriable && ++failures[0] <= config.maxRetries()) {
             retryAfter(b, e, failures[0]);
             return Next.RERUN;

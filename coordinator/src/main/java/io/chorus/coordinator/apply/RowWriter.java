@@ -6,6 +6,7 @@ import io.chorus.changeset.Key;
 import io.chorus.changeset.KeyKind;
 import io.chorus.changeset.MessageChange;
 import io.chorus.changeset.Op;
+import io.chorus.changeset.Relation;
 import io.chorus.changeset.RelationName;
 import io.chorus.changeset.RowChange;
 import io.chorus.changeset.TruncateChange;
@@ -19,6 +20,7 @@ import java.sql.Types;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.stream.Collectors;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
@@ -111,6 +113,9 @@ final class RowWriter {
         for (ApplyUnit u : units) {
             for (Change c : u.changes()) {
                 RowChange rc = adapt((RowChange) c);
+                if (rc == null) {
+                    continue;
+                }
                 rows.add(new RowOrder.Row(u, RowStatement.of(rc, session.matchColumns(rc.relation())),
                         hasSecondaryUnique(rc)));
             }
@@ -215,7 +220,9 @@ final class RowWriter {
     private void writeChange(ApplyUnit u, Change c) throws SQLException, Recheck {
         if (c instanceof RowChange raw) {
             RowChange rc = adapt(raw);
-            add(u, RowStatement.of(rc, session.matchColumns(rc.relation())), false);
+            if (rc != null) {
+                add(u, RowStatement.of(rc, session.matchColumns(rc.relation())), false);
+            }
         } else if (c instanceof TruncateChange t) {
             flush();
             truncate(t);
@@ -229,9 +236,50 @@ final class RowWriter {
         }
     }
 
-    /** The change in the table's current shape (a change decoded before a column was dropped loses that column). */
+    /**
+     * The change in the table's current shape (a change decoded before a column was dropped loses that column), under
+     * the table's current name; null when a DDL statement of this node dropped the table (see {@link #relocate}).
+     */
     private RowChange adapt(RowChange raw) throws SQLException {
-        return DdlRunner.adapt(raw, session.columnTypes(raw.relation().name()).keySet(), session::droppedColumns);
+        RowChange rc = relocate(raw);
+        return rc == null ? null : DdlRunner.adapt(rc, session.columnTypes(rc.relation().name()).keySet(),
+                session::droppedColumns);
+    }
+
+    /**
+     * A change to a table this node does not have: when a DDL statement of this node renamed or dropped it after the
+     * change was written (the change was ordered before the statement, which ran here first), the change goes to the
+     * new name, or nowhere — as on the other nodes, which apply it and then the statement. Otherwise it is left as it
+     * is, to fail loudly.
+     */
+    private RowChange relocate(RowChange raw) throws SQLException {
+        RelationName table = raw.relation().name();
+        if (!session.columnTypes(table).isEmpty()) {
+            return raw;
+        }
+        ApplyGuard guard = session.config().guard();
+        Optional<ApplyGuard.TableMove> move = guard.localMove(table);
+        if (move.isEmpty()) {
+            try {
+                guard.awaitCaptureCaughtUp(session.config().retryWait()); // the statement may not be decoded yet
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new SQLException("interrupted while waiting for the capture", SqlErrors.QUERY_CANCELED, e);
+            }
+            move = guard.localMove(table);
+        }
+        if (move.isEmpty()) {
+            return raw;
+        }
+        if (move.get().to().isEmpty()) {
+            LOG.debug("change to {} not applied: a DDL statement of this node dropped the table after it", table);
+            return null;
+        }
+        RelationName now = move.get().to().get();
+        LOG.debug("change to {} applied to {}: a DDL statement of this node renamed it after it", table, now);
+        Relation rel = raw.relation();
+        return new RowChange(new Relation(now, rel.replicaIdentity(), rel.columns()), raw.op(), raw.newTuple(),
+                raw.oldTuple(), raw.oldIsKeyOnly(), raw.keys());
     }
 
     /**

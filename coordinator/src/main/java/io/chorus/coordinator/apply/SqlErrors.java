@@ -7,6 +7,7 @@ final class SqlErrors {
     static final String UNIQUE_VIOLATION = "23505";
     static final String QUERY_CANCELED = "57014";
     static final String OBJECT_IN_USE = "55006";
+    static final String UNDEFINED_TABLE = "42P01";
 
     private SqlErrors() {
     }

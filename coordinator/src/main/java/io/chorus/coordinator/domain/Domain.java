@@ -88,7 +88,7 @@ public final class Domain implements AutoCloseable {
     private UUID identity;
     private CaptureSync sync;
     private final SchemaChanges schemaChanges = new SchemaChanges();
-    private final DomainGuard guard = new DomainGuard(pendingLock, this::drainLocals);
+    private final DomainGuard guard = new DomainGuard(pendingLock, this::drainLocals, schemaChanges);
     private final DomainRecovery recovery;
     private final Object localsMonitor = new Object();
     private volatile String transferPhase;
@@ -392,8 +392,11 @@ public final class Domain implements AutoCloseable {
             }
         }
         ChangeSet cs = enricher.enrich(raw); // may fail (server restarting): the capture then emits it again
-        if (SchemaChanges.hasDdl(raw) && applier != null) {
-            applier.schemaChanged(); // this node's own DDL: the helpers' statement caches are stale
+        if (SchemaChanges.hasDdl(raw)) {
+            schemaChanges.localDdl(raw); // tables it renamed or dropped: remote changes written before it follow them
+            if (applier != null) {
+                applier.schemaChanged(); // this node's own DDL: the helpers' statement caches are stale
+            }
         }
         synchronized (startupLocals) {
             lastLocalCommit = raw.gtid().commitLsn();
@@ -439,6 +442,7 @@ public final class Domain implements AutoCloseable {
     }
 
     private void localDelivered(ChangeSet cs, Gsn gsn) {
+        schemaChanges.localDelivered(cs.gtid().commitLsn(), gsn);
         capture.markDelivered(cs.gtid().commitLsn());
         synchronized (localsMonitor) {
             localsMonitor.notifyAll();

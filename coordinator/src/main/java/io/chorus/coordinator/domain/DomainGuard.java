@@ -2,11 +2,13 @@ package io.chorus.coordinator.domain;
 
 import io.chorus.changeset.Gsn;
 import io.chorus.changeset.Lsn;
+import io.chorus.changeset.RelationName;
 import io.chorus.coordinator.apply.ApplyGuard;
 import io.chorus.coordinator.apply.RestoreRow;
 import io.chorus.coordinator.pending.PendingTracker;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -20,9 +22,17 @@ final class DomainGuard implements ApplyGuard {
 
     private final Runnable drainLocals;
 
-    DomainGuard(ReentrantLock lock, Runnable drainLocals) {
+    private final SchemaChanges schemaChanges;
+
+    DomainGuard(ReentrantLock lock, Runnable drainLocals, SchemaChanges schemaChanges) {
         this.lock = lock;
         this.drainLocals = drainLocals;
+        this.schemaChanges = schemaChanges;
+    }
+
+    @Override
+    public Optional<TableMove> localMove(RelationName table) {
+        return schemaChanges.localMove(table);
     }
 
     void attach(CaptureSync captureSync) {
@@ -65,6 +75,7 @@ final class DomainGuard implements ApplyGuard {
 
     @Override
     public void committed(Gsn upTo) {
+        schemaChanges.committed(upTo);
         lock.lock();
         try {
             if (pending != null) {

@@ -3,20 +3,46 @@ package io.chorus.coordinator.domain;
 import io.chorus.changeset.Change;
 import io.chorus.changeset.ChangeSet;
 import io.chorus.changeset.Gsn;
+import io.chorus.changeset.Lsn;
+import io.chorus.changeset.MessageChange;
+import io.chorus.changeset.RelationName;
+import io.chorus.coordinator.apply.ApplyGuard;
 import io.chorus.coordinator.apply.ApplyUnit;
 import io.chorus.schema.DdlMessage;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.NavigableSet;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentSkipListSet;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
 
 /**
  * Tells the capture side when the schema changed under it, so the catalog the keys are derived from is read again.
  * A remote DDL statement changes this database when the helper that applied it commits; the capture sees that commit
  * in WAL order among the local commits, so local commits decoded after it are keyed against the new definition.
  *
- * <p>Thread-safe: {@link #delivered} runs on the delivery thread, {@link #helperCommitted} on the capture thread.
+ * <p>Also remembers the tables this node's own DDL statements renamed or dropped, until every GSN before the
+ * statement's is committed here: a remote change ordered before such a statement, and not seen by it, reaches this
+ * node after it and still names the table as it was. The applier asks {@link #localMove}: it then writes the change
+ * under the new name, or drops it with the table (the other nodes apply it, then drop the table: the same end).
+ *
+ * <p>Thread-safe: {@link #delivered} runs on the delivery thread, {@link #helperCommitted} and {@link #localDdl} on
+ * the capture thread, {@link #localMove} and {@link #committed} on helper threads.
  */
 final class SchemaChanges {
+    private static final Logger LOG = LogManager.getLogger(SchemaChanges.class);
+    /** Bounds the moves remembered (a node renames or drops tables rarely; the oldest are forgotten first). */
+    private static final int MAX_MOVES = 1_000;
     private final NavigableSet<Long> pendingDdl = new ConcurrentSkipListSet<>();
+
+    /** One table renamed ({@code to} present) or dropped by a local DDL; gsn once the DDL was delivered. */
+    private record Move(Lsn commitLsn, RelationName from, Optional<RelationName> to, Gsn gsn) {
+    }
+
+    private final List<Move> moves = new ArrayList<>(); // guarded by this, in commit order
 
     /** A unit is handed to the applier: remember its GSN when it runs remote DDL. */
     void delivered(ApplyUnit unit) {
@@ -32,6 +58,69 @@ final class SchemaChanges {
         }
         pendingDdl.headSet(applied.value(), true).clear();
         return true;
+    }
+
+    /** A local changeset was captured: remembers the tables its DDL statements renamed or dropped. */
+    void localDdl(ChangeSet cs) {
+        for (Change c : cs.changes()) {
+            if (!DdlMessage.isDdl(c)) {
+                continue;
+            }
+            DdlMessage m = DdlMessage.of((MessageChange) c);
+            synchronized (this) {
+                if (!m.renamed().isEmpty()) {
+                    remember(new Move(cs.gtid().commitLsn(), m.renamed().get(0), Optional.of(m.renamed().get(1)), null));
+                }
+                for (RelationName t : m.dropped()) {
+                    remember(new Move(cs.gtid().commitLsn(), t, Optional.empty(), null));
+                }
+            }
+        }
+    }
+
+    private void remember(Move m) {
+        if (moves.size() >= MAX_MOVES) {
+            moves.remove(0);
+        }
+        moves.add(m);
+        LOG.info("local DDL {} {}{}: remote changes ordered before it are applied {}", m.to().isPresent() ? "renamed"
+                : "dropped", m.from(), m.to().map(t -> " to " + t).orElse(""), m.to().isPresent()
+                ? "under the new name" : "as dropped with it");
+    }
+
+    /** This node's changeset committed at {@code commitLsn} was delivered at {@code gsn}. */
+    synchronized void localDelivered(Lsn commitLsn, Gsn gsn) {
+        for (int i = 0; i < moves.size(); i++) {
+            Move m = moves.get(i);
+            if (m.commitLsn().equals(commitLsn) && m.gsn() == null) {
+                moves.set(i, new Move(m.commitLsn(), m.from(), m.to(), gsn));
+            }
+        }
+    }
+
+    /** Every GSN up to {@code upTo} is committed here: no remote change ordered before those moves can come. */
+    synchronized void committed(Gsn upTo) {
+        moves.removeIf(m -> m.gsn() != null && !m.gsn().isAfter(upTo));
+    }
+
+    /**
+     * Where {@code table} is now if this node's DDL renamed or dropped it (following later renames of the new name),
+     * or empty when no local DDL moved it.
+     */
+    synchronized Optional<ApplyGuard.TableMove> localMove(RelationName table) {
+        Map<RelationName, Move> latest = new HashMap<>();
+        for (Move m : moves) {
+            latest.put(m.from(), m);
+        }
+        Move m = latest.get(table);
+        if (m == null) {
+            return Optional.empty();
+        }
+        Optional<RelationName> now = m.to();
+        for (int hops = 0; now.isPresent() && latest.containsKey(now.get()) && hops < moves.size(); hops++) {
+            now = latest.get(now.get()).to();
+        }
+        return Optional.of(new ApplyGuard.TableMove(table, now));
     }
 
     static boolean hasDdl(ChangeSet cs) {

@@ -177,39 +177,28 @@ final class AppendQueue implements AutoCloseable {
 
     /** Records queued (in memory and on disk), not counting those taken by the appender. */
     long depth() {
-        lock.lock();
-        try {
-            return memory.size() + spill.records();
-        } finally {
-            lock.unlock();
-        }
+        return locked(() -> memory.size() + spill.records());
     }
 
     /** How many times a put waited for room: it changes while the group holds the capture back. */
     long heldBack() {
-        lock.lock();
-        try {
-            return heldBack;
-        } finally {
-            lock.unlock();
-        }
+        return locked(() -> heldBack);
     }
 
     /** Records on disk now. */
     long spilled() {
-        lock.lock();
-        try {
-            return spill.records();
-        } finally {
-            lock.unlock();
-        }
+        return locked(() -> spill.records());
     }
 
     /** Payload bytes held in memory: queued, or taken and not released. */
     long memoryBytes() {
+        return locked(() -> bytes);
+    }
+
+    private long locked(java.util.function.LongSupplier read) {
         lock.lock();
         try {
-            return bytes;
+            return read.getAsLong();
         } finally {
             lock.unlock();
         }

@@ -26,6 +26,11 @@
  * or an identity column; the fix is to add the column, fill it with an UPDATE, then set the default) are refused; a
  * statement that fails in a helper stops the applier with the statement, the SQLState and the fix
  * ({@link io.chorus.schema.DdlRunner}), never skipped; new tables and sequences get the enable-time policies (REPLICA IDENTITY FULL, node-safe steps) on every node
- * in the DDL's own transaction. Global objects (roles, databases, tablespaces) are not replicated.
+ * in the DDL's own transaction. Global objects (roles, databases, tablespaces) are not replicated. A remote change
+ * ordered before a RENAME or DROP TABLE but not seen by it reaches the statement's origin after the statement ran
+ * there: the message names the tables it renamed ({@code renamed}) and dropped ({@code dropped}), and the origin's
+ * applier writes such a change under the new name, or drops it with the table, as the other nodes do by applying it
+ * before the statement. DDL is refused on a node whose tables a full transfer is replacing. Not done: two concurrent
+ * ADD COLUMNs on one table leave the later statement's origin with another column order (serialise DDL on a table).
  */
 package io.chorus.schema;

@@ -84,9 +84,9 @@ class FaultIT {
         return List.of(
                 new Object[] {"sidecar kill -9 and restart", (Fault) (f, l) -> f.crashAndRestartSidecar(2), BANK_INSERTS},
                 new Object[] {"sidecar frozen", (Fault) (f, l) -> {
-                    f.cluster().local().pauseSidecar(3);
+                    f.cluster().nodes().pauseSidecar(3);
                     Await.committed(l, 300);
-                    f.cluster().local().resumeSidecar(3);
+                    f.cluster().nodes().resumeSidecar(3);
                 }, HOT_TOAST_FK},
                 new Object[] {"slow node", (Fault) (f, l) -> {
                     try (AutoCloseable slow = f.slowNode(2, Duration.ofMillis(300), Duration.ofMillis(1000))) {
@@ -145,7 +145,7 @@ class FaultIT {
             ClusterCheck.Verdict v = ClusterCheck.verify(cluster, workloads, Duration.ofSeconds(90));
             String summary = fault + " under " + mixName + ": committed " + load.committed() + ", refused locally "
                     + load.refusedLocally() + ", in doubt " + load.inDoubt() + " (sidecar logs in "
-                    + cluster.local().directory() + ")\n" + v.describe() + "\n";
+                    + cluster.nodes().directory() + ")\n" + v.describe() + "\n";
             System.out.println(summary);
             // one file with every case's verdict, readable while the suite still runs
             Files.writeString(Path.of("target", "fault-verdicts.txt"), summary, StandardOpenOption.CREATE, StandardOpenOption.APPEND);

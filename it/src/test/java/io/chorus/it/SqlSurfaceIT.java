@@ -56,7 +56,7 @@ class SqlSurfaceIT {
                  ResultSet rs = st.executeQuery("SELECT node, group_name, state, is_primary, members, sidecar_age_s, last_error "
                          + "FROM chorus.status()")) {
                 assertThat(rs.next()).isTrue();
-                assertThat(rs.getString("group_name")).as("node%d group", i).isEqualTo(cluster.local().group());
+                assertThat(rs.getString("group_name")).as("node%d group", i).isEqualTo(cluster.nodes().group());
                 assertThat(rs.getString("state")).as("node%d state", i).isEqualTo("ONLINE");
                 assertThat(rs.getBoolean("is_primary")).as("node%d primary", i).isTrue();
                 assertThat(rs.getInt("members")).as("node%d members", i).isEqualTo(3);
@@ -153,7 +153,7 @@ class SqlSurfaceIT {
     @Test
     @Order(5)
     void aStoppedSidecarIsNamedByEveryFunctionThatNeedsIt() throws Exception {
-        cluster.local().killSidecar(2);
+        cluster.nodes().killSidecar(2);
         try (Connection c = cluster.connect(2)) {
             io.chorus.it.harness.Await.until("node2's status to report the missing sidecar", Duration.ofSeconds(45),
                     () -> "FAILED".equals(Sql.one(c, "SELECT state FROM chorus.status()")));
@@ -169,7 +169,7 @@ class SqlSurfaceIT {
                     .isLessThan(Duration.ofSeconds(10));
         }
         // the sidecar picks up where it left: the database is still enabled, so it rejoins without a new enable
-        cluster.local().startSidecar(2);
+        cluster.nodes().startSidecar(2);
         // awaitOnline first waits for the new sidecar's heartbeat, then for ONLINE
         cluster.awaitOnline(2, Duration.ofSeconds(120));
         try (Connection n1 = cluster.connect(1); Connection n2 = cluster.connect(2)) {

@@ -33,8 +33,8 @@ class SyncModeIT {
                         .containsExactly("note " + i);
             }
 
-            cluster.local().killSidecar(2);
-            cluster.local().killSidecar(3);
+            cluster.nodes().killSidecar(2);
+            cluster.nodes().killSidecar(3);
             CompletableFuture<Integer> blocked = CompletableFuture.supplyAsync(() -> {
                 try (Connection c = cluster.connect(1)) {
                     return Sql.exec(c, "INSERT INTO notes (id, body) VALUES (100, 'written without a majority')");
@@ -51,7 +51,7 @@ class SyncModeIT {
             io.chorus.it.harness.Await.until("node1 to report NON_PRIMARY", Duration.ofSeconds(30),
                     () -> "NON_PRIMARY".equals(Sql.one(writer, "SELECT state FROM chorus.status()")));
 
-            cluster.local().startSidecar(2);
+            cluster.nodes().startSidecar(2);
             assertThat(blocked.get(120, TimeUnit.SECONDS)).as("the waiting commit completes after the heal").isEqualTo(1);
             cluster.awaitOnline(2, Duration.ofSeconds(120));
             try (Connection n2 = cluster.connect(2)) {

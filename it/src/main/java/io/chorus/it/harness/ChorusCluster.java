@@ -1,11 +1,6 @@
 package io.chorus.it.harness;
 
 import io.chorus.coordinator.demo.LocalCluster;
-import io.chorus.coordinator.demo.NodeNetwork;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -27,7 +22,7 @@ import org.apache.logging.log4j.Logger;
  */
 public final class ChorusCluster implements AutoCloseable {
     private static final Logger LOG = LogManager.getLogger(ChorusCluster.class);
-    private final LocalCluster local;
+    private final ClusterNodes nodes;
     private final NetNamespaces namespaces;
     private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -39,8 +34,8 @@ public final class ChorusCluster implements AutoCloseable {
         }
     }
 
-    private ChorusCluster(LocalCluster local, NetNamespaces namespaces) {
-        this.local = local;
+    private ChorusCluster(ClusterNodes nodes, NetNamespaces namespaces) {
+        this.nodes = nodes;
         this.namespaces = namespaces;
     }
 
@@ -69,37 +64,32 @@ public final class ChorusCluster implements AutoCloseable {
      */
     public static ChorusCluster start(int n, int enabled, String database, String schema, NetNamespaces namespaces,
                                       String mode, UnaryOperator<String> config) throws SQLException {
-        NodeNetwork network = namespaces == null ? NodeNetwork.LOOPBACK : namespaces;
-        LocalCluster local = LocalCluster.create(n, database, database, network);
-        ChorusCluster c = new ChorusCluster(local, namespaces);
+        ClusterNodes nodes = ClusterNodes.create(n, database, namespaces);
+        ChorusCluster c = new ChorusCluster(nodes, namespaces);
         try {
             for (int i = 1; i <= n; i++) {
-                Path file = local.directory().resolve("node" + i + ".yaml");
-                Files.writeString(file, config.apply(Files.readString(file)));
+                nodes.editConfig(i, config);
             }
             for (int i = 1; i <= enabled; i++) {
-                try (Connection conn = local.connect(i); Statement st = conn.createStatement()) {
+                try (Connection conn = nodes.connect(i); Statement st = conn.createStatement()) {
                     st.execute(schema);
                 }
             }
             if (mode.equals("sync")) {
                 for (int i = 1; i <= n; i++) {
-                    try (Connection conn = local.connect(i); Statement st = conn.createStatement()) {
+                    try (Connection conn = nodes.connect(i); Statement st = conn.createStatement()) {
                         st.execute("ALTER SYSTEM SET synchronous_standby_names = 'chorus_capture_chorus_" + database + "'");
                         st.execute("SELECT pg_reload_conf()");
                     }
                 }
             }
-            local.startSidecars();
+            nodes.startSidecars();
             c.enable(enabled, mode);
-        } catch (IOException e) {
-            c.close();
-            throw new UncheckedIOException("cannot rewrite the sidecar configurations in " + local.directory(), e);
         } catch (RuntimeException | SQLException e) {
             c.close();
             throw e;
         }
-        LOG.info("cluster of {} nodes ({} enabled) ONLINE in {}", n, enabled, local.directory());
+        LOG.info("cluster of {} nodes ({} enabled) ONLINE in {}", n, enabled, nodes.directory());
         return c;
     }
 
@@ -110,11 +100,11 @@ public final class ChorusCluster implements AutoCloseable {
 
     private void enableNode(int i, boolean bootstrap, String mode) throws SQLException {
         try (Connection c = connect(i)) {
-            Await.until("node" + i + "'s sidecar to install the chorus schema (log " + local.sidecarLog(i) + ")",
+            Await.until("node" + i + "'s sidecar to install the chorus schema (log " + nodes.sidecarLog(i) + ")",
                     Duration.ofSeconds(90), () -> "true".equals(Sql.one(c, "SELECT (to_regclass('chorus.node_state') IS NOT NULL "
                             + "AND exists(SELECT 1 FROM pg_proc WHERE proname = 'sync_wait') "
                             + "AND coalesce(chorus._sidecar_age() < 5, false))::text")));
-            Sql.one(c, "SELECT chorus.enable('" + local.group() + "', " + bootstrap + ", '" + mode + "')");
+            Sql.one(c, "SELECT chorus.enable('" + nodes.group() + "', " + bootstrap + ", '" + mode + "')");
         }
     }
 
@@ -123,7 +113,7 @@ public final class ChorusCluster implements AutoCloseable {
             enableNode(i, i == 1, mode);
             if (i == 1) {
                 // the others must join the group node1 forms (alone it is NON_PRIMARY until a majority joins)
-                Await.until("node1 to form the group (state ONLINE or NON_PRIMARY; log " + local.sidecarLog(1) + ")",
+                Await.until("node1 to form the group (state ONLINE or NON_PRIMARY; log " + nodes.sidecarLog(1) + ")",
                         Duration.ofSeconds(120), () -> List.of("ONLINE", "NON_PRIMARY").contains(status(1).state()));
             }
         }
@@ -139,13 +129,13 @@ public final class ChorusCluster implements AutoCloseable {
             // state in chorus.node_state is the one its killed predecessor left (ONLINE, say): wait for a heartbeat
             // published after this call, so that wait_ready judges the running sidecar
             String since = Sql.one(c, "SELECT clock_timestamp()::text");
-            Await.until("node" + i + "'s sidecar to publish a heartbeat after " + since + " (log " + local.sidecarLog(i) + ")",
+            Await.until("node" + i + "'s sidecar to publish a heartbeat after " + since + " (log " + nodes.sidecarLog(i) + ")",
                     timeout, () -> "true".equals(Sql.one(c, "SELECT coalesce(heartbeat > '" + since
                             + "'::timestamptz, false)::text FROM chorus.node_state")));
             Sql.one(c, "SELECT chorus.wait_ready('ONLINE', '" + timeout.toSeconds() + " s')");
         } catch (SQLException e) {
             throw new IllegalStateException("node" + i + " did not come ONLINE within " + timeout.toSeconds() + " s: "
-                    + e.getMessage() + " (sidecar log: " + local.sidecarLog(i) + ")", e);
+                    + e.getMessage() + " (sidecar log: " + nodes.sidecarLog(i) + ")", e);
         }
     }
 
@@ -157,7 +147,7 @@ public final class ChorusCluster implements AutoCloseable {
         Map<String, String> failures = new LinkedHashMap<>();
         for (int round = 0; round < 2; round++) {
             for (int i = 1; i <= size(); i++) {
-                if (!local.sidecarAlive(i) || failures.containsKey("node" + i)) {
+                if (!nodes.sidecarAlive(i) || failures.containsKey("node" + i)) {
                     continue;
                 }
                 try (Connection c = connect(i)) {
@@ -195,20 +185,33 @@ public final class ChorusCluster implements AutoCloseable {
     }
 
     public Connection connect(int i) throws SQLException {
-        return local.connect(i);
+        return nodes.connect(i);
     }
 
     /** node name → open connection for every node (the caller closes them). */
     public Map<String, Connection> connectAll() throws SQLException {
-        return local.connectAll();
+        return nodes.connectAll();
     }
 
     public int size() {
-        return local.size();
+        return nodes.size();
     }
 
+    /** The nodes' servers and sidecars, whichever the backend: for faults and logs. */
+    public ClusterNodes nodes() {
+        return nodes;
+    }
+
+    /**
+     * The local backend's cluster, for what only it offers (process ids, embedded servers); fails with the fix when
+     * the cluster runs on another backend.
+     */
     public LocalCluster local() {
-        return local;
+        if (nodes instanceof LocalNodes l) {
+            return l.cluster();
+        }
+        throw new IllegalStateException("this check needs the local backend (sidecars as processes of this host); "
+                + "run it with -D" + ClusterNodes.BACKEND_PROPERTY + "=local");
     }
 
     /** The namespaces the sidecars run in, or null on loopback. */
@@ -220,7 +223,7 @@ public final class ChorusCluster implements AutoCloseable {
     @Override
     public void close() {
         if (closed.compareAndSet(false, true)) {
-            local.close();
+            nodes.close();
         }
     }
 }

@@ -37,16 +37,16 @@ public final class Faults implements AutoCloseable {
 
     /** kill -9 of node {@code i}'s sidecar, then a fresh start; returns once the node is ONLINE again. */
     public void crashAndRestartSidecar(int i) throws InterruptedException, SQLException {
-        cluster.local().killSidecar(i);
+        cluster.nodes().killSidecar(i);
         LOG.info("node{}: sidecar killed (SIGKILL)", i);
-        cluster.local().startSidecar(i);
+        cluster.nodes().startSidecar(i);
         cluster.awaitOnline(i, Duration.ofSeconds(120));
         LOG.info("node{}: sidecar restarted and ONLINE", i);
     }
 
     /** Restarts node {@code i}'s PostgreSQL ({@code IMMEDIATE} is a crash with recovery). */
     public void restartPostgres(int i, StopMode mode) {
-        cluster.local().server(i).restart(mode);
+        cluster.nodes().restartPostgres(i, mode);
         LOG.info("node{}: PostgreSQL restarted ({})", i, mode);
     }
 
@@ -79,15 +79,15 @@ public final class Faults implements AutoCloseable {
     public AutoCloseable slowNode(int i, Duration frozen, Duration period) {
         AtomicBoolean stopped = new AtomicBoolean();
         ScheduledFuture<?> cycle = scheduler.scheduleAtFixedRate(() -> {
-            cluster.local().pauseSidecar(i);
-            scheduler.schedule(() -> cluster.local().resumeSidecar(i), frozen.toMillis(), TimeUnit.MILLISECONDS);
+            cluster.nodes().pauseSidecar(i);
+            scheduler.schedule(() -> cluster.nodes().resumeSidecar(i), frozen.toMillis(), TimeUnit.MILLISECONDS);
         }, 0, period.toMillis(), TimeUnit.MILLISECONDS);
         LOG.info("node{}: slow (frozen {} ms of every {} ms)", i, frozen.toMillis(), period.toMillis());
         return () -> {
             if (stopped.compareAndSet(false, true)) {
                 cycle.cancel(false);
                 // the thaw is queued on the same single thread: it runs after any pending thaw
-                scheduler.submit(() -> cluster.local().resumeSidecar(i)).get(30, TimeUnit.SECONDS);
+                scheduler.submit(() -> cluster.nodes().resumeSidecar(i)).get(30, TimeUnit.SECONDS);
                 LOG.info("node{}: no longer slow", i);
             }
         };

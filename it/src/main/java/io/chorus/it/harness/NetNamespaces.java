@@ -5,6 +5,7 @@ import io.chorus.testkit.PgServer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -29,6 +30,7 @@ public final class NetNamespaces implements NodeNetwork, AutoCloseable {
     private final int nodes;
     private final List<String[]> blackholes = new ArrayList<>();
     private boolean created;
+    private boolean forwardRule;
 
     private NetNamespaces(int k, int nodes) {
         this.k = k;
@@ -73,7 +75,25 @@ public final class NetNamespaces implements NodeNetwork, AutoCloseable {
             run(List.of("ip", "-n", namespace(i), "link", "set", "eth0", "up"));
             run(List.of("ip", "-n", namespace(i), "link", "set", "lo", "up"));
         }
+        acceptBridgedTraffic();
         LOG.info("network namespaces {}n1..{} on bridge {} ({}/24)", "ch" + k, nodes, bridge(), hostAddress());
+    }
+
+    /**
+     * Where bridged frames pass through iptables (br_netfilter loaded, as a Docker engine does) and the FORWARD
+     * policy drops them (Docker's default), the nodes could not reach each other: let this bridge's own traffic pass.
+     */
+    private void acceptBridgedTraffic() {
+        Path flag = Path.of("/proc/sys/net/bridge/bridge-nf-call-iptables");
+        try {
+            if (!Files.isReadable(flag) || !Files.readString(flag).trim().equals("1")) {
+                return;
+            }
+        } catch (IOException e) {
+            return;
+        }
+        run(List.of("iptables", "-I", "FORWARD", "-i", bridge(), "-o", bridge(), "-j", "ACCEPT"));
+        forwardRule = true;
     }
 
     /** Cuts every path between {@code sideA} and {@code sideB} (1-based node numbers), in both directions. */
@@ -155,6 +175,10 @@ public final class NetNamespaces implements NodeNetwork, AutoCloseable {
             quietly(List.of("ip", "netns", "del", namespace(i)));
         }
         quietly(List.of("ip", "link", "del", bridge()));
+        if (forwardRule) {
+            quietly(List.of("iptables", "-D", "FORWARD", "-i", bridge(), "-o", bridge(), "-j", "ACCEPT"));
+            forwardRule = false;
+        }
         created = false;
     }
 

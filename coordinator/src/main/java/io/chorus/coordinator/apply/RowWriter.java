@@ -19,8 +19,10 @@ import java.sql.Statement;
 import java.sql.Types;
 import java.util.ArrayList;
 import java.util.BitSet;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.stream.Collectors;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
@@ -184,10 +186,25 @@ final class RowWriter {
         }
     }
 
+    /**
+     * Rows that go away are deleted unless a target of the set is written over the same row (same match values: under
+     * REPLICA IDENTITY FULL a row's identity is every column, so an UPDATE's rollback is "remove the new version,
+     * bring back the old one" of one primary key); then the targets are written in place.
+     */
     private void writeRestoresInPlace(ApplyUnit u, List<RestoreRow> rows) throws SQLException, Recheck {
+        Set<List<Object>> writtenInPlace = new HashSet<>();
+        for (RestoreRow r : rows) {
+            BitSet match = session.matchColumns(r.relation());
+            if (RowStatement.canRestoreInPlace(r, match)) {
+                writtenInPlace.add(foundBy(r, match));
+            }
+        }
         List<RestoreRow> replaced = new ArrayList<>();
         for (RestoreRow r : rows) {
             BitSet match = session.matchColumns(r.relation());
+            if (r.removes() && writtenInPlace.contains(foundBy(r, match))) {
+                continue;
+            }
             if (!RowStatement.canRestoreInPlace(r, match)) {
                 add(u, RowStatement.restoreDelete(r, match), true);
                 if (!r.removes()) {
@@ -204,6 +221,11 @@ final class RowWriter {
         for (RestoreRow r : replaced) {
             add(u, RowStatement.restoreInsert(r, session.matchColumns(r.relation())), true);
         }
+    }
+
+    /** The row a restore finds: its relation and match values. */
+    private static List<Object> foundBy(RestoreRow r, BitSet match) {
+        return List.of(r.relation().name(), RowStatement.restoreDelete(r, match).matchValues());
     }
 
     private void writeRestoresReplacing(ApplyUnit u, List<RestoreRow> rows) throws SQLException, Recheck {

@@ -5,7 +5,9 @@ import static io.chorus.coordinator.apply.Units.relation;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.chorus.changeset.Gsn;
+import io.chorus.changeset.Column;
 import io.chorus.changeset.Relation;
+import io.chorus.changeset.RelationName;
 import io.chorus.changeset.RowChange;
 import io.chorus.changeset.Tuple;
 import io.chorus.testkit.PgServer;
@@ -43,23 +45,41 @@ class RestoreInPlaceTest {
 
     @Test
     void aLocalUpdateWaitingForARestoredRowAppliesToTheRestoredVersion() throws Exception {
-        TestDb db = TestDb.create(pg, "inplace");
+        Relation acc = relation("acc", "id", "balance");
+        restoreWhileALocalTransferWaits("inplace", acc, List.of(new RestoreRow(acc, List.of("16"), Tuple.ofTexts("16", "1000"))));
+    }
+
+    /**
+     * Under REPLICA IDENTITY FULL a row's identity is every column, so the tracker rolls an UPDATE back as "the new
+     * version goes, the old one comes back": both are the same primary key, and the row is written over in place.
+     */
+    @Test
+    void underReplicaIdentityFullTheRollbackOfAnUpdateIsWrittenInPlaceToo() throws Exception {
+        Relation acc = new Relation(RelationName.of("public", "acc"), 'f', List.of(new Column("id", true, 23, -1),
+                new Column("balance", true, 20, -1)));
+        restoreWhileALocalTransferWaits("inplacefull", acc, List.of(
+                new RestoreRow(acc, List.of("16", "958"), null),
+                new RestoreRow(acc, List.of("16", "1000"), Tuple.ofTexts("16", "1000"))));
+    }
+
+    private void restoreWhileALocalTransferWaits(String name, Relation acc, List<RestoreRow> restores) throws Exception {
+        TestDb db = TestDb.create(pg, name);
         db.exec("CREATE TABLE acc (id int PRIMARY KEY, balance bigint NOT NULL)", "CREATE TABLE slow (id int PRIMARY KEY)",
                 // the local, doomed version of account 16; the group's version is 1000
                 "INSERT INTO acc VALUES (16, 958), (72, 1000)",
                 "CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(1); RETURN NEW; END $$",
                 "CREATE TRIGGER slow BEFORE INSERT ON slow FOR EACH ROW EXECUTE FUNCTION slow()",
                 "ALTER TABLE slow ENABLE ALWAYS TRIGGER slow");
-        Relation acc = relation("acc", "id", "balance");
+        db.exec("ALTER TABLE acc REPLICA IDENTITY " + (acc.replicaIdentity() == 'f' ? "FULL" : "DEFAULT"));
         RowChange winner = insert(relation("slow", "id"), "1");
         ApplyUnit unit = new ApplyUnit(Gsn.of(1), Units.gtid("node2", 1), Instant.now(), false,
-                List.of(new RestoreRow(acc, List.of("16"), Tuple.ofTexts("16", "1000"))), List.of(winner), List.of(),
+                restores, List.of(winner), List.of(),
                 winner.keys());
         try (Applier applier = new Applier(db.config().poolSize(1).build(), ApplyListener.NONE);
              Connection local = DriverManager.getConnection(db.url())) {
             applier.submit(unit);
             long deadline = System.nanoTime() + TestDb.WAIT.toNanos();
-            while (db.queryLong("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'inplace_h%' AND "
+            while (db.queryLong("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE '" + name + "_h%' AND "
                     + "wait_event = 'PgSleep'") == 0) {
                 assertThat(System.nanoTime()).as("the helper restored account 16 and reached the slow trigger")
                         .isLessThan(deadline);

@@ -18,6 +18,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
@@ -30,6 +32,7 @@ import org.apache.logging.log4j.Logger;
 final class KeyEnricher implements AutoCloseable {
     private static final Logger LOG = LogManager.getLogger(KeyEnricher.class);
     private static final int VALID_TIMEOUT_SECONDS = 2;
+    private static final long VISIBLE_WAIT_MS = 5_000;
     private final NodeConfig.Postgres pg;
     private final String database;
     private Connection connection;
@@ -117,11 +120,29 @@ final class KeyEnricher implements AutoCloseable {
                 return t;
             }
             TableInfo known = lastKnown.get(name);
-            if (known == null) {
-                throw e;
-            }
-            return known;
+            return known != null ? known : awaitVisible(name, e);
         }
+    }
+
+    /**
+     * A table the decoded transaction created itself: the walsender may send a commit as soon as its record is
+     * flushed, a moment before the committing session leaves the proc array and other sessions see what it did. Reads
+     * the catalog again until the table shows, for at most {@value #VISIBLE_WAIT_MS} ms.
+     */
+    private TableInfo awaitVisible(RelationName name, ChorusException missing) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(VISIBLE_WAIT_MS);
+        while (System.nanoTime() < deadline) {
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5)); // poll interval of a bounded wait
+            try {
+                TableInfo t = catalog.table(name);
+                lastKnown.put(name, t);
+                LOG.info("table {} became visible to the catalog connection after its commit was decoded", name);
+                return t;
+            } catch (ChorusException notYet) {
+                // the committing session has not finished yet
+            }
+        }
+        throw missing;
     }
 
     /** Forgets cached table definitions (after DDL). */

@@ -168,6 +168,15 @@ public final class Group implements AutoCloseable {
         return Gsn.of(stateMachine.appliedGsn());
     }
 
+    /**
+     * The highest positive originSeq of {@code origin} delivered so far in this member's copy of the log, snapshots
+     * included (0 if none). An origin's records are committed in the order of its appends and later ones at or below
+     * it are dropped as duplicates: every record of that origin with an originSeq at or below it was ordered.
+     */
+    public long lastDeliveredSeq(NodeId origin) {
+        return stateMachine.lastSeq(origin.value());
+    }
+
     /** Counters for status reports and metrics; cheap, non-blocking. */
     public GroupStats stats() {
         return sender.stats(stateMachine.appliedGsn(), deliverer.delivered(), deliverer.queueDepth());

@@ -114,6 +114,11 @@ final class LogStateMachine implements StateMachine {
         return appliedGsn;
     }
 
+    /** The highest originSeq of {@code origin} delivered so far in this member's copy (0 if none). */
+    synchronized long lastSeq(String origin) {
+        return origins.lastSeq(origin);
+    }
+
     /** The last GSN compacted into a snapshot known to this member (0 if none). */
     synchronized long snapshotGsn() {
         return snapshotGsn;

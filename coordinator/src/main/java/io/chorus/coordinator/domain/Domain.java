@@ -458,10 +458,6 @@ public final class Domain implements AutoCloseable {
         String reason = io.chorus.recovery.Transfer.pendingReason(c);
         int saved = RejoinPreparation.saveAndReset(captureConfig(), captureStateDir(cfg, database),
                 app -> cfg.postgres().connect(database, app), reason == null ? "full transfer" : reason, Duration.ofMinutes(2));
-        if (saved > 0) {
-            lastError = saved + " local transaction(s) that the group never ordered were saved in chorus.saved_commits "
-                    + "before the full transfer: review and replay them";
-        }
         long[] lastLog = {0};
         Gsn w = recovery.receive(groupName, identity, helperPrefix, p -> {
             transferPhase = p.describe();
@@ -471,6 +467,14 @@ public final class Domain implements AutoCloseable {
             }
         });
         transferPhase = null;
+        int ordered = RejoinPreparation.dropOrdered(c, recovery.ownOrdered());
+        if (saved > ordered) {
+            lastError = (saved - ordered) + " local transaction(s) that the group never ordered were saved in "
+                    + "chorus.saved_commits before the full transfer: review and replay them";
+        }
+        LOG.info("{} saved local transaction(s) had been ordered by the group (highest commit LSN of {} delivered: {}) "
+                + "and were removed from chorus.saved_commits; {} kept", ordered, cfg.node(), recovery.ownOrdered(),
+                Math.max(0, saved - ordered));
         ReplicaIdentityPolicy.prepare(c);
         io.chorus.recovery.TransferHold.install(c, Duration.ofSeconds(30));
         SequencePolicy.apply(c, sequenceSlot());

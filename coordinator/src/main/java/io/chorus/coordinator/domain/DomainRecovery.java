@@ -41,6 +41,7 @@ final class DomainRecovery implements AutoCloseable {
     private final DeliveryGate gate = new DeliveryGate();
     private volatile Donor donor;
     private volatile Gsn logStart = Gsn.NONE;
+    private volatile long ownOrderedSeq;
 
     DomainRecovery(NodeConfig cfg, String database, WireCodec codec) {
         this.cfg = cfg;
@@ -99,6 +100,7 @@ final class DomainRecovery implements AutoCloseable {
                 }
             }, OFFER_TIMEOUT, TRANSFER_ATTEMPTS).gsn();
             logStart = group.firstAvailable();
+            ownOrderedSeq = group.lastDeliveredSeq(cfg.node());
             return w;
         } finally {
             group.close();
@@ -111,6 +113,14 @@ final class DomainRecovery implements AutoCloseable {
      */
     Gsn logStart() {
         return logStart;
+    }
+
+    /**
+     * The highest commit LSN of this node's changesets the group had delivered when the last transfer ended (0 before
+     * one): every local commit at or below it was ordered, and is in the copied data or was decided by the group.
+     */
+    io.chorus.changeset.Lsn ownOrdered() {
+        return io.chorus.changeset.Lsn.of(ownOrderedSeq);
     }
 
     private Connection connectDonor(String host, int port, String db, String applicationName) throws SQLException {

@@ -32,12 +32,21 @@ import org.apache.logging.log4j.Logger;
  * Before a rejoining node's data is replaced by a full transfer (DESIGN §7): its local commits that the group never
  * ordered exist only in its slot. They are decoded once more (a temporary capture up to the current end of WAL), saved
  * as SQL in {@code chorus.saved_commits} for the operator, and the slot and its capture state are dropped, so that the
- * capture starts afresh after the transfer and the copied rows are never taken for local commits. A commit the group
- * had ordered but the slot had not yet confirmed is saved too: the operator checks each against the data. Blocking,
- * bounded; stateless.
+ * capture starts afresh after the transfer and the copied rows are never taken for local commits.
+ *
+ * <p>The slot also re-decodes commits the group had already ordered (delivered, not yet confirmed; or appended by the
+ * restarted capture just before the group said the log was compacted). They are saved too, because the slot is
+ * dropped before anyone can tell, and the first saved row is remembered in {@code chorus.meta}
+ * ({@value #UNCHECKED}) in the same transaction. Once the transfer is done, {@link #dropOrdered} removes the saved
+ * commits whose GTID the group delivered: an origin's records are ordered in its commit order and deduplicated by
+ * commit LSN, so every commit of this node at or below the highest commit LSN the group delivered from it was
+ * ordered (and is part of the copied data). A crash in between leaves the marker, so the check runs after the next
+ * transfer. Blocking, bounded; stateless.
  */
 final class RejoinPreparation {
     private static final Logger LOG = LogManager.getLogger(RejoinPreparation.class);
+    /** chorus.meta key: the first saved_commits id not yet checked against what the group delivered. */
+    static final String UNCHECKED = "saved_commits_unchecked_from";
 
     private RejoinPreparation() {
     }
@@ -56,7 +65,16 @@ final class RejoinPreparation {
         decode(capture, end, locals, timeout);
         try (Connection c = local.connect("chorus-rejoin")) {
             c.setAutoCommit(false);
+            long firstId = nextSavedId(c);
             int saved = SavedCommits.save(c, locals, reason);
+            if (saved > 0) {
+                try (PreparedStatement ps = c.prepareStatement("INSERT INTO chorus.meta (key, value) VALUES (?, ?) "
+                        + "ON CONFLICT (key) DO NOTHING")) { // an earlier unchecked batch starts lower: keep it
+                    ps.setString(1, UNCHECKED);
+                    ps.setString(2, Long.toString(firstId));
+                    ps.execute();
+                }
+            }
             c.commit();
             c.setAutoCommit(true);
             dropSlot(c, capture.slotName(), timeout);
@@ -64,6 +82,53 @@ final class RejoinPreparation {
             LOG.info("saved {} undelivered local transaction(s) in chorus.saved_commits and dropped slot {} before the "
                     + "full transfer", saved, capture.slotName());
             return saved;
+        }
+    }
+
+    /**
+     * After a full transfer: deletes the saved commits of the unchecked batches whose commit LSN is at or below
+     * {@code ownOrdered} (the highest commit LSN of this node the group delivered), in one transaction with the
+     * marker. Returns how many were deleted; 0 when nothing was waiting for the check.
+     */
+    static int dropOrdered(Connection c, Lsn ownOrdered) throws SQLException {
+        boolean auto = c.getAutoCommit();
+        c.setAutoCommit(false);
+        try {
+            String from = null;
+            try (PreparedStatement ps = c.prepareStatement("SELECT value FROM chorus.meta WHERE key = ? FOR UPDATE")) {
+                ps.setString(1, UNCHECKED);
+                try (ResultSet rs = ps.executeQuery()) {
+                    from = rs.next() ? rs.getString(1) : null;
+                }
+            }
+            int dropped = 0;
+            if (from != null) {
+                try (PreparedStatement ps = c.prepareStatement("DELETE FROM chorus.saved_commits WHERE id >= ? "
+                        + "AND commit_lsn::pg_lsn <= ?::pg_lsn")) {
+                    ps.setLong(1, Long.parseLong(from));
+                    ps.setString(2, ownOrdered.toString());
+                    dropped = ps.executeUpdate();
+                }
+                try (PreparedStatement ps = c.prepareStatement("DELETE FROM chorus.meta WHERE key = ?")) {
+                    ps.setString(1, UNCHECKED);
+                    ps.execute();
+                }
+            }
+            c.commit();
+            return dropped;
+        } catch (SQLException | RuntimeException e) {
+            c.rollback();
+            throw e;
+        } finally {
+            c.setAutoCommit(auto);
+        }
+    }
+
+    private static long nextSavedId(Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT coalesce(max(id), 0) + 1 FROM chorus.saved_commits");
+             ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            return rs.getLong(1);
         }
     }
 

@@ -177,7 +177,11 @@ public final class Domain implements AutoCloseable {
         capture = new SlotCapture(captureConfig(), captureListener());
         capture.start();
         phases.phase("join");
-        group = GroupFactory.join(cfg, groupName, identity, bootstrap, database, groupListener(), from);
+        try {
+            group = GroupFactory.join(cfg, groupName, identity, bootstrap, database, groupListener(), from);
+        } catch (io.chorus.gcs.GcsException e) {
+            throw GroupIdentity.refused(database, groupName, identity, e);
+        }
         Group joined = group;
         appender = new Appender("chorus-append-" + database, new Appender.Sink() {
             @Override

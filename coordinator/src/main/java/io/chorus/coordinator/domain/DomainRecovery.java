@@ -62,22 +62,12 @@ final class DomainRecovery implements AutoCloseable {
         Transfer transfer = new Transfer(cfg.node(), app -> cfg.postgres().connect(database, app), this::connectDonor,
                 helperPrefix, progress);
         AtomicReference<Membership> view = new AtomicReference<>();
-        Group group = GroupFactory.join(cfg, groupName, identity, false, database, new GroupListener() {
-            @Override
-            public void onDelivered(Gsn gsn, NodeId origin, long originSeq, byte[] payload) {
-                transfer.onRecord(payload);
-            }
-
-            @Override
-            public void onMembership(Membership m) {
-                view.set(m);
-            }
-
-            @Override
-            public void onFullTransferNeeded(String reason) {
-                LOG.debug("during the transfer: {}", reason);
-            }
-        }, Gsn.NONE);
+        Group group;
+        try {
+            group = join(groupName, identity, transfer, view);
+        } catch (io.chorus.gcs.GcsException e) {
+            throw GroupIdentity.refused(database, groupName, identity, e);
+        }
         try {
             Gsn w = transfer.run(new Transfer.Membership() {
                 @Override
@@ -105,6 +95,26 @@ final class DomainRecovery implements AutoCloseable {
         } finally {
             group.close();
         }
+    }
+
+    /** Joins as a temporary member that hands every delivered record to the transfer. */
+    private Group join(String groupName, UUID identity, Transfer transfer, AtomicReference<Membership> view) {
+        return GroupFactory.join(cfg, groupName, identity, false, database, new GroupListener() {
+            @Override
+            public void onDelivered(Gsn gsn, NodeId origin, long originSeq, byte[] payload) {
+                transfer.onRecord(payload);
+            }
+
+            @Override
+            public void onMembership(Membership m) {
+                view.set(m);
+            }
+
+            @Override
+            public void onFullTransferNeeded(String reason) {
+                LOG.debug("during the transfer: {}", reason);
+            }
+        }, Gsn.NONE);
     }
 
     /**

@@ -35,6 +35,21 @@ final class GroupIdentity {
         return null;
     }
 
+    /**
+     * The refusal of a join, told from the database's side: which group identity the database belongs to, the
+     * group's refusal (which names the group's identity), and how to move the database into this group.
+     */
+    static ChorusException refused(String database, String groupName, UUID stored, io.chorus.gcs.GcsException e) {
+        if (e.kind() != io.chorus.gcs.GcsException.Kind.REFUSED || stored == null) {
+            return new ChorusException(e.getMessage(), e);
+        }
+        return new ChorusException("database " + database + " belongs to group identity " + stored + " (chorus.meta) "
+                + "and group " + groupName + " refused it: " + e.getMessage() + ". If the identities differ, this "
+                + "database holds another group's history; to make it a member of " + groupName + " with the group's "
+                + "data (its own rows are replaced): SELECT chorus.disable(); SELECT chorus.request_full_transfer(); "
+                + "SELECT chorus.enable('" + groupName + "');", e);
+    }
+
     static void store(Connection c, UUID identity) throws SQLException {
         put(c, "group_identity", identity.toString());
     }

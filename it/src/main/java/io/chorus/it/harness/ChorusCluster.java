@@ -214,6 +214,30 @@ public final class ChorusCluster implements AutoCloseable {
                 + "run it with -D" + ClusterNodes.BACKEND_PROPERTY + "=local");
     }
 
+    /**
+     * Crashes nodes one after the other in the given order (1-based): kill -9 of the sidecar, then an immediate stop
+     * of its PostgreSQL (no checkpoint). A whole-cluster stop when every node is named.
+     */
+    public void crash(int... order) throws InterruptedException {
+        for (int i : order) {
+            local().killSidecar(i);
+            local().server(i).stop(io.chorus.testkit.PgServer.StopMode.IMMEDIATE);
+            LOG.info("node{} crashed (sidecar killed, PostgreSQL stopped immediately)", i);
+        }
+    }
+
+    /**
+     * Starts crashed nodes one after the other in the given order: PostgreSQL, then the sidecar, which rejoins every
+     * database it had enabled. Returns at once; follow with {@link #awaitOnline}.
+     */
+    public void restart(int... order) {
+        for (int i : order) {
+            local().server(i).start();
+            nodes.startSidecar(i);
+            LOG.info("node{} restarted", i);
+        }
+    }
+
     /** The namespaces the sidecars run in, or null on loopback. */
     public NetNamespaces namespaces() {
         return namespaces;

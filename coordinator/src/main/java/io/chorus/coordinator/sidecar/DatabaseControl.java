@@ -161,16 +161,22 @@ final class DatabaseControl implements AutoCloseable {
     private long restartBackoffMs = 2_000;
     private volatile String restartGroup;
     private volatile NodeConfig.Mode restartMode;
+    /** The domain whose failure scheduled the restart: a restart is dropped once another one replaced it. */
+    private volatile Domain restartOf;
 
     /**
-     * A domain that stopped because it needs a full transfer starts again (which runs the transfer), and one whose
-     * server lost helper commits in a crash starts again from its durable watermark, after a back-off that doubles
-     * with every such stop, so a node that keeps failing does not consume the cluster.
+     * A domain that stopped because it needs a full transfer starts again (which runs the transfer); one whose
+     * server lost helper commits in a crash starts again from its durable watermark; one that failed to start without
+     * an operator asking (a sidecar restart, e.g. while the rest of the cluster is still down) tries again. Each after
+     * a back-off that doubles with every failure up to 5 minutes, so a node that keeps failing does not consume the
+     * cluster.
      */
-    private void scheduleRestart(String group, NodeConfig.Mode mode) {
+    private void scheduleRestart(Domain failed, String group, NodeConfig.Mode mode, String why) {
         restartGroup = group;
         restartMode = mode;
-        LOG.info("database {} restarts in {} ms (a full transfer runs first if one is needed)", database, restartBackoffMs);
+        restartOf = failed;
+        LOG.info("database {} starts again in {} ms ({}; a full transfer runs first if one is needed)", database,
+                restartBackoffMs, why);
         restartAtNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(restartBackoffMs);
         restartBackoffMs = Math.min(restartBackoffMs * 2, 300_000);
     }
@@ -182,7 +188,7 @@ final class DatabaseControl implements AutoCloseable {
         }
         restartAtNanos = 0;
         Domain old = domain;
-        if (old == null || old.state() != DomainState.FAILED) {
+        if (old == null || old != restartOf) {
             return; // disabled or re-enabled in the meantime
         }
         starter.submit(old::close);
@@ -193,13 +199,15 @@ final class DatabaseControl implements AutoCloseable {
         startError = null;
         startingRequest = requestId;
         phase = "connect";
+        Domain[] self = new Domain[1];
         Domain d = new Domain(cfg, database, group, bootstrap, mode, e -> {
             LOG.error("domain {} stopped: {}", database, e.getMessage());
             if (e instanceof io.chorus.recovery.TransferNeededException
                     || e instanceof io.chorus.coordinator.apply.LostCommitsException) {
-                scheduleRestart(group, mode);
+                scheduleRestart(self[0], group, mode, e.getClass().getSimpleName());
             }
         });
+        self[0] = d;
         domain = d;
         starter.submit(() -> {
             ThreadContext.put("node", cfg.node().value());
@@ -210,6 +218,9 @@ final class DatabaseControl implements AutoCloseable {
                 startError = e.getMessage() == null ? e.toString() : e.getMessage();
                 LOG.error("enable of {} in group {} failed in phase {}: {}", database, group, phase, startError);
                 d.close();
+                if (requestId == 0 && domain == d) {
+                    scheduleRestart(d, group, mode, "it failed to rejoin in phase " + phase);
+                }
             }
         });
     }

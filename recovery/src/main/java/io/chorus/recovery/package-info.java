@@ -22,6 +22,19 @@
  *   the conflict log up to d and sets W = d in one transaction. Its capture starts only afterwards, so copied rows are
  *   never taken for local commits. The domain then starts as after a restart: replay from d minus the window,
  *   CATCHING_UP, ONLINE.</li>
+ *   <li><b>Saved commits.</b> A node that fell behind the retained log re-decodes its slot and saves the local
+ *   commits in {@code chorus.saved_commits} before the slot is dropped; after the transfer the ones the group had
+ *   ordered are removed: an origin's records are ordered in its commit-LSN order and deduplicated by it, so every
+ *   commit at or below the highest commit LSN the group delivered from this node (its GTID, read from the log's
+ *   origin table) was ordered and is in the copied data. What remains was never ordered.</li>
+ *   <li><b>Identity.</b> The group identity is stored in {@code chorus.meta} and presented at every join; a
+ *   database of another group is refused naming both identities and the fix (disable, request a full transfer,
+ *   enable).</li>
+ *   <li><b>Whole-cluster restart.</b> Every member keeps its copy of the group's Raft log on disk, and a node's W
+ *   never passes what its log delivered. After all nodes stopped, a leader can only be elected with the votes of a
+ *   majority and only if its log holds every committed entry, so the group restarts from the most complete log
+ *   (the highest W) by itself, whatever the order of the restarts; each node replays from its own W. A node whose
+ *   rejoin fails (no majority yet) tries again with a doubling back-off (2 s to 5 min).</li>
  * </ul>
  */
 package io.chorus.recovery;

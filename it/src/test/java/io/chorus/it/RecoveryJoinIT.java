@@ -66,14 +66,20 @@ class RecoveryJoinIT {
     }
 
     /**
-     * Waits for a node's published state, reading chorus.node_state directly: on a loaded machine a sidecar's
-     * heartbeat can lag the 5 s that chorus.wait_ready() tolerates while it is busy copying.
+     * Waits for a node's published state, reading chorus.node_state directly (on a loaded machine a sidecar's
+     * heartbeat can lag what chorus.wait_ready() tolerates while it is busy copying), and only a state published after
+     * this call: after a crash the row still holds what the killed sidecar published last.
      */
-    static void awaitState(ChorusCluster cluster, int node, String state, Duration timeout) {
-        io.chorus.it.harness.Await.until("node" + node + " to publish state " + state + " (log "
+    static void awaitState(ChorusCluster cluster, int node, String state, Duration timeout) throws java.sql.SQLException {
+        String since;
+        try (Connection c = cluster.connect(node)) {
+            since = Sql.one(c, "SELECT clock_timestamp()::text");
+        }
+        io.chorus.it.harness.Await.until("node" + node + " to publish state " + state + " after " + since + " (log "
                 + cluster.local().sidecarLog(node) + ")", timeout, () -> {
                     try (Connection c = cluster.connect(node)) {
-                        String now = Sql.one(c, "SELECT state || ' ' || coalesce(phase, '') || ' ' || coalesce(last_error, '') FROM chorus.node_state");
+                        String now = Sql.one(c, "SELECT CASE WHEN heartbeat > '" + since + "'::timestamptz THEN state || ' ' "
+                                + "|| coalesce(phase, '') || ' ' || coalesce(last_error, '') ELSE 'STALE' END FROM chorus.node_state");
                         if (now.startsWith("FAILED")) {
                             throw new IllegalStateException("node" + node + " FAILED: " + now);
                         }

@@ -96,6 +96,11 @@ public final class Domain implements AutoCloseable {
     private final List<ChangeSet> startupLocals = new ArrayList<>();
     private final java.util.Queue<ChangeSet> capturedLocals = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private boolean live;
+    private final ReentrantLock appendOrder = new ReentrantLock();
+    /** Local commits captured and not yet appended, in capture order (guarded by appendOrder). */
+    private final java.util.ArrayDeque<ChangeSet> toAppend = new java.util.ArrayDeque<>();
+    /** Whether the group is joined and local commits may be appended (guarded by appendOrder). */
+    private boolean appendsOpen;
     /** Commit LSN of the newest local changeset taken from the capture (guarded by startupLocals). */
     private Lsn lastLocalCommit = Lsn.INVALID;
 
@@ -195,11 +200,13 @@ public final class Domain implements AutoCloseable {
             }
         }, 10_000, APPEND_QUEUE_BYTES, 512, appendSpillFile(cfg, database), () -> !sync.hasWaiters(), this::fail);
         appender.start();
-        synchronized (startupLocals) {
-            for (ChangeSet cs : startupLocals) {
-                append(cs);
-            }
+        appendOrder.lock();
+        try {
+            appendsOpen = true; // the commits captured before the join go first, in capture order
+        } finally {
+            appendOrder.unlock();
         }
+        appendInOrder(null);
         phases.phase("catch-up");
         state = DomainState.CATCHING_UP;
         goLive(w, from);
@@ -406,14 +413,34 @@ public final class Domain implements AutoCloseable {
             lastLocalCommit = raw.gtid().commitLsn();
             if (!live) {
                 startupLocals.add(cs);
-                if (appender == null) {
-                    return; // appended once the group is joined
-                }
             } else {
                 capturedLocals.add(cs);
             }
         }
-        append(cs);
+        appendInOrder(cs);
+    }
+
+    /**
+     * Appends local commits strictly in capture order, and holds them until the group is joined. The group drops an
+     * origin's record whose commit LSN is not above the last one it delivered from that origin: a later commit
+     * appended before an earlier one (the start-up appending the commits captured before the join while the capture
+     * appends a new one) would lose the earlier one. Only the capture thread adds; the start-up opens the gate once.
+     */
+    private void appendInOrder(ChangeSet cs) {
+        appendOrder.lock();
+        try {
+            if (cs != null) {
+                toAppend.add(cs);
+            }
+            if (appendsOpen) {
+                ChangeSet next;
+                while ((next = toAppend.poll()) != null) {
+                    append(next);
+                }
+            }
+        } finally {
+            appendOrder.unlock();
+        }
     }
 
     /**

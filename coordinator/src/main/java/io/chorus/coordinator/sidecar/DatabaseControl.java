@@ -137,8 +137,12 @@ final class DatabaseControl implements AutoCloseable {
             if (startError != null) {
                 request(c, startingRequest, "failed", phase, startError);
                 startingRequest = 0;
-            } else if (d != null && d.state() != DomainState.JOINING && d.state() != DomainState.OFFLINE) {
+            } else if (d != null && (d.state() == DomainState.ONLINE || d.state() == DomainState.NON_PRIMARY)) {
+                // started: a RECEIVING or CATCHING_UP domain may still fail its transfer or catch-up
                 request(c, startingRequest, "done", "online", null);
+                startingRequest = 0;
+            } else if (d != null && d.state() == DomainState.FAILED) {
+                request(c, startingRequest, "failed", phase, d.status().lastError());
                 startingRequest = 0;
             } else {
                 request(c, startingRequest, "running", phase, null);

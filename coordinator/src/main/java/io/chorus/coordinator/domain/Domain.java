@@ -96,6 +96,7 @@ public final class Domain implements AutoCloseable {
     private final List<ChangeSet> startupLocals = new ArrayList<>();
     private final java.util.Queue<ChangeSet> capturedLocals = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private boolean live;
+    private volatile OwnConfirmations confirmations;
     private final ReentrantLock appendOrder = new ReentrantLock();
     /** Local commits captured and not yet appended, in capture order (guarded by appendOrder). */
     private final java.util.ArrayDeque<ChangeSet> toAppend = new java.util.ArrayDeque<>();
@@ -165,10 +166,11 @@ public final class Domain implements AutoCloseable {
             }
         });
         guard.attach(sync);
+        confirmations = new OwnConfirmations(mode == NodeConfig.Mode.SYNC, w, lsn -> capture.markDelivered(lsn));
         applier = new Applier(applierConfig(), new ApplyListener() {
             @Override
             public void onApplied(Gsn upTo) {
-                // watermarks are reported by their own timer (reportWatermark)
+                confirmations.applied(upTo); // watermarks are reported by their own timer (reportWatermark)
             }
 
             @Override
@@ -474,7 +476,7 @@ public final class Domain implements AutoCloseable {
 
     private void localDelivered(ChangeSet cs, Gsn gsn) {
         schemaChanges.localDelivered(cs.gtid().commitLsn(), gsn);
-        capture.markDelivered(cs.gtid().commitLsn());
+        confirmations.delivered(gsn, cs.gtid().commitLsn());
         synchronized (localsMonitor) {
             localsMonitor.notifyAll();
         }

@@ -356,8 +356,16 @@ public final class Domain implements AutoCloseable {
             @Override
             public void onFullTransferNeeded(String reason) {
                 String recorded = markTransferNeeded(reason);
-                fail(new io.chorus.recovery.TransferNeededException("this node fell behind the group's retained log ("
-                        + reason + "); it needs a full state transfer" + recorded));
+                io.chorus.recovery.TransferNeededException e = new io.chorus.recovery.TransferNeededException(
+                        "this node fell behind the group's retained log (" + reason + "); it needs a full state transfer"
+                        + recorded);
+                if (state == DomainState.FAILED && !closing) {
+                    // stopped already (the records it missed can make it fail first): still restart, with the transfer
+                    LOG.error("domain {} (FAILED: {}) {}", database, lastError, e.getMessage());
+                    onFailure.accept(e);
+                } else {
+                    fail(e);
+                }
             }
         };
     }

@@ -220,7 +220,9 @@ public final class Domain implements AutoCloseable {
         });
         watermarkTimer.scheduleWithFixedDelay(this::reportWatermarkSafely, WATERMARK_EVERY_MS, WATERMARK_EVERY_MS,
                 TimeUnit.MILLISECONDS);
-        state = group.isPrimary() ? DomainState.ONLINE : DomainState.NON_PRIMARY;
+        if (state != DomainState.FAILED) { // a failure while catching up stands: deliveries stopped with it
+            state = group.isPrimary() ? DomainState.ONLINE : DomainState.NON_PRIMARY;
+        }
         storeAdoptedIdentity();
         LOG.info("domain {} {} in group {} (W={}, replayed from {})", database, state, groupName, w, from);
     }

@@ -18,7 +18,7 @@
  *   with that error; nothing is dropped.</li>
  *   <li><b>Group → delivery.</b> {@link io.chorus.coordinator.domain.Delivery} runs on the group's delivery thread,
  *   in GSN order: certification (a pure function of the log), then either the node's own changeset (the
- *   tracker checks its dooms equal the certifier's losers; the slot may be confirmed past it) or a remote winner
+ *   tracker checks its dooms equal the certifier's losers; the slot may be confirmed past it once applied) or a remote winner
  *   (the tracker dooms the node's pending changes it beats and returns the rows to roll back, R3). One
  *   {@link io.chorus.coordinator.apply.ApplyUnit} per GSN goes to the applier; watermark and barrier records advance
  *   W only.</li>
@@ -33,7 +33,11 @@
  *   {@code W - window}: changesets are certified again (or, when their deps fall before the replay, re-entered with
  *   the decisions recorded in {@code chorus.conflicts}) but not applied. The capture re-emits the unconfirmed local
  *   commits; once the replay reached W and the capture caught up, the tracker is rebuilt from both and deliveries
- *   above W go on.</li>
+ *   above W go on. So that every own changeset above W is among the re-emitted ones, the capture lets go of an own
+ *   changeset only once W passed it (async mode; in sync mode the confirmation releases the waiting commit, so it
+ *   stays at delivery: {@link io.chorus.coordinator.domain.OwnConfirmations}). The commits captured before the join
+ *   and after it are appended strictly in capture order: a later one appended first would make the group drop the
+ *   earlier ones as duplicates.</li>
  *   <li><b>DDL.</b> A changeset holding a DDL message ({@link io.chorus.schema.DdlMessage}) is certified like any
  *   other (the DDL never loses; see {@code io.chorus.coordinator.certify}) and applied as a barrier: its unit runs
  *   alone, after every lower GSN committed and before any higher one starts, and the helper runs the statement in GSN

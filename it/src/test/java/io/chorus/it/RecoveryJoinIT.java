@@ -42,7 +42,7 @@ class RecoveryJoinIT {
                 Await.committed(load, 200);
                 long t0 = System.nanoTime();
                 cluster.enableNode(3);
-                awaitState(cluster, 3, "ONLINE", Duration.ofSeconds(240));
+                awaitState(cluster, 3, "ONLINE", Duration.ofSeconds(240 + PRELOAD_ROWS / 5_000)); // 1 GB: 15 min
                 joinMillis = (System.nanoTime() - t0) / 1_000_000;
                 Await.committed(load, 50); // both nodes still write with node3 in the group
                 stallMillis = probe.longestMillis();

@@ -19,7 +19,6 @@ import org.junit.jupiter.api.Test;
  * node replays from its own W. Afterwards: no acknowledged insert is lost, no node's W went back, the nodes converge.
  */
 @Tag("slow")
-@Tag("known-race") // being proven after the restart fixes (append order, own changesets above W)
 class RecoveryRestartIT {
 
     @Test

@@ -53,15 +53,15 @@ public final class Bank implements Workload {
 
     /**
      * One leg of a transfer. Accounts are never deleted, so an UPDATE that finds no row means the account was
-     * replaced under the waiting statement (deleted and inserted again by a concurrent transaction): the transfer
-     * would commit one leg only. That is a writer error, never a silent half transfer.
+     * replaced under the waiting statement (deleted and inserted by a concurrent transaction): the transfer would
+     * commit one leg only, so it is rolled back as a careful application would, and counted as refused locally
+     * (SQLState 40001, as for a serialization failure), never committed as a half transfer.
      */
     private static void move(Connection c, int account, int delta, String by) throws SQLException {
         int rows = Sql.exec(c, "UPDATE bank_accounts SET balance = balance + ?, updated_by = ? WHERE id = ?", delta, by, account);
         if (rows != 1) {
-            throw new IllegalStateException("bank: the UPDATE of account " + account + " by " + by + " found " + rows
-                    + " rows: the row was replaced (deleted and inserted) under the waiting statement, so the transfer"
-                    + " would commit one leg only; rolled back");
+            throw new SQLException("bank: the UPDATE of account " + account + " by " + by + " found " + rows
+                    + " rows (the row was replaced under the waiting statement); the transfer is rolled back", "40001");
         }
     }
 

@@ -231,7 +231,10 @@ public final class Domain implements AutoCloseable {
     private void goLive(Gsn w, Gsn from) {
         long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
         try {
-            while (!delivery.awaitDelivered(w, Math.min(deadline, System.nanoTime() + TimeUnit.SECONDS.toNanos(1)))) {
+            // nothing to replay when the log starts at W (a full transfer whose log was compacted up to its snapshot):
+            // the first record delivered is W + 1, which waits for this method
+            while (w.isAfter(from)
+                    && !delivery.awaitDelivered(w, Math.min(deadline, System.nanoTime() + TimeUnit.SECONDS.toNanos(1)))) {
                 if (state == DomainState.FAILED) {
                     throw new ChorusException("replay of the group log failed: " + lastError);
                 }

@@ -40,12 +40,13 @@ class RandomizedWorkloadIT {
                 // (seen: 23505 on handles_handle_key applying a remote rename, at GSN 39 of a 30,000-GSN run)
                 : List.of(new Bank(), new HotUpdates(), new FkChurn(), inserts);
         try (ChorusCluster cluster = ChorusCluster.start(3, "randomized", HarnessIT.schema(workloads), null)) {
-            // at most 2,500 transactions per writer: on an idle machine the writers outrun the appliers many times
-            // over, and the verdict's barrier must drain the backlog in bounded time
+            // at most 1,500 transactions per writer: on an idle machine the writers outrun the appliers many times
+            // over, and the verdict's barrier must drain the backlog in bounded time (2,500 per writer made ~28,000
+            // GSNs, a third of them conflicts, whose drain outlasted a 120 s barrier on 2 shared cores)
             WorkloadRunner run = WorkloadRunner.start(1, workloads, cluster::connect, 3, 1, seed,
-                    Duration.ofSeconds(seconds), 2_500);
+                    Duration.ofSeconds(seconds), 1_500);
             run.await(Duration.ofSeconds(seconds + 120));
-            ClusterCheck.Verdict v = ClusterCheck.verify(cluster, workloads, Duration.ofSeconds(120));
+            ClusterCheck.Verdict v = ClusterCheck.verify(cluster, workloads, Duration.ofSeconds(180));
             System.out.println("committed " + run.committed() + ", refused locally " + run.refusedLocally() + "\n" + v.describe());
             assertThat(run.errors()).isEmpty();
             assertThat(v.ok()).as(v.describe()).isTrue();

@@ -68,12 +68,16 @@ class FaultIT {
     }
 
     /**
-     * Faults whose cases still fail on a product defect, with the defect. None at the moment: the bank totals that
-     * ended a few units off on every node after a slow node, terminated helpers or walsender and an immediate restart
-     * came from R3 rollbacks that deleted and re-inserted a row under a waiting local UPDATE (it found 0 rows, and the
-     * transfer committed one leg), and from helper commits a crash lost while the domain went on above them.
+     * Faults whose cases still fail on a product defect, with the defect. The bank totals that ended a few units off
+     * on every node after a slow node, terminated helpers or walsender and an immediate restart are fixed (R3
+     * rollbacks deleted and re-inserted a row under a waiting local UPDATE; helper commits a crash lost while the
+     * domain went on above them). Left: a fast shutdown of PostgreSQL under load never finishes. It waits for the
+     * logical walsender, which waits for the capture to confirm everything sent; the capture releases an own
+     * changeset only once the applier passed it, and the applier cannot reach a server that is shutting down.
      */
-    private static final java.util.Map<String, String> KNOWN_DEFECTS = java.util.Map.of();
+    private static final java.util.Map<String, String> KNOWN_DEFECTS = java.util.Map.of(
+            "PostgreSQL fast restart", "a fast shutdown under load hangs: the walsender waits for the capture's "
+                    + "confirmation, the capture for the applier, the applier for the server that is shutting down");
 
     private static final String BANK_INSERTS = "bank+inserts";
     private static final String HOT_TOAST_FK = "hot+toast+fk";

@@ -508,3 +508,27 @@ $$;
 
 INSERT INTO chorus.meta (key, value) VALUES ('schema_version', '2')
 ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+
+-- The membership detail of wait_ready's timeout error, for every state: a RAISE option must not be null (outside
+-- NON_PRIMARY it was, and the timeout failed with "RAISE statement option cannot be null" instead of its message).
+-- A node outside the primary component gets the majority explanation whatever its state (a joiner waits in
+-- CATCHING_UP for a primary component to order its catch-up).
+CREATE OR REPLACE FUNCTION chorus._membership_detail(s chorus.node_state) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN s.state = 'NON_PRIMARY'
+                  OR (s.is_primary IS FALSE AND jsonb_array_length(coalesce(s.members, '[]'::jsonb)) > 0) THEN
+        format('this node reaches %s of %s voting members of group %s (%s) and a majority is needed; '
+               'unreachable: %s. Check that their sidecars run and that each of them ran SELECT chorus.enable(%L), '
+               'and that group.members in node.yaml names the same addresses on every node',
+               count(*) FILTER (WHERE m->>'state' <> 'UNREACHABLE'), count(*), s.group_name,
+               string_agg(m->>'node' || '@' || (m->>'address'), ', ' ORDER BY m->>'node') FILTER (WHERE m->>'state' <> 'UNREACHABLE'),
+               coalesce(string_agg(m->>'node' || '@' || (m->>'address'), ', ' ORDER BY m->>'node') FILTER (WHERE m->>'state' = 'UNREACHABLE'), 'none'),
+               s.group_name)
+    ELSE
+        format('this node is %s in group %s; members: %s', coalesce(s.state, 'without a state'),
+               coalesce(s.group_name, '-'),
+               coalesce(string_agg(m->>'node' || '@' || (m->>'address') || ' ' || (m->>'state'), ', ' ORDER BY m->>'node'),
+                        'none published yet'))
+    END
+      FROM jsonb_array_elements(coalesce(s.members, '[]'::jsonb)) m
+$$;

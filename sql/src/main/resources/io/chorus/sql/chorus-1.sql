@@ -223,20 +223,7 @@ BEGIN
 END
 $$;
 
--- Why a node is outside the primary component: which voting members it reaches and which it does not.
-CREATE OR REPLACE FUNCTION chorus._membership_detail(s chorus.node_state) RETURNS text
-LANGUAGE sql STABLE AS $$
-    SELECT CASE WHEN s.state = 'NON_PRIMARY' THEN
-        format('this node reaches %s of %s voting members of group %s (%s) and a majority is needed; '
-               'unreachable: %s. Check that their sidecars run and that each of them ran SELECT chorus.enable(%L), '
-               'and that group.members in node.yaml names the same addresses on every node',
-               count(*) FILTER (WHERE m->>'state' <> 'UNREACHABLE'), count(*), s.group_name,
-               string_agg(m->>'node' || '@' || (m->>'address'), ', ' ORDER BY m->>'node') FILTER (WHERE m->>'state' <> 'UNREACHABLE'),
-               coalesce(string_agg(m->>'node' || '@' || (m->>'address'), ', ' ORDER BY m->>'node') FILTER (WHERE m->>'state' = 'UNREACHABLE'), 'none'),
-               s.group_name)
-    END
-      FROM jsonb_array_elements(s.members) m
-$$;
+-- chorus._membership_detail(node_state), used by wait_ready's timeout error, is defined in chorus-2.sql.
 
 -- Waits (up to timeout) until this node reaches the wanted state, reporting the failed phase and its cause.
 CREATE OR REPLACE FUNCTION chorus.wait_ready(wanted text DEFAULT 'ONLINE', timeout interval DEFAULT '60 s')

@@ -203,12 +203,25 @@ final class Helper implements Runnable {
         return Next.DONE;
     }
 
-    /** Opens a fresh session after a lost one; returns true when the batch turns out to be committed already. */
+    /**
+     * Opens a fresh session after a lost one; returns true when the batch turns out to be committed already, or when
+     * the applier stopped because the server does not accept connections or lost commits.
+     */
     private boolean openIfNeeded(Batch b) throws SQLException {
         if (session != null) {
             return false;
         }
-        session = HelperSession.open(config, name());
+        try {
+            session = HelperSession.open(config, name());
+        } catch (SQLException e) {
+            if (!SqlErrors.serverUnavailable(e)) {
+                throw e;
+            }
+            // the backend of the batch died and no new one can start: the server is going away (or just came back
+            // and is recovering); only a restart of the domain lets a shutdown finish (see ServerShutdownException)
+            fail(new ServerShutdownException(name(), SqlErrors.describe(e), sequencer.committed()));
+            return true;
+        }
         if (lostCommits()) {
             return true;
         }
@@ -259,7 +272,7 @@ final class Helper implements Runnable {
             }
             return turn == Sequencer.Turn.STOP ? Next.DONE : Next.RERUN;
         }
-        session.commit();
+        session.commit(passesOwn(rest));
         b.released();
         committed(b, b.last(), rest.size());
         return Next.DONE;
@@ -296,11 +309,21 @@ final class Helper implements Runnable {
                 release(b);
                 return Next.RERUN;
             }
-            session.commit();
+            session.commit(passesOwn(List.of(u)));
             b.released();
             committed(b, u.gsn(), 1);
         }
         return Next.DONE;
+    }
+
+    /** Whether the units hold one of this node's own changesets: their transaction must survive a crash. */
+    private static boolean passesOwn(List<ApplyUnit> units) {
+        for (ApplyUnit u : units) {
+            if (u.local() && u.gtid() != null) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void committed(Batch b, Gsn upTo, int units) {

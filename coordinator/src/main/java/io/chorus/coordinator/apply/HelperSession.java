@@ -313,7 +313,18 @@ final class HelperSession implements AutoCloseable {
         }
     }
 
-    void commit() throws SQLException {
+    /**
+     * Commits; when {@code durable}, waits until the commit is flushed to this server's WAL (not for standbys: the
+     * capture may be one in sync mode). Helpers otherwise commit with {@code synchronous_commit = off}, which a crash
+     * of PostgreSQL may undo; a transaction that passes one of this node's own changesets must not be undone, because
+     * the capture lets go of that changeset once it is applied (see {@code OwnConfirmations}).
+     */
+    void commit(boolean durable) throws SQLException {
+        if (durable) {
+            try (Statement st = connection.createStatement()) {
+                st.execute("SET LOCAL synchronous_commit = local");
+            }
+        }
         connection.commit();
     }
 

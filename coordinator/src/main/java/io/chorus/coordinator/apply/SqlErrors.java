@@ -8,6 +8,8 @@ final class SqlErrors {
     static final String QUERY_CANCELED = "57014";
     static final String OBJECT_IN_USE = "55006";
     static final String UNDEFINED_TABLE = "42P01";
+    /** The server is shutting down, or not yet accepting connections (start-up, crash recovery). */
+    static final String CANNOT_CONNECT_NOW = "57P03";
 
     private SqlErrors() {
     }
@@ -32,6 +34,16 @@ final class SqlErrors {
     static boolean breaksConnection(SQLException e) {
         String state = e.getSQLState();
         return state == null || state.startsWith("08") || state.startsWith("57P");
+    }
+
+    /**
+     * Whether a failed attempt to open a connection means that the server does not accept connections now: it is
+     * shutting down or starting up (57P03), terminated the new backend (57P0x), or refused or lost it (class 08, or no
+     * SQLState: the driver lost the socket). Only for errors of opening a connection: on an open connection the same
+     * states mean a terminated backend, which a fresh connection repairs.
+     */
+    static boolean serverUnavailable(SQLException connectError) {
+        return breaksConnection(connectError);
     }
 
     static String describe(SQLException e) {

@@ -73,6 +73,7 @@ public final class Domain implements AutoCloseable {
     private final ReentrantLock pendingLock = new ReentrantLock();
     private volatile DomainState state = DomainState.OFFLINE;
     private volatile boolean closing;
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
     private volatile String lastError;
     private volatile Membership membership;
     private volatile long lastWatermarkSent;
@@ -674,7 +675,23 @@ public final class Domain implements AutoCloseable {
         lastError = e.getMessage();
         state = DomainState.FAILED;
         LOG.error("domain {} FAILED: {}", database, e.getMessage());
+        releaseCapture();
         onFailure.accept(e);
+    }
+
+    /**
+     * A FAILED domain lets go of its replication connection at once, on a thread of its own (the failure may come from
+     * the capture's thread): a shutdown of PostgreSQL waits for the logical walsender, which waits until the capture
+     * confirms everything it sent, which it never does once the domain stopped applying. The capture confirms only
+     * what it may (a restart re-decodes the rest).
+     */
+    private void releaseCapture() {
+        SlotCapture c = capture;
+        if (c != null) {
+            Thread t = new Thread(c::close, "chorus-release-capture-" + database);
+            t.setDaemon(true);
+            t.start();
+        }
     }
 
     public DomainState state() {
@@ -745,8 +762,12 @@ public final class Domain implements AutoCloseable {
         return cfg.postgres().jdbcUrlWithCredentials(database);
     }
 
+    /** Stops every part; idempotent (a domain that failed may be closed at once and again at its restart). */
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
         DomainState before = state;
         closing = true;
         state = DomainState.OFFLINE;

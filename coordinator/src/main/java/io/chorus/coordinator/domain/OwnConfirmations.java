@@ -10,7 +10,10 @@ import java.util.function.Consumer;
  * the slot from its confirmed position and rebuilds the pending rows from what it re-decodes, while it replays the log
  * only up to W: an own changeset delivered above W but no longer in the slot would come back from the log unknown to
  * the pending rows (and a winner before it could not roll it back). In async mode an own changeset is therefore
- * released once its GSN is applied here (W passed it), which costs only a little WAL retention. In sync mode the
+ * released once its GSN is applied here (W passed it), which costs only a little WAL retention. "Applied" must mean
+ * durable: helpers commit with {@code synchronous_commit = off}, and a crash of PostgreSQL that undid the transaction
+ * passing an own changeset would restart the domain below it with the changeset gone from the slot; so that
+ * transaction commits with a local WAL flush (the applier's helper does it). In sync mode the
  * confirmed position is also what releases the waiting commit, so it is released at delivery (commit latency wins;
  * the restart window above remains there).
  *

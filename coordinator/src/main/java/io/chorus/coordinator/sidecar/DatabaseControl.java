@@ -161,42 +161,53 @@ final class DatabaseControl implements AutoCloseable {
         startDomain(id, group, bootstrap, mode);
     }
 
-    private volatile long restartAtNanos;
-    private long restartBackoffMs = 2_000;
-    private volatile String restartGroup;
-    private volatile NodeConfig.Mode restartMode;
-    /** The domain whose failure scheduled the restart: a restart is dropped once another one replaced it. */
-    private volatile Domain restartOf;
+    /** Restarts wait a back-off that starts again from its first value once a domain stayed ONLINE this long. */
+    private static final java.time.Duration HEALTHY_FOR = java.time.Duration.ofSeconds(30);
+    /** A stopped domain and what it served: what a restart needs. */
+    private record Stopped(Domain domain, String group, NodeConfig.Mode mode) {
+    }
+
+    private final RestartSchedule<Stopped> restarts = new RestartSchedule<>(HEALTHY_FOR);
 
     /**
      * A domain that stopped because it needs a full transfer starts again (which runs the transfer); one whose
-     * server lost helper commits in a crash starts again from its durable watermark; one that failed to start without
-     * an operator asking (a sidecar restart, e.g. while the rest of the cluster is still down) tries again. Each after
-     * a back-off that doubles with every failure up to 5 minutes, so a node that keeps failing does not consume the
-     * cluster.
+     * server lost helper commits in a crash, or does not accept connections (shutting down, down, starting), starts
+     * again from its durable watermark; one that failed to start without an operator asking (a sidecar restart, e.g.
+     * while the rest of the cluster is still down) tries again. Each after the {@link RestartSchedule}'s back-off.
      */
     private void scheduleRestart(Domain failed, String group, NodeConfig.Mode mode, String why) {
-        restartGroup = group;
-        restartMode = mode;
-        restartOf = failed;
+        long delay = restarts.schedule(new Stopped(failed, group, mode), why, System.nanoTime());
         LOG.info("database {} starts again in {} ms ({}; a full transfer runs first if one is needed)", database,
-                restartBackoffMs, why);
-        restartAtNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(restartBackoffMs);
-        restartBackoffMs = Math.min(restartBackoffMs * 2, 300_000);
+                delay, why);
+        synchronized (this) {
+            notifyAll(); // a control thread waiting to reconnect takes the restart when it is due
+        }
     }
 
+    /** Starts a due restart; also resets the back-off once the current domain stayed healthy. Control thread only. */
     private void restartIfDue() {
-        long at = restartAtNanos;
-        if (at == 0 || System.nanoTime() < at) {
+        Domain current = domain;
+        if (restarts.health(current != null && current.state() == DomainState.ONLINE, System.nanoTime())) {
+            LOG.info("database {} stayed ONLINE for {} s: the next restart waits {} ms again", database,
+                    HEALTHY_FOR.toSeconds(), RestartSchedule.FIRST_BACKOFF_MS);
+        }
+        RestartSchedule.Due<Stopped> due = restarts.takeDue(System.nanoTime());
+        if (due == null) {
             return;
         }
-        restartAtNanos = 0;
-        Domain old = domain;
-        if (old == null || old != restartOf) {
+        Stopped s = due.failed();
+        if (current == null || current != s.domain()) {
             return; // disabled or re-enabled in the meantime
         }
-        starter.submit(old::close);
-        startDomain(0, restartGroup, false, restartMode);
+        starter.submit(current::close); // at once when the failure closed it already
+        startDomain(0, s.group(), false, s.mode());
+    }
+
+    /** Whether a domain that stopped with {@code e} starts again by itself. */
+    private static boolean restarts(ChorusException e) {
+        return e instanceof io.chorus.recovery.TransferNeededException
+                || e instanceof io.chorus.coordinator.apply.LostCommitsException
+                || e instanceof io.chorus.coordinator.apply.ServerShutdownException;
     }
 
     private void startDomain(long requestId, String group, boolean bootstrap, NodeConfig.Mode mode) {
@@ -206,8 +217,7 @@ final class DatabaseControl implements AutoCloseable {
         Domain[] self = new Domain[1];
         Domain d = new Domain(cfg, database, group, bootstrap, mode, e -> {
             LOG.error("domain {} stopped: {}", database, e.getMessage());
-            if (e instanceof io.chorus.recovery.TransferNeededException
-                    || e instanceof io.chorus.coordinator.apply.LostCommitsException) {
+            if (restarts(e)) {
                 scheduleRestart(self[0], group, mode, e.getClass().getSimpleName());
             }
         });
@@ -358,8 +368,9 @@ final class DatabaseControl implements AutoCloseable {
             long deadline = System.currentTimeMillis() + ms;
             long left;
             while (running && (left = deadline - System.currentTimeMillis()) > 0) {
+                restartIfDue(); // the domain's restart does not wait for the control connection
                 try {
-                    wait(left);
+                    wait(Math.min(left, 250));
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     return false;

@@ -203,11 +203,19 @@ final class DatabaseControl implements AutoCloseable {
         startDomain(0, s.group(), false, s.mode());
     }
 
-    /** Whether a domain that stopped with {@code e} starts again by itself. */
-    private static boolean restarts(ChorusException e) {
-        return e instanceof io.chorus.recovery.TransferNeededException
-                || e instanceof io.chorus.coordinator.apply.LostCommitsException
-                || e instanceof io.chorus.coordinator.apply.ServerShutdownException;
+    /**
+     * Why a domain that stopped with {@code e} starts again by itself, or null when it does not. The cause chain
+     * counts: the applier's failure can reach the domain wrapped (a delivery that met the stopped applier first).
+     */
+    private static String restartReason(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof io.chorus.recovery.TransferNeededException
+                    || t instanceof io.chorus.coordinator.apply.LostCommitsException
+                    || t instanceof io.chorus.coordinator.apply.ServerShutdownException) {
+                return t.getClass().getSimpleName();
+            }
+        }
+        return null;
     }
 
     private void startDomain(long requestId, String group, boolean bootstrap, NodeConfig.Mode mode) {
@@ -217,8 +225,9 @@ final class DatabaseControl implements AutoCloseable {
         Domain[] self = new Domain[1];
         Domain d = new Domain(cfg, database, group, bootstrap, mode, e -> {
             LOG.error("domain {} stopped: {}", database, e.getMessage());
-            if (restarts(e)) {
-                scheduleRestart(self[0], group, mode, e.getClass().getSimpleName());
+            String why = restartReason(e);
+            if (why != null) {
+                scheduleRestart(self[0], group, mode, why);
             }
         });
         self[0] = d;

@@ -199,23 +199,8 @@ final class DatabaseControl implements AutoCloseable {
         if (current == null || current != s.domain()) {
             return; // disabled or re-enabled in the meantime
         }
-        starter.submit(current::close); // at once when the failure closed it already
+        starter.submit(current::close); // idempotent
         startDomain(0, s.group(), false, s.mode());
-    }
-
-    /**
-     * Why a domain that stopped with {@code e} starts again by itself, or null when it does not. The cause chain
-     * counts: the applier's failure can reach the domain wrapped (a delivery that met the stopped applier first).
-     */
-    private static String restartReason(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            if (t instanceof io.chorus.recovery.TransferNeededException
-                    || t instanceof io.chorus.coordinator.apply.LostCommitsException
-                    || t instanceof io.chorus.coordinator.apply.ServerShutdownException) {
-                return t.getClass().getSimpleName();
-            }
-        }
-        return null;
     }
 
     private void startDomain(long requestId, String group, boolean bootstrap, NodeConfig.Mode mode) {
@@ -225,7 +210,7 @@ final class DatabaseControl implements AutoCloseable {
         Domain[] self = new Domain[1];
         Domain d = new Domain(cfg, database, group, bootstrap, mode, e -> {
             LOG.error("domain {} stopped: {}", database, e.getMessage());
-            String why = restartReason(e);
+            String why = RestartSchedule.reasonToRestart(e);
             if (why != null) {
                 scheduleRestart(self[0], group, mode, why);
             }

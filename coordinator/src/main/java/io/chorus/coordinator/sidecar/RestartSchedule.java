@@ -35,6 +35,22 @@ final class RestartSchedule<D> {
         this.healthyNanos = healthyFor.toNanos();
     }
 
+    /**
+     * Why a domain that stopped with {@code e} starts again by itself, or null when it does not: it needs a full
+     * transfer, its server lost helper commits in a crash, or its server does not accept connections. The cause chain
+     * counts: the applier's failure can reach the domain wrapped (a delivery that met the stopped applier first).
+     */
+    static String reasonToRestart(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof io.chorus.recovery.TransferNeededException
+                    || t instanceof io.chorus.coordinator.apply.LostCommitsException
+                    || t instanceof io.chorus.coordinator.apply.ServerShutdownException) {
+                return t.getClass().getSimpleName();
+            }
+        }
+        return null;
+    }
+
     /** Schedules a restart of {@code failedDomain} after the current back-off; returns that back-off in ms. */
     synchronized long schedule(D failedDomain, String reason, long nowNanos) {
         long delay = backoffMs;

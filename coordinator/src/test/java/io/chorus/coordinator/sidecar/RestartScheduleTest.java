@@ -2,6 +2,10 @@ package io.chorus.coordinator.sidecar;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.chorus.changeset.ChorusException;
+import io.chorus.changeset.Gsn;
+import io.chorus.coordinator.apply.LostCommitsException;
+import io.chorus.coordinator.apply.ServerShutdownException;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -56,5 +60,17 @@ class RestartScheduleTest {
         schedule.schedule("d2", "x", 10 * S);
         assertThat(schedule.health(true, 40 * S)).as("a restart is pending").isFalse();
         assertThat(schedule.backoffMs()).isEqualTo(8_000);
+    }
+
+    @Test
+    void restartableFailuresCountWhenWrapped() {
+        LostCommitsException lost = new LostCommitsException(Gsn.of(7), Gsn.of(9));
+        ServerShutdownException shutdown = new ServerShutdownException("chorus_h0", "SQLState 57P03: shutting down",
+                Gsn.of(9));
+        assertThat(RestartSchedule.reasonToRestart(lost)).isEqualTo("LostCommitsException");
+        assertThat(RestartSchedule.reasonToRestart(new ChorusException("the applier stopped: x", shutdown)))
+                .as("wrapped by the applier").isEqualTo("ServerShutdownException");
+        assertThat(RestartSchedule.reasonToRestart(new ChorusException("applying GSN 3 failed")))
+                .as("a persistent error waits for the operator").isNull();
     }
 }

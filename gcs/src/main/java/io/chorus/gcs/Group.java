@@ -81,6 +81,7 @@ public final class Group implements AutoCloseable {
         Files.createDirectories(cfg.dataDir());
         deliverer.start();
         channel = StackFactory.create(cfg, credentials);
+        FaultHook.opening(this, channel);
         raft = new RaftHandle(channel, stateMachine);
         view = new MembershipView(channel, raft);
         channel.connect(cfg.groupName());
@@ -215,6 +216,7 @@ public final class Group implements AutoCloseable {
             return;
         }
         closed = true;
+        FaultHook.closed(this);
         sender.close();
         monitor.close();
         deliverer.close();

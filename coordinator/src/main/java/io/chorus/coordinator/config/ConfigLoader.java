@@ -26,10 +26,11 @@ import java.util.Set;
  */
 public final class ConfigLoader {
     private static final Map<String, Set<String>> KNOWN = Map.of(
-            "", Set.of("node", "dataDir", "postgres", "group", "apply", "mode", "requestTimeout"),
+            "", Set.of("node", "dataDir", "postgres", "group", "apply", "mode", "requestTimeout", "testing"),
             "postgres", Set.of("host", "port", "user", "passwordFile", "databases"),
             "group", Set.of("listen", "members", "secretFile", "fsync", "appendTimeout", "retentionBytes", "retentionAge"),
-            "apply", Set.of("helpers"));
+            "apply", Set.of("helpers"),
+            "testing", Set.of("faultControl"));
 
     private ConfigLoader() {
     }
@@ -131,8 +132,12 @@ public final class ConfigLoader {
         if (!mode.equals("async") && !mode.equals("sync")) {
             throw new ChorusException("mode must be async or sync, got '" + mode + "'");
         }
+        JsonNode testing = root.has("testing") ? section(root, "testing") : null;
+        Path faultControl = testing == null || !testing.hasNonNull("faultControl") ? null
+                : base.resolve(text(testing, "faultControl", "the fault control file, e.g. faultControl: node1.faults"));
         return new NodeConfig(node, dataDir, postgres, group, apply == null ? 4 : intOpt(apply, "apply.helpers", "helpers", 4),
-                NodeConfig.Mode.valueOf(mode.toUpperCase()), duration(root, "requestTimeout", "requestTimeout", "60s"));
+                NodeConfig.Mode.valueOf(mode.toUpperCase()), duration(root, "requestTimeout", "requestTimeout", "60s"),
+                faultControl);
     }
 
     private static void checkKeys(String path, JsonNode node) {

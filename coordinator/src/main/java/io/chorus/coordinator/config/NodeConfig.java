@@ -19,11 +19,20 @@ import java.util.Objects;
  * @param group       the group transport and its voting members
  * @param helpers     apply helper connections per database
  * @param mode        {@code async} or {@code sync}
+ * @param faultControl for tests only ({@code testing.faultControl}): the file through which a test harness injects
+ *                     group faults into this sidecar ({@code sidecar.FaultControl}); null (the default): no fault
+ *                     control
  */
 public record NodeConfig(NodeId node, Path dataDir, Postgres postgres, Group group, int helpers, Mode mode,
-                         Duration requestTimeout) {
+                         Duration requestTimeout, Path faultControl) {
 
     public enum Mode { ASYNC, SYNC }
+
+    /** A configuration without a fault control (every production configuration). */
+    public NodeConfig(NodeId node, Path dataDir, Postgres postgres, Group group, int helpers, Mode mode,
+                      Duration requestTimeout) {
+        this(node, dataDir, postgres, group, helpers, mode, requestTimeout, null);
+    }
 
     public NodeConfig {
         Objects.requireNonNull(node, "node");
@@ -128,6 +137,7 @@ public record NodeConfig(NodeId node, Path dataDir, Postgres postgres, Group gro
     /** The effective configuration, secrets masked, one line. */
     public String describe() {
         return "node=" + node + ", dataDir=" + dataDir + ", " + postgres + ", " + group + ", helpers=" + helpers
-                + ", mode=" + mode.name().toLowerCase() + ", requestTimeout=" + requestTimeout;
+                + ", mode=" + mode.name().toLowerCase() + ", requestTimeout=" + requestTimeout
+                + (faultControl == null ? "" : ", testing.faultControl=" + faultControl);
     }
 }

@@ -37,6 +37,7 @@ public final class Sidecar implements AutoCloseable {
     private final List<DatabaseControl> controls = new ArrayList<>();
     private final CountDownLatch stopped = new CountDownLatch(1);
     private ScheduledExecutorService discovery;
+    private FaultControl faultControl;
 
     public Sidecar(NodeConfig cfg) {
         this.cfg = cfg;
@@ -46,6 +47,10 @@ public final class Sidecar implements AutoCloseable {
     public synchronized void start() {
         ThreadContext.put("node", cfg.node().value());
         LOG.info("sidecar {} starting: {}", cfg.node(), cfg.describe());
+        if (cfg.faultControl() != null) {
+            faultControl = new FaultControl(cfg.node(), cfg.faultControl());
+            faultControl.start();
+        }
         if (cfg.postgres().databases().contains(ALL_DATABASES)) {
             discovery = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "chorus-discovery");
@@ -130,6 +135,9 @@ public final class Sidecar implements AutoCloseable {
         LOG.info("sidecar {} stopping", cfg.node());
         if (discovery != null) {
             discovery.shutdownNow();
+        }
+        if (faultControl != null) {
+            faultControl.close();
         }
         for (DatabaseControl c : controls) {
             c.close();

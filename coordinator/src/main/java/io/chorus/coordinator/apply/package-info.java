@@ -51,7 +51,12 @@
  *   <li>A helper that reconnects compares the durable watermark with what the applier committed: helpers commit
  *       with {@code synchronous_commit = off}, so a crash of PostgreSQL can lose their last commits; the applier then
  *       stops with {@link io.chorus.coordinator.apply.LostCommitsException} and the domain restarts from the durable
- *       watermark instead of going on above GSNs the database no longer holds.</li>
+ *       watermark instead of going on above GSNs the database no longer holds. A helper that cannot open a connection at
+ *       all (57P03, refused: the server shuts down, is down or starts) stops the applier with
+ *       {@link io.chorus.coordinator.apply.ServerShutdownException}: the domain lets go of its replication connection,
+ *       which a shutdown waits for, and starts again once the server is back. A transaction that passes one of this
+ *       node's own changesets commits with a local WAL flush: the capture lets go of the changeset once it is applied,
+ *       so a crash must not undo that.</li>
  * </ol>
  *
  * <p>DDL: a unit holding a DDL message runs alone (an exclusive batch is admitted only once every batch before it

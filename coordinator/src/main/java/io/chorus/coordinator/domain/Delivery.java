@@ -51,6 +51,7 @@ final class Delivery {
     private final List<Verdict> replayed = new ArrayList<>();
     private final Set<Gtid> replayedOwn = new HashSet<>();
     private final CountDownLatch live = new CountDownLatch(1);
+    private volatile boolean abandoned;
     private final Map<String, Gsn> barriers = new ConcurrentHashMap<>();
     private final AtomicLong delivered = new AtomicLong();
     private final AtomicLong conflicts = new AtomicLong();
@@ -88,6 +89,9 @@ final class Delivery {
     void deliver(Gsn gsn, byte[] payload) throws InterruptedException {
         if (gsn.isAfter(replayUpTo)) {
             awaitLive();
+            if (abandoned) {
+                return;
+            }
         }
         ThreadContext.put("gsn", gsn.toString());
         try {
@@ -189,6 +193,15 @@ final class Delivery {
     void goLive(PendingTracker tracker) {
         this.pending = tracker;
         replayed.clear();
+        live.countDown();
+    }
+
+    /**
+     * Ends the wait of deliveries above W for a start that will not go live (the domain closes): they return without
+     * effect, so that a group join applying this member's log can finish and be closed.
+     */
+    void abandon() {
+        abandoned = true;
         live.countDown();
     }
 

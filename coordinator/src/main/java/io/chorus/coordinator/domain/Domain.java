@@ -73,6 +73,7 @@ public final class Domain implements AutoCloseable {
     private final ReentrantLock pendingLock = new ReentrantLock();
     private volatile DomainState state = DomainState.OFFLINE;
     private volatile boolean closing;
+    private volatile BackgroundJoin joining;
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
     private volatile String lastError;
     private volatile Membership membership;
@@ -185,10 +186,25 @@ public final class Domain implements AutoCloseable {
         capture = new SlotCapture(captureConfig(), captureListener());
         capture.start();
         phases.phase("join");
+        UUID known = identity;
+        GroupListener listener = groupListener();
+        joining = new BackgroundJoin(database, () -> {
+            try {
+                return GroupFactory.join(cfg, groupName, known, bootstrap, database, listener, from);
+            } catch (io.chorus.gcs.GcsException e) {
+                throw GroupIdentity.refused(database, groupName, known, e);
+            }
+        });
+        goLive(w, from);
         try {
-            group = GroupFactory.join(cfg, groupName, identity, bootstrap, database, groupListener(), from);
-        } catch (io.chorus.gcs.GcsException e) {
-            throw GroupIdentity.refused(database, groupName, identity, e);
+            group = joining.await(Duration.ofMinutes(10));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ChorusException("interrupted while joining the group of " + database, e);
+        }
+        phases.phase("catch-up");
+        if (state != DomainState.FAILED) {
+            state = DomainState.CATCHING_UP;
         }
         Group joined = group;
         appender = new Appender("chorus-append-" + database, new Appender.Sink() {
@@ -210,9 +226,6 @@ public final class Domain implements AutoCloseable {
             appendOrder.unlock();
         }
         appendInOrder(null);
-        phases.phase("catch-up");
-        state = DomainState.CATCHING_UP;
-        goLive(w, from);
         recovery.startDonor(new DomainDonorHooks(this, database));
         watermarkTimer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "chorus-watermark-" + database);
@@ -228,7 +241,10 @@ public final class Domain implements AutoCloseable {
         LOG.info("domain {} {} in group {} (W={}, replayed from {})", database, state, groupName, w, from);
     }
 
-    /** Waits for the replay to reach W and the capture to catch up, then rebuilds the pending rows and goes live. */
+    /**
+     * Waits for the replay to reach W and the capture to catch up, then rebuilds the pending rows and goes live; the
+     * group join runs meanwhile ({@link BackgroundJoin}).
+     */
     private void goLive(Gsn w, Gsn from) {
         long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
         try {
@@ -238,6 +254,10 @@ public final class Domain implements AutoCloseable {
                     && !delivery.awaitDelivered(w, Math.min(deadline, System.nanoTime() + TimeUnit.SECONDS.toNanos(1)))) {
                 if (state == DomainState.FAILED) {
                     throw new ChorusException("replay of the group log failed: " + lastError);
+                }
+                ChorusException joinFailed = joining.failure();
+                if (joinFailed != null) {
+                    throw joinFailed;
                 }
                 if (System.nanoTime() > deadline) {
                     throw new ChorusException("the group log was not replayed up to W=" + w + " within 10 minutes (at GSN "
@@ -781,7 +801,14 @@ public final class Domain implements AutoCloseable {
         closeQuietly(capture);
         closeQuietly(sync);
         closeQuietly(appender);
-        closeQuietly(group);
+        if (delivery != null) {
+            delivery.abandon(); // a join still applying this member's log must not wait for a start that failed
+        }
+        if (joining != null) {
+            joining.closeWhenJoined();
+        } else {
+            closeQuietly(group);
+        }
         closeQuietly(enricher);
         LOG.info("domain {} stopped (was {})", database, before);
     }

@@ -33,7 +33,9 @@
  *   {@code W - window}: changesets are certified again (or, when their deps fall before the replay, re-entered with
  *   the decisions recorded in {@code chorus.conflicts}) but not applied. The capture re-emits the unconfirmed local
  *   commits; once the replay reached W and the capture caught up, the tracker is rebuilt from both and deliveries
- *   above W go on. So that every own changeset above W is among the re-emitted ones, the capture lets go of an own
+ *   above W go on. The group join runs meanwhile on its own thread ({@link io.chorus.coordinator.domain.BackgroundJoin}):
+ *   a join applies the member's own copy of the log before it returns, and a domain that restarts far behind it holds
+ *   more records above W than the group's hand-off queue takes. So that every own changeset above W is among the re-emitted ones, the capture lets go of an own
  *   changeset only once W passed it (async mode; in sync mode the confirmation releases the waiting commit, so it
  *   stays at delivery: {@link io.chorus.coordinator.domain.OwnConfirmations}). The commits captured before the join
  *   and after it are appended strictly in capture order: a later one appended first would make the group drop the

@@ -46,6 +46,12 @@
  * shared secret, an HMAC proof of it on every join and merge; a refusal says which check failed and what each side
  * has. With a shared secret the stack also encrypts all group traffic (SYM_ENCRYPT, key derived from the secret).
  *
+ * <p><b>Fault injection (tests).</b> The stacks hold {@code FaultDiscard}, JGroups' DISCARD that also drops by member
+ * name: {@link io.chorus.gcs.FaultHook} cuts one group's member off from others (in-JVM tests), or every group of a
+ * member in this JVM, present and future ({@code cutInProcess}, driven by a sidecar's test fault control). Both sides
+ * cut each other for a symmetric partition; failure detection then splits the view and only the majority keeps a
+ * leader. Inactive unless used.
+ *
  * <p><b>Sharp edges of jgroups-raft 1.1.4 handled here:</b> fsync is off by default (we turn it on); resends only
  * when idle (CatchUpRaft; resend interval 20 ms instead of 1 s); {@code send_commits_immediately} floods (left off);
  * requests forwarded to a dead leader never complete (attempt deadlines); a snapshot replaces missing entries (full

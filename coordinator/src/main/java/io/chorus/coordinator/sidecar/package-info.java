@@ -14,5 +14,10 @@
  *   while the calling transaction is still open.</li>
  * </ul>
  * A database whose {@code chorus.meta} says it is enabled is rejoined when the sidecar starts.
+ *
+ * <p>For tests only, {@code testing.faultControl} adds a fourth channel, {@link io.chorus.coordinator.sidecar.FaultControl}:
+ * a control file through which a harness cuts this node's group links (the gcs fault hook, process-wide) and an
+ * acknowledgement file that says when the cut is in place. A file, not a socket: nothing listens on the network, a
+ * restarted sidecar finds the current cut at start, and a harness needs no port. Off by default; logged at WARN.
  */
 package io.chorus.coordinator.sidecar;

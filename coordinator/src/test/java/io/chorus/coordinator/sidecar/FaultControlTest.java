@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.chorus.changeset.Gsn;
 import io.chorus.changeset.NodeId;
+import io.chorus.coordinator.config.ConfigLoader;
+import io.chorus.coordinator.config.NodeConfig;
 import io.chorus.gcs.Group;
 import io.chorus.gcs.GroupConfig;
 import io.chorus.gcs.GroupListener;
@@ -131,6 +133,21 @@ class FaultControlTest {
             await("the error acknowledgement", () -> Files.exists(ack) && read(ack).contains("error="), () -> read(ack));
             assertThat(read(ack)).startsWith("sequence=1\n").contains("error=");
         }
+    }
+
+    @Test
+    void theConfigurationKeyIsOffByDefaultAndResolvedBesideTheFile() throws IOException {
+        String yaml = "node: node1\ndataDir: data\npostgres:\n  databases: [app]\n"
+                + "group:\n  listen: 127.0.0.1:7800\n  members:\n    node1: 127.0.0.1:7800\n";
+        Path plain = Files.writeString(dir.resolve("plain.yaml"), yaml);
+        assertThat(ConfigLoader.load(plain, Map.of(), Map.of()).faultControl()).isNull();
+        Path testing = Files.writeString(dir.resolve("testing.yaml"), yaml + "testing:\n  faultControl: node1.faults\n");
+        NodeConfig cfg = ConfigLoader.load(testing, Map.of(), Map.of());
+        assertThat(cfg.faultControl()).isEqualTo(dir.toAbsolutePath().resolve("node1.faults"));
+        assertThat(cfg.describe()).contains("testing.faultControl=" + cfg.faultControl());
+        Path typo = Files.writeString(dir.resolve("typo.yaml"), yaml + "testing:\n  faultControls: x\n");
+        assertThatThrownBy(() -> ConfigLoader.load(typo, Map.of(), Map.of()))
+                .hasMessageContaining("unknown configuration key 'testing.faultControls'");
     }
 
     private FaultControl.Ack request(int node, Set<NodeId> cut) throws InterruptedException {

@@ -92,6 +92,15 @@ public interface ClusterNodes extends AutoCloseable {
     /** Whether node {@code i}'s sidecar runs (a frozen one counts as running). */
     boolean sidecarAlive(int i);
 
+    /**
+     * Makes node {@code i}'s sidecar drop all group traffic it receives from the nodes {@code from} (empty: heal),
+     * through its test fault control, and returns once the sidecar acknowledged that its groups took the cut. Applied
+     * to both sides, this is a symmetric partition of the group links; the servers stay reachable.
+     *
+     * @throws IllegalStateException when the sidecar does not acknowledge in time or has no group to cut
+     */
+    void cutGroupTraffic(int i, java.util.List<Integer> from) throws InterruptedException;
+
     /** Restarts node {@code i}'s PostgreSQL ({@code IMMEDIATE} is a crash with recovery) and returns once it accepts connections. */
     void restartPostgres(int i, StopMode mode);
 

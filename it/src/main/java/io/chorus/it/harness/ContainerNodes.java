@@ -196,6 +196,12 @@ final class ContainerNodes implements ClusterNodes {
     }
 
     @Override
+    public void cutGroupTraffic(int i, List<Integer> from) {
+        throw new UnsupportedOperationException("partitions are not available on the container backend yet (node" + i
+                + "); run this test with -D" + BACKEND_PROPERTY + "=local (loopback fault hook) or in network namespaces");
+    }
+
+    @Override
     public void editConfig(int i, UnaryOperator<String> edit) {
         configs.set(i - 1, edit.apply(configs.get(i - 1)));
     }

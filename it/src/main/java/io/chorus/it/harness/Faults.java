@@ -4,7 +4,10 @@ import io.chorus.testkit.PgServer.StopMode;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -15,11 +18,15 @@ import org.apache.logging.log4j.Logger;
 
 /**
  * Faults injected into a running {@link ChorusCluster}: sidecar crash and restart, freeze, slow node, PostgreSQL
- * restart (fast and immediate), termination of the apply helpers' and the walsender's backends, network partition
- * (namespaces only). Each method blocks until the fault is in place and logs it at INFO. One thread drives it.
+ * restart (fast and immediate), termination of the apply helpers' and the walsender's backends, partition of the
+ * group links (a real network cut in namespaces, the gcs fault hook on loopback). Each method blocks until the fault is in place and logs it at INFO. One thread drives it.
  */
 public final class Faults implements AutoCloseable {
     private static final Logger LOG = LogManager.getLogger(Faults.class);
+    /** Failure detection (8 s silence, 1 s verification) and a new leader election, with room for a loaded host. */
+    private static final Duration PARTITION_DETECTION = Duration.ofSeconds(90);
+    /** Merge rounds every 2-6 s, then the minority catches up on the log. */
+    private static final Duration MERGE = Duration.ofSeconds(120);
     private final ChorusCluster cluster;
     private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "chorus-fault-scheduler");
@@ -93,22 +100,65 @@ public final class Faults implements AutoCloseable {
         };
     }
 
-    /** Cuts the network between the two sides (needs {@link NetNamespaces}). */
-    public void partition(List<Integer> sideA, List<Integer> sideB) {
-        requireNamespaces().partition(sideA, sideB);
-    }
-
-    /** Removes every partition. */
-    public void heal() {
-        requireNamespaces().heal();
-    }
-
-    private NetNamespaces requireNamespaces() {
-        if (cluster.namespaces() == null) {
-            throw new IllegalStateException("partitions need a cluster started in network namespaces "
-                    + "(ChorusCluster.start(..., NetNamespaces.create(n)))");
+    /**
+     * Cuts the group links between the two sides. In network namespaces the network itself is cut; otherwise every
+     * sidecar drops all group traffic from the other side (the gcs fault hook, through the sidecars' test fault
+     * control), which returns once every sidecar acknowledged and a side without a majority reports NON_PRIMARY while
+     * a side with one is ONLINE. The servers stay reachable: local writes go on where the policy accepts them.
+     */
+    public void partition(List<Integer> sideA, List<Integer> sideB) throws InterruptedException, SQLException {
+        if (cluster.namespaces() != null) {
+            cluster.namespaces().partition(sideA, sideB);
+            return;
         }
-        return cluster.namespaces();
+        for (int i : sideA) {
+            cluster.nodes().cutGroupTraffic(i, sideB);
+        }
+        for (int i : sideB) {
+            cluster.nodes().cutGroupTraffic(i, sideA);
+        }
+        LOG.info("partition {} | {}: every sidecar drops the other side's group traffic", sideA, sideB);
+        awaitStates(sideA, sideB, PARTITION_DETECTION);
+        LOG.info("partition {} | {} in place: {}", sideA, sideB, cluster.statuses());
+    }
+
+    /**
+     * Removes every partition. On loopback, returns once every node is ONLINE again (the sides merged); every
+     * sidecar must be running.
+     */
+    public void heal() throws InterruptedException, SQLException {
+        if (cluster.namespaces() != null) {
+            cluster.namespaces().heal();
+            return;
+        }
+        List<Integer> all = new ArrayList<>();
+        for (int i = 1; i <= cluster.size(); i++) {
+            cluster.nodes().cutGroupTraffic(i, List.of());
+            all.add(i);
+        }
+        LOG.info("partition healed: no sidecar drops group traffic");
+        awaitStates(all, List.of(), MERGE);
+        LOG.info("every node ONLINE after the heal");
+    }
+
+    /** Waits until the side with a majority (if any) is ONLINE and a side without one is NON_PRIMARY. */
+    private void awaitStates(List<Integer> sideA, List<Integer> sideB, Duration timeout) {
+        int majority = cluster.size() / 2 + 1;
+        Map<Integer, String> expected = new TreeMap<>();
+        sideA.forEach(i -> expected.put(i, sideA.size() >= majority ? "ONLINE" : "NON_PRIMARY"));
+        sideB.forEach(i -> expected.put(i, sideB.size() >= majority ? "ONLINE" : "NON_PRIMARY"));
+        try {
+            Await.until("node states " + expected, timeout, () -> {
+                for (Map.Entry<Integer, String> e : expected.entrySet()) {
+                    if (!e.getValue().equals(cluster.status(e.getKey()).state())) {
+                        return false;
+                    }
+                }
+                return true;
+            });
+        } catch (IllegalStateException e) {
+            throw new IllegalStateException(e.getMessage() + "; the nodes report " + cluster.statuses(), e);
+        }
     }
 
     @Override

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
@@ -24,6 +25,8 @@ public final class WorkloadRunner {
     private static final Duration RECONNECT = Duration.ofSeconds(60);
     private final AtomicBoolean running = new AtomicBoolean(true);
     private final AtomicLong committed = new AtomicLong();
+    /** Commits per node, index 0 unused. */
+    private final AtomicLongArray committedOn;
     private final AtomicLong refused = new AtomicLong();
     private final AtomicLong inDoubt = new AtomicLong();
     private final List<Thread> threads = new ArrayList<>();
@@ -38,7 +41,7 @@ public final class WorkloadRunner {
     /** Starts the writers and returns at once; the seed is logged so a run can be replayed. */
     public static WorkloadRunner start(int run, List<Workload> workloads, Nodes nodes, int nodeCount, int writers, long seed,
                                        Duration duration, long maxPerWriter) {
-        WorkloadRunner r = new WorkloadRunner();
+        WorkloadRunner r = new WorkloadRunner(nodeCount);
         long end = System.nanoTime() + duration.toNanos();
         LOG.info("run {}: workloads {} on {} nodes, {} writers each, seed {}, {} s", run, workloads.stream().map(Workload::name).toList(),
                 nodeCount, writers, seed, duration.toSeconds());
@@ -58,6 +61,10 @@ public final class WorkloadRunner {
         }
         r.threads.forEach(Thread::start);
         return r;
+    }
+
+    private WorkloadRunner(int nodeCount) {
+        committedOn = new AtomicLongArray(nodeCount + 1);
     }
 
     private void write(int run, Workload workload, Nodes nodes, int node, int nodeCount, int index, Random rnd, long end, long max) {
@@ -93,6 +100,7 @@ public final class WorkloadRunner {
             committing = true;
             c.commit();
             committed.incrementAndGet();
+            committedOn.incrementAndGet(w.node());
             workload.committed(token);
             return true;
         } catch (SQLException e) {
@@ -156,6 +164,11 @@ public final class WorkloadRunner {
 
     public long committed() {
         return committed.get();
+    }
+
+    /** Transactions committed on node {@code node} (1-based). */
+    public long committedOn(int node) {
+        return committedOn.get(node);
     }
 
     public long refusedLocally() {

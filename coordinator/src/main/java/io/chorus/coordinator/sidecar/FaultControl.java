@@ -12,6 +12,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardWatchEventKinds;
+import java.nio.file.WatchEvent;
 import java.nio.file.WatchKey;
 import java.nio.file.WatchService;
 import java.time.Duration;
@@ -31,8 +32,8 @@ import org.apache.logging.log4j.ThreadContext;
  *
  * <p>Protocol. The harness writes the control file atomically: {@code sequence=<n>} and {@code cut=<node ids>}
  * (comma separated; empty heals). The sidecar's {@code chorus-fault-control} thread notices the new sequence number
- * (file-system events, and a check every {@value #CHECK_MILLIS} ms where events do not arrive), applies the cut to
- * every group of this node through {@link FaultHook#cutInProcess} (groups opened later included), and writes
+ * (a file-system event naming it, or a check every {@value #CHECK_MILLIS} ms where events do not arrive), applies the
+ * cut to every group of this node through {@link FaultHook#cutInProcess} (groups opened later included), and writes
  * {@code <file>.ack} atomically: {@code sequence=<n>} and {@code groups=<names>}, or {@code error=<text>}. A restarted
  * sidecar applies the file's current cut at start. {@link #request} is the harness's side.
  *
@@ -41,7 +42,10 @@ import org.apache.logging.log4j.ThreadContext;
  */
 public final class FaultControl implements AutoCloseable {
     private static final Logger LOG = LogManager.getLogger(FaultControl.class);
-    static final long CHECK_MILLIS = 100;
+    /** The fallback check where file-system events do not arrive (e.g. some shared folders). */
+    static final long CHECK_MILLIS = 1000;
+    /** How often the harness's side looks at the acknowledgement between events. */
+    private static final long ACK_CHECK_MILLIS = 100;
 
     private final NodeId self;
     private final Path file;
@@ -77,10 +81,15 @@ public final class FaultControl implements AutoCloseable {
 
     private void run() {
         ThreadContext.put("node", self.value());
+        boolean changed = true;
         while (running) {
             try {
-                check();
-                drain(watch.poll(CHECK_MILLIS, TimeUnit.MILLISECONDS));
+                if (changed) {
+                    check();
+                }
+                WatchKey key = watch.poll(CHECK_MILLIS, TimeUnit.MILLISECONDS);
+                // other files of the folder (logs) change all the time: read the control file only when it changed
+                changed = key == null || names(key, file.getFileName());
             } catch (InterruptedException | ClosedWatchServiceException e) {
                 return;
             } catch (RuntimeException e) {
@@ -156,7 +165,11 @@ public final class FaultControl implements AutoCloseable {
                             + " within " + timeout.toSeconds() + " s (last: " + ack + "); is the sidecar running with "
                             + "testing.faultControl = " + file + "?");
                 }
-                drain(w.poll(Math.min(TimeUnit.NANOSECONDS.toMillis(left) + 1, CHECK_MILLIS), TimeUnit.MILLISECONDS));
+                WatchKey key = w.poll(Math.min(TimeUnit.NANOSECONDS.toMillis(left) + 1, ACK_CHECK_MILLIS), TimeUnit.MILLISECONDS);
+                if (key != null) {
+                    key.pollEvents();
+                    key.reset();
+                }
                 ack = read(ackFile);
             }
             if (ack.containsKey("error")) {
@@ -169,12 +182,14 @@ public final class FaultControl implements AutoCloseable {
         }
     }
 
-    /** Events only wake the waiter: the file is read whole afterwards. */
-    private static void drain(WatchKey key) {
-        if (key != null) {
-            key.pollEvents();
-            key.reset();
+    /** Whether the events of {@code key} name {@code name} (or were lost); resets the key. */
+    private static boolean names(WatchKey key, Path name) {
+        boolean hit = false;
+        for (WatchEvent<?> e : key.pollEvents()) {
+            hit |= e.kind() == StandardWatchEventKinds.OVERFLOW || name.equals(e.context());
         }
+        key.reset();
+        return hit;
     }
 
     static Path ackFile(Path file) {

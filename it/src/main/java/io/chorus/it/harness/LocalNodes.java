@@ -22,7 +22,7 @@ import java.util.function.UnaryOperator;
  * through which {@link #cutGroupTraffic} partitions the group links on loopback.
  */
 final class LocalNodes implements ClusterNodes {
-    /** How long a sidecar may take to acknowledge a fault request (it checks its file every 100 ms). */
+    /** How long a sidecar may take to acknowledge a fault request (it reads its file as soon as it changes). */
     private static final Duration FAULT_ACK = Duration.ofSeconds(30);
     private final LocalCluster local;
 

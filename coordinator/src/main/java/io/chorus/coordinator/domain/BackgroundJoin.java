@@ -60,7 +60,7 @@ final class BackgroundJoin {
             throw asChorus(e.getCause());
         } catch (TimeoutException e) {
             throw new ChorusException("the group join of database " + database + " did not finish within "
-                    + timeout.toSeconds() + " s after the domain went live; is a majority of the group up?", e);
+                    + timeout.toMillis() + " ms after the domain went live; is a majority of the group up?", e);
         }
     }
 

@@ -21,7 +21,8 @@ import java.util.regex.Pattern;
  * logical message with prefix {@value #PREFIX} whose content is JSON
  * {@code {"v":1,"sql":...,"search_path":...,"role":...,"tag":...,"relations":[[schema,table],...],"keyed":...}},
  * plus {@code "renamed":[[old schema, old table],[new schema, new table]]} and {@code "dropped":[[schema,table],...]}
- * when the statement renamed or dropped tables.
+ * when the statement renamed or dropped tables, and {@code "intent"} when the statement was ordered before it ran (the
+ * token of its DDL intent, see {@code chorus._ddl_order_start} in chorus-3.sql).
  *
  * <p>{@code sql} is absent on the later events of a query string already emitted (several DDL commands in one string):
  * such a message only names more relations. {@code relations} are the tables the DDL created, changed or dropped, old
@@ -43,7 +44,7 @@ import java.util.regex.Pattern;
  */
 public record DdlMessage(Optional<String> sql, String searchPath, String role, String tag,
                          List<RelationName> relations, boolean keyed, List<RelationName> renamed,
-                         List<RelationName> dropped) {
+                         List<RelationName> dropped, Optional<String> intent) {
     /** The prefix of DDL messages. */
     public static final String PREFIX = "chorus_ddl";
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -60,9 +61,16 @@ public record DdlMessage(Optional<String> sql, String searchPath, String role, S
         relations = List.copyOf(relations);
         renamed = List.copyOf(renamed);
         dropped = List.copyOf(dropped);
+        Objects.requireNonNull(intent, "intent");
         if (!renamed.isEmpty() && renamed.size() != 2) {
             throw new IllegalArgumentException("renamed must hold the old and the new name, got " + renamed);
         }
+    }
+
+    /** A statement that was not ordered under an intent. */
+    public DdlMessage(Optional<String> sql, String searchPath, String role, String tag, List<RelationName> relations,
+                      boolean keyed, List<RelationName> renamed, List<RelationName> dropped) {
+        this(sql, searchPath, role, tag, relations, keyed, renamed, dropped, Optional.empty());
     }
 
     /** A statement that renamed and dropped no table. */
@@ -95,7 +103,8 @@ public record DdlMessage(Optional<String> sql, String searchPath, String role, S
             return new DdlMessage(sql.isTextual() ? Optional.of(sql.asText()) : Optional.empty(),
                     n.path("search_path").asText(), n.path("role").asText(), n.path("tag").asText(),
                     names(n.path("relations")), n.path("keyed").asBoolean(true), names(n.path("renamed")),
-                    names(n.path("dropped")));
+                    names(n.path("dropped")), n.path("intent").isTextual() ? Optional.of(n.path("intent").asText())
+                    : Optional.empty());
         } catch (IOException | RuntimeException e) {
             if (e instanceof ChorusException ce) {
                 throw ce;

@@ -16,7 +16,7 @@ import java.sql.Statement;
  */
 public final class SqlSurface {
     /** The version this build installs. */
-    public static final int VERSION = 2;
+    public static final int VERSION = 3;
     private static final long INSTALL_LOCK = 0x63686f7275730001L;
 
     private SqlSurface() {
@@ -28,6 +28,8 @@ public final class SqlSurface {
         c.setAutoCommit(false);
         try (Statement st = c.createStatement()) {
             st.execute("SELECT pg_advisory_xact_lock(" + INSTALL_LOCK + ")");
+            // the surface's own objects are this node's: neither replicated nor ordered with the group's DDL
+            st.execute("SELECT set_config('chorus.replicate_ddl', 'off', true)");
             int before = installedVersion(c);
             if (before > VERSION) {
                 throw new SQLException("database " + c.getCatalog() + " has Chorus SQL surface version " + before

@@ -43,6 +43,7 @@ class DdlCaptureTest {
         SqlSurface.install(c);
         exec(c, "INSERT INTO chorus.meta VALUES ('enabled', 'true'), ('sequence_slot', '3')");
         exec(c, "SELECT pg_create_logical_replication_slot('t_" + db + "', 'test_decoding')");
+        exec(c, "SET chorus.ddl_order = off"); // no sidecar here to order the DDL before it runs
         return c;
     }
 
@@ -103,6 +104,30 @@ class DdlCaptureTest {
                     .hasMessageContaining("a query string that mixes DDL (ALTER TABLE) with other statements (INSERT INTO a VALUES (1))")
                     .hasMessageContaining("chorus.execute");
             assertThat(query(c, "SELECT count(*) FROM a")).isEqualTo("0");
+        }
+    }
+
+    @Test
+    void ddlThatCannotBeOrderedFirstIsRefusedNamingWhyAndTheFix() throws SQLException {
+        try (Connection c = replicated()) {
+            exec(c, "RESET chorus.ddl_order");
+            assertThatThrownBy(() -> exec(c, "CREATE TABLE o(id int PRIMARY KEY)"))
+                    .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("55000"))
+                    .hasMessageContaining("CREATE TABLE cannot be ordered: no Chorus sidecar is serving database");
+            exec(c, "UPDATE chorus.node_state SET state = 'NON_PRIMARY', heartbeat = clock_timestamp()");
+            assertThatThrownBy(() -> exec(c, "CREATE TABLE o(id int PRIMARY KEY)"))
+                    .hasMessageContaining("cannot be ordered while database").hasMessageContaining("is NON_PRIMARY")
+                    .hasMessageContaining("ONLINE in the primary component");
+            c.setAutoCommit(false);
+            exec(c, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+            assertThatThrownBy(() -> exec(c, "CREATE TABLE o(id int PRIMARY KEY)"))
+                    .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("0A000"))
+                    .hasMessageContaining("CREATE TABLE cannot be ordered in a REPEATABLE READ transaction")
+                    .hasMessageContaining("READ COMMITTED");
+            c.rollback();
+            c.setAutoCommit(true);
+            exec(c, "CREATE TEMP TABLE scratch(x int)"); // temporary objects are this session's: never ordered
+            assertThat(ddl(decoded(c))).isEmpty();
         }
     }
 

@@ -47,6 +47,7 @@ final class Delivery {
     private final LocalDelivered localDelivered;
     private final Gsn replayUpTo;
     private final Gsn replayFrom;
+    private final DdlOrder ddlOrder;
     private final Map<Long, List<ConflictRow>> recorded;
     private final List<Verdict> replayed = new ArrayList<>();
     private final Set<Gtid> replayedOwn = new HashSet<>();
@@ -72,8 +73,9 @@ final class Delivery {
      */
     Delivery(NodeId self, String database, WireCodec codec, Certifier certifier, ReentrantLock pendingLock,
              Runnable drainLocals, UnitSink sink, LocalDelivered localDelivered, Gsn replayFrom, Gsn replayUpTo,
-             Map<Long, List<ConflictRow>> recorded) {
+             Map<Long, List<ConflictRow>> recorded, DdlOrder ddlOrder) {
         this.self = self;
+        this.ddlOrder = ddlOrder;
         this.database = database;
         this.codec = codec;
         this.certifier = certifier;
@@ -99,11 +101,12 @@ final class Delivery {
             boolean replay = !gsn.isAfter(replayUpTo);
             if (record instanceof LogRecord.Changes c) {
                 changes(gsn, c.changeSet(), replay);
+                ddlOrder.onChanges(c.changeSet(), gsn, barriers);
             } else if (record instanceof LogRecord.Watermark w) {
                 certifier.onWatermark(w.node(), w.watermark());
                 progress(gsn, replay);
             } else if (record instanceof LogRecord.Barrier b) {
-                if (b.node().equals(self)) {
+                if (!ddlOrder.onBarrier(b.node(), b.token(), gsn, barriers) && b.node().equals(self)) {
                     barriers.put(b.token(), gsn);
                 }
                 progress(gsn, replay);

@@ -90,6 +90,7 @@ public final class Domain implements AutoCloseable {
     private UUID identity;
     private CaptureSync sync;
     private final SchemaChanges schemaChanges = new SchemaChanges();
+    private DdlOrder ddlOrder;
     private final DomainGuard guard = new DomainGuard(pendingLock, this::drainLocals, schemaChanges);
     private final DomainRecovery recovery;
     private final Object localsMonitor = new Object();
@@ -180,8 +181,9 @@ public final class Domain implements AutoCloseable {
                 fail(reason);
             }
         });
+        ddlOrder = new DdlOrder(cfg.node(), () -> cfg.postgres().connect(database, "chorus-ddl-order"));
         delivery = new Delivery(cfg.node(), database, codec, certifier, pendingLock, this::drainLocals, this::submit,
-                this::localDelivered, from, w, recorded);
+                this::localDelivered, from, w, recorded, ddlOrder);
         enricher = new KeyEnricher(cfg.postgres(), database);
         capture = new SlotCapture(captureConfig(), captureListener());
         capture.start();
@@ -234,6 +236,7 @@ public final class Domain implements AutoCloseable {
         });
         watermarkTimer.scheduleWithFixedDelay(this::reportWatermarkSafely, WATERMARK_EVERY_MS, WATERMARK_EVERY_MS,
                 TimeUnit.MILLISECONDS);
+        watermarkTimer.scheduleWithFixedDelay(ddlOrder::releaseFinished, 500, 500, TimeUnit.MILLISECONDS);
         if (state != DomainState.FAILED) { // a failure while catching up stands: deliveries stopped with it
             state = group.isPrimary() ? DomainState.ONLINE : DomainState.NON_PRIMARY;
         }
@@ -810,6 +813,7 @@ public final class Domain implements AutoCloseable {
             closeQuietly(group);
         }
         closeQuietly(enricher);
+        closeQuietly(ddlOrder);
         LOG.info("domain {} stopped (was {})", database, before);
     }
 

@@ -1,0 +1,234 @@
+package io.chorus.coordinator.domain;
+
+import io.chorus.changeset.Change;
+import io.chorus.changeset.ChangeSet;
+import io.chorus.changeset.Gsn;
+import io.chorus.changeset.MessageChange;
+import io.chorus.changeset.NodeId;
+import io.chorus.schema.DdlMessage;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+
+/**
+ * Orders DDL before it runs (DESIGN §6; Galera's total order isolation, PGD's global DDL lock): a group-wide DDL lock
+ * granted in total order. Before a DDL transaction runs its first statement, the session's event trigger asks
+ * for an <em>intent</em> (a read barrier whose token starts with {@value #INTENT}); every node records the intent at
+ * its GSN. The session may go on once every intent ordered before its own has ended here — its origin's DDL changeset
+ * (which names the intent) was delivered and applied, or its origin released it because its transaction ended without
+ * one — so two nodes' DDL never run in an order other than the group's: a concurrent ADD COLUMN on one table gets the
+ * same column order on every node.
+ *
+ * <p>The answer goes through the read-barrier map the control thread answers in {@code chorus.barriers}: the intent's
+ * token is put there, with the GSN delivered at that moment, once nothing earlier is open; the control thread writes
+ * the answer once this node applied that GSN. A node releases its own intents whose transaction ended (aborted, or
+ * committed without DDL) by writing {@value #RELEASE}{@code <id>} as the same kind of message after the end, so the
+ * release follows the transaction's changeset, if any, in the log.
+ *
+ * <p>Thread-safe: deliveries (delivery thread) and {@link #releaseFinished} (timer thread) synchronise on this object.
+ * Bounded: at most {@value #MAX_OPEN} open intents are kept (the oldest is dropped with a warning).
+ */
+final class DdlOrder implements AutoCloseable {
+    private static final Logger LOG = LogManager.getLogger(DdlOrder.class);
+    /** Token prefix of an intent: {@code ddl:<id>:<xid>}. */
+    static final String INTENT = "ddl:";
+    /** Token prefix of a release: {@code ddl-release:<id>}. */
+    static final String RELEASE = "ddl-release:";
+    private static final int MAX_OPEN = 10_000;
+    private static final long RELEASE_AGAIN_NANOS = TimeUnit.SECONDS.toNanos(10);
+
+    /** An intent ordered at {@code gsn}: its origin, id, transaction id and the full token its session waits for. */
+    record Intent(NodeId node, String id, long xid, Gsn gsn, String token) {
+    }
+
+    /** Opens the connection releases are written through. */
+    interface Connector {
+        Connection open() throws SQLException;
+    }
+
+    private final NodeId self;
+    private final Connector connector;
+    private final NavigableMap<Long, Intent> open = new TreeMap<>();
+    private final Map<String, Long> openById = new HashMap<>();
+    private final Map<String, Long> released = new HashMap<>();
+    private final java.util.Set<String> granted = new java.util.HashSet<>();
+    private Connection connection; // owned by the timer thread
+
+    DdlOrder(NodeId self, Connector connector) {
+        this.self = self;
+        this.connector = connector;
+    }
+
+    /**
+     * A barrier record at {@code gsn}. Returns false when it is not about DDL (a plain read barrier); else records it
+     * and puts the tokens of this node's intents that may now go on into {@code answers}.
+     */
+    synchronized boolean onBarrier(NodeId node, String token, Gsn gsn, Map<String, Gsn> answers) {
+        if (token.startsWith(RELEASE)) {
+            end(token.substring(RELEASE.length()), gsn, "released by " + node);
+        } else if (token.startsWith(INTENT)) {
+            Intent i = parse(node, token, gsn);
+            if (open.size() >= MAX_OPEN) {
+                Intent oldest = open.firstEntry().getValue();
+                LOG.warn("{} DDL intents are open; the oldest ({} of {} at GSN {}) is dropped", open.size(), oldest.id(),
+                        oldest.node(), oldest.gsn());
+                end(oldest.id(), gsn, "dropped");
+            }
+            open.put(gsn.value(), i);
+            openById.put(i.id(), gsn.value());
+            LOG.debug("DDL intent {} of {} ordered at GSN {}", i.id(), node, gsn);
+        } else {
+            return false;
+        }
+        grant(gsn, answers);
+        return true;
+    }
+
+    /** A changeset at {@code gsn}: its DDL messages end the intents they name. */
+    synchronized void onChanges(ChangeSet cs, Gsn gsn, Map<String, Gsn> answers) {
+        if (open.isEmpty()) {
+            return;
+        }
+        boolean ended = false;
+        for (Change c : cs.changes()) {
+            if (DdlMessage.isDdl(c)) {
+                var intent = DdlMessage.of((MessageChange) c).intent();
+                if (intent.isPresent()) {
+                    ended |= end(intent.get(), gsn, "committed");
+                }
+            }
+        }
+        if (ended) {
+            grant(gsn, answers);
+        }
+    }
+
+    private boolean end(String id, Gsn gsn, String how) {
+        Long at = openById.remove(id);
+        if (at == null) {
+            return false;
+        }
+        Intent i = open.remove(at);
+        granted.remove(id);
+        LOG.info("DDL intent {} of {} (GSN {}) ended at GSN {}: {}", id, i.node(), at, gsn, how);
+        return true;
+    }
+
+    /** Answers this node's intents that nothing open precedes, with the GSN delivered now (it must be applied first). */
+    private void grant(Gsn now, Map<String, Gsn> answers) {
+        for (Intent i : open.values()) {
+            if (i.node().equals(self)) {
+                if (granted.add(i.id())) {
+                    answers.put(i.token(), now);
+                    LOG.info("DDL intent {} (GSN {}) may run once GSN {} is applied here", i.id(), i.gsn(), now);
+                }
+            }
+            break; // only the first open intent is granted: every later one waits for it
+        }
+    }
+
+    private static Intent parse(NodeId node, String token, Gsn gsn) {
+        String[] parts = token.substring(INTENT.length()).split(":", 2);
+        long xid;
+        try {
+            xid = parts.length == 2 ? Long.parseLong(parts[1]) : 0;
+        } catch (NumberFormatException e) {
+            xid = 0;
+        }
+        return new Intent(node, parts[0], xid, gsn, token);
+    }
+
+    /** The open intents, oldest first (for status and tests). */
+    synchronized List<Intent> openIntents() {
+        return new ArrayList<>(open.values());
+    }
+
+    /**
+     * Releases this node's open intents whose transaction is over: aborted (the statement failed, or its wait timed
+     * out), or committed (its changeset, if it had one, is already ahead of the release in the capture). Blocking; on
+     * the timer thread. A failure is logged and retried on the next call.
+     */
+    void releaseFinished() {
+        List<Intent> mine = new ArrayList<>();
+        synchronized (this) {
+            long now = System.nanoTime();
+            released.values().removeIf(at -> now - at > RELEASE_AGAIN_NANOS);
+            for (Intent i : open.values()) {
+                if (i.node().equals(self) && !released.containsKey(i.id())) {
+                    mine.add(i);
+                }
+            }
+        }
+        if (mine.isEmpty()) {
+            return;
+        }
+        try {
+            for (Intent i : mine) {
+                if (!inProgress(i.xid())) {
+                    release(i);
+                }
+            }
+        } catch (SQLException | RuntimeException e) {
+            LOG.warn("cannot check or release this node's DDL intents ({}); retrying", e.getMessage());
+            closeConnection();
+        }
+    }
+
+    private boolean inProgress(long xid) throws SQLException {
+        try (PreparedStatement ps = connection().prepareStatement("SELECT pg_xact_status(?::text::xid8)")) {
+            ps.setLong(1, xid);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return "in progress".equals(rs.getString(1));
+            }
+        }
+    }
+
+    private void release(Intent i) throws SQLException {
+        Connection c = connection();
+        String sql = c.getMetaData().getDatabaseMajorVersion() >= 17
+                ? "SELECT pg_logical_emit_message(false, ?, ?, true)" : "SELECT pg_logical_emit_message(false, ?, ?)";
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, Domain.SYNC_WAIT_PREFIX);
+            ps.setString(2, RELEASE + i.id());
+            ps.execute();
+        }
+        synchronized (this) {
+            released.put(i.id(), System.nanoTime());
+        }
+        LOG.info("DDL intent {} (GSN {}): its transaction {} ended without ending it; released", i.id(), i.gsn(), i.xid());
+    }
+
+    private Connection connection() throws SQLException {
+        if (connection == null) {
+            connection = connector.open();
+        }
+        return connection;
+    }
+
+    private void closeConnection() {
+        if (connection != null) {
+            try {
+                connection.close();
+            } catch (SQLException e) {
+                LOG.debug("closing the DDL intent connection: {}", e.getMessage());
+            }
+            connection = null;
+        }
+    }
+
+    @Override
+    public void close() {
+        closeConnection();
+    }
+}

@@ -1,0 +1,122 @@
+package io.chorus.coordinator.domain;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.chorus.changeset.ChangeSet;
+import io.chorus.changeset.Gsn;
+import io.chorus.changeset.Gtid;
+import io.chorus.changeset.Lsn;
+import io.chorus.changeset.MessageChange;
+import io.chorus.changeset.NodeId;
+import io.chorus.testkit.PgServer;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The group-wide DDL order: intents are granted strictly in GSN order, each once every earlier intent ended (by its
+ * DDL changeset or a release), with the GSN that must be applied first; a node releases its intents whose transaction
+ * ended, through a logical message read back from a real server's WAL.
+ */
+class DdlOrderTest {
+    private static final NodeId A = NodeId.of("a");
+    private static final NodeId B = NodeId.of("b");
+
+    private static DdlOrder order(NodeId self) {
+        return new DdlOrder(self, () -> {
+            throw new SQLException("no connection in this test", "08003");
+        });
+    }
+
+    private static ChangeSet ddlChanges(NodeId origin, long lsn, String intent) {
+        String json = "{\"v\":1,\"sql\":\"ALTER TABLE t ADD COLUMN x int\",\"search_path\":\"public\",\"role\":\"r\","
+                + "\"tag\":\"ALTER TABLE\",\"relations\":[[\"public\",\"t\"]],\"keyed\":false"
+                + (intent == null ? "" : ",\"intent\":\"" + intent + "\"") + "}";
+        return new ChangeSet(new Gtid(origin, Lsn.of(lsn)), 1, Instant.EPOCH, Gsn.NONE,
+                List.of(new MessageChange("chorus_ddl", json.getBytes(StandardCharsets.UTF_8))));
+    }
+
+    @Test
+    void anIntentIsGrantedOnlyOnceEveryIntentOrderedBeforeItEndedHere() {
+        DdlOrder b = order(B);
+        Map<String, Gsn> answers = new HashMap<>();
+        assertThat(b.onBarrier(A, "ddl:ia:100", Gsn.of(5), answers)).isTrue();
+        assertThat(b.onBarrier(B, "ddl:ib:200", Gsn.of(6), answers)).isTrue();
+        assertThat(b.onBarrier(B, "ddl:ib2:201", Gsn.of(7), answers)).isTrue();
+        assertThat(answers).as("node a's earlier intent is open").isEmpty();
+        b.onChanges(ddlChanges(A, 1, null), Gsn.of(8), answers);
+        assertThat(answers).as("DDL that names no intent ends none").isEmpty();
+        b.onChanges(ddlChanges(A, 2, "ia"), Gsn.of(9), answers);
+        assertThat(answers).as("granted once a's DDL at GSN 9 is applied here").containsOnly(Map.entry("ddl:ib:200", Gsn.of(9)));
+        answers.clear(); // the control thread answered it
+        b.onBarrier(A, "ddl:ia2:101", Gsn.of(10), answers);
+        b.onBarrier(B, "ddl-release:ib", Gsn.of(11), answers);
+        assertThat(answers).as("b's second intent: granted at once after the first's release")
+                .containsOnly(Map.entry("ddl:ib2:201", Gsn.of(11)));
+        assertThat(b.openIntents()).extracting(DdlOrder.Intent::id).containsExactly("ib2", "ia2");
+    }
+
+    @Test
+    void anIntentWithNothingBeforeItIsGrantedAtItsOwnGsnAndPlainBarriersAreLeftAlone() {
+        DdlOrder a = order(A);
+        Map<String, Gsn> answers = new HashMap<>();
+        assertThat(a.onBarrier(A, "0f3c-sync-wait-token", Gsn.of(3), answers)).isFalse();
+        a.onBarrier(B, "ddl:other:7", Gsn.of(4), answers);
+        a.onBarrier(B, "ddl-release:other", Gsn.of(5), answers);
+        a.onBarrier(A, "ddl:mine:8", Gsn.of(6), answers);
+        assertThat(answers).containsOnly(Map.entry("ddl:mine:8", Gsn.of(6)));
+        a.onBarrier(B, "ddl-release:unknown", Gsn.of(7), answers);
+        assertThat(a.openIntents()).extracting(DdlOrder.Intent::id).containsExactly("mine");
+    }
+
+    @Test
+    void anIntentWhoseTransactionEndedIsReleasedThroughTheWal() throws Exception {
+        try (PgServer pg = PgServer.start("ddlorder")) {
+            pg.createDatabase("app");
+            try (Connection c = pg.connect("app"); Statement st = c.createStatement()) {
+                st.execute("SELECT pg_create_logical_replication_slot('t', 'test_decoding')");
+                c.setAutoCommit(false);
+                long aborted = xid(st);
+                c.rollback();
+                long running = xid(st);
+                DdlOrder a = new DdlOrder(A, () -> pg.connect("app"));
+                Map<String, Gsn> answers = new HashMap<>();
+                a.onBarrier(A, "ddl:gone:" + aborted, Gsn.of(1), answers);
+                a.onBarrier(A, "ddl:open:" + running, Gsn.of(2), answers);
+                a.releaseFinished();
+                a.releaseFinished(); // a release is written once (again only after a while)
+                c.rollback();
+                c.setAutoCommit(true);
+                assertThat(messages(st)).containsExactly("ddl-release:gone");
+                a.close();
+            }
+        }
+    }
+
+    private static long xid(Statement st) throws SQLException {
+        try (ResultSet rs = st.executeQuery("SELECT pg_current_xact_id()::text::bigint")) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    private static List<String> messages(Statement st) throws SQLException {
+        List<String> out = new ArrayList<>();
+        try (ResultSet rs = st.executeQuery("SELECT data FROM pg_logical_slot_get_changes('t', NULL, NULL) "
+                + "WHERE data LIKE 'message:%chorus_sync_wait%'")) {
+            while (rs.next()) {
+                String d = rs.getString(1);
+                out.add(d.substring(d.indexOf("content:") + "content:".length()).trim());
+            }
+        }
+        return out;
+    }
+}

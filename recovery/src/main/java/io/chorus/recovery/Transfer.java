@@ -1,5 +1,6 @@
 package io.chorus.recovery;
 
+import io.chorus.schema.SchemaFingerprint;
 import io.chorus.changeset.ChorusException;
 import io.chorus.changeset.Gsn;
 import io.chorus.changeset.NodeId;
@@ -192,6 +193,7 @@ public final class Transfer {
             DonorSchema schema = SchemaAdaption.read(src);
             mark(dst, "from " + o.donor() + " at GSN " + o.gsn());
             SchemaAdaption.adapt(dst, schema);
+            SchemaFingerprint.requireSame(dst, src, "donor " + o.donor() + " at GSN " + o.gsn()); // DESIGN §6
             empty(dst, schema.tables());
             TransferProgress p = new TableCopier(donor, local, o.snapshotId(), 4).copy(schema.tables(), o.donor(), o.gsn(), progress);
             finish(src, dst, schema, o.gsn());

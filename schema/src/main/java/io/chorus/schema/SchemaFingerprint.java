@@ -65,6 +65,55 @@ public final class SchemaFingerprint {
         return diff;
     }
 
+    /**
+     * Refuses a node whose schema differs from the group's: {@code here} is the node's database, {@code group} a
+     * member's at the same point of the group's order (a donor inside its exported snapshot), described as
+     * {@code groupName} in the message. Blocking.
+     *
+     * @throws ChorusException naming every difference ("missing here: column ...", "only here: unique ...", at most
+     *                         {@value #MAX_LISTED} of them) and the fix
+     */
+    public static void requireSame(Connection here, Connection group, String groupName) {
+        List<String> diff = describeDifference(describe(here), describe(group));
+        if (diff.isEmpty()) {
+            return;
+        }
+        List<String> listed = diff.subList(0, Math.min(MAX_LISTED, diff.size()));
+        throw new ChorusException("the schema of this database differs from " + groupName + " in " + diff.size()
+                + " place(s): " + String.join("; ", listed) + (diff.size() > listed.size() ? "; ..." : "")
+                + ". Fix: make this database's tables match (with SET chorus.replicate_ddl = off), or drop the "
+                + "differing tables here so that the transfer creates them from the group's definitions, then enable "
+                + "replication again");
+    }
+
+    /**
+     * Records the fingerprint and its description in {@code chorus.meta} (key {@value #META_KEY}, JSON
+     * {@code {"sha256":...,"lines":[...]}}), where {@code chorus.schema_fingerprint()} shows it. Commits when the
+     * connection is in auto-commit mode. Blocking.
+     *
+     * @return the fingerprint recorded
+     */
+    public static String record(Connection connection) throws java.sql.SQLException {
+        List<String> lines = describe(connection);
+        String sha = sha256(String.join("\n", lines));
+        com.fasterxml.jackson.databind.node.ObjectNode json = JSON.createObjectNode().put("sha256", sha);
+        lines.forEach(json.putArray("lines")::add);
+        try (java.sql.PreparedStatement ps = connection.prepareStatement("INSERT INTO chorus.meta (key, value) "
+                + "VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")) {
+            ps.setString(1, META_KEY);
+            ps.setString(2, json.toString());
+            ps.execute();
+        }
+        return sha;
+    }
+
+    /** The {@code chorus.meta} key of the recorded fingerprint. */
+    public static final String META_KEY = "schema_fingerprint";
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
+    /** How many differences {@link #requireSame} names. */
+    static final int MAX_LISTED = 20;
+
     static String sha256(String text) {
         try {
             MessageDigest digest = MessageDigest.getInstance("SHA-256");

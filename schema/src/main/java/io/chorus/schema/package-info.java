@@ -30,7 +30,22 @@
  * ordered before a RENAME or DROP TABLE but not seen by it reaches the statement's origin after the statement ran
  * there: the message names the tables it renamed ({@code renamed}) and dropped ({@code dropped}), and the origin's
  * applier writes such a change under the new name, or drops it with the table, as the other nodes do by applying it
- * before the statement. DDL is refused on a node whose tables a full transfer is replacing. Not done: two concurrent
- * ADD COLUMNs on one table leave the later statement's origin with another column order (serialise DDL on a table).
+ * before the statement. DDL is refused on a node whose tables a full transfer is replacing.
+ *
+ * <p>Concurrent DDL (chorus-3.sql, {@code coordinator.domain.DdlOrder}). A DDL transaction is ordered before its first
+ * statement runs, as Galera's total order isolation and PGD's global DDL lock do: its start trigger asks for an intent,
+ * which the group orders; the statement waits (bounded by {@code chorus.ddl_order_timeout}, refusing with 55P03) until
+ * every intent ordered before its own has ended on this node — its DDL changeset applied, or released by its origin
+ * once its transaction ended without one. So DDL runs on every node, its origin included, in the group's order:
+ * concurrent ADD COLUMNs on one table get the same column order everywhere. DDL is refused on a node that is not
+ * ONLINE and in REPEATABLE READ or SERIALIZABLE transactions. Known gaps: an intent whose origin's sidecar restarted
+ * before releasing it is forgotten by that origin (other nodes' DDL then times out until it is released by the
+ * origin's next start, which rebuilds nothing: restart the sidecars in turn); a CREATE INDEX CONCURRENTLY that committed
+ * its first phase releases its intent before it ends.
+ *
+ * <p>Schema fingerprint ({@link io.chorus.schema.SchemaFingerprint}): recorded in {@code chorus.meta} at start and after
+ * every DDL the capture sees commit ({@code chorus.schema_fingerprint()}, {@code chorus.schema_description()}); a full
+ * transfer compares the joiner's description with the donor's inside the donor's snapshot after creating what was
+ * missing, and refuses with every difference (table, column, type, key, unique index, foreign key) and the fix.
  */
 package io.chorus.schema;

@@ -100,4 +100,36 @@ class ReplicaIdentityPolicyIT {
                     .noneMatch(l -> l.contains("bookkeeping"));
         }
     }
+
+    @Test
+    void aJoinerWhoseSchemaDiffersIsRefusedNamingEachDifferenceAndTheFix() throws SQLException {
+        try (Connection group = freshDatabase(pg, "fpg", SCHEMA); Connection joiner = freshDatabase(pg, "fpj", SCHEMA)) {
+            SchemaFingerprint.requireSame(joiner, group, "donor node1 at GSN 42"); // equal: accepted
+            exec(joiner, "ALTER TABLE plain ALTER COLUMN v TYPE varchar(20)", "ALTER TABLE child DROP CONSTRAINT child_p_fkey",
+                    "CREATE TABLE local_only (id int PRIMARY KEY)");
+            assertThatThrownBy(() -> SchemaFingerprint.requireSame(joiner, group, "donor node1 at GSN 42"))
+                    .isInstanceOf(ChorusException.class)
+                    .hasMessageContaining("the schema of this database differs from donor node1 at GSN 42 in 6 place(s)")
+                    .hasMessageContaining("missing here: column \"public\".\"plain\" #2 \"v\" text")
+                    .hasMessageContaining("only here: column \"public\".\"plain\" #2 \"v\" character varying(20)")
+                    .hasMessageContaining("missing here: foreign key \"public\".\"child\" child_p_fkey [p] -> \"public\".\"parent\"")
+                    .hasMessageContaining("only here: table \"public\".\"local_only\"")
+                    .hasMessageContaining("Fix: make this database's tables match");
+        }
+    }
+
+    @Test
+    void theRecordedFingerprintIsTheDescriptionsSha256() throws Exception {
+        try (Connection c = freshDatabase(pg, "fpr", SCHEMA.replace("CREATE SCHEMA chorus;",
+                "CREATE SCHEMA chorus; CREATE TABLE chorus.meta (key text PRIMARY KEY, value text);"))) {
+            String sha = SchemaFingerprint.record(c);
+            assertThat(sha).isEqualTo(SchemaFingerprint.fingerprint(c));
+            try (var st = c.createStatement(); var rs = st.executeQuery("SELECT value::jsonb->>'sha256', "
+                    + "jsonb_array_length(value::jsonb->'lines') FROM chorus.meta WHERE key = 'schema_fingerprint'")) {
+                assertThat(rs.next()).isTrue();
+                assertThat(rs.getString(1)).isEqualTo(sha);
+                assertThat(rs.getInt(2)).isEqualTo(SchemaFingerprint.describe(c).size());
+            }
+        }
+    }
 }

@@ -6,7 +6,7 @@
 -- statement ordered later ran the two in the other order (concurrent ADD COLUMNs got another column order there).
 -- Now a DDL transaction is ordered before its first statement runs, as Galera's total order isolation and PGD's
 -- global DDL lock do: the start trigger asks the sidecar for a DDL intent (a read barrier whose token is
--- 'ddl:<id>:<xid>'), and waits until the group ordered it and every intent ordered before it has ended here: its
+-- 'ddl:<id>:<xid>:<backend pid>:<statement start, microseconds>'), and waits until the group ordered it and every intent ordered before it has ended here: its
 -- DDL changeset was applied, or its origin released it (its transaction ended without one). The DDL then runs, and
 -- its messages name the intent ("intent": <id>), whose delivery ends it. One intent per transaction (later DDL of
 -- the same transaction runs at once). The wait is bounded by chorus.ddl_order_timeout (default 60 s) and fails
@@ -73,7 +73,9 @@ BEGIN
             tg_tag, current_database(), coalesce(st, 'without a state') USING ERRCODE = '55000',
             HINT = 'wait until SELECT chorus.wait_ready() returns, then run the DDL again; see chorus.status()';
     END IF;
-    v_token := 'ddl:' || v_id || ':' || pg_current_xact_id()::text;
+    -- the transaction, and the statement (a CREATE INDEX CONCURRENTLY goes on after its first transaction committed)
+    v_token := format('ddl:%s:%s:%s:%s', v_id, pg_current_xact_id(), pg_backend_pid(),
+                      (extract(epoch FROM statement_timestamp()) * 1000000)::bigint);
     IF current_setting('server_version_num')::int >= 170000 THEN
         EXECUTE 'SELECT pg_logical_emit_message(false, $1, $2, true)' USING 'chorus_sync_wait', v_token;
     ELSE
@@ -104,6 +106,20 @@ BEGIN
 END
 $$;
 ALTER EVENT TRIGGER chorus_ddl_order ENABLE ALWAYS;
+
+-- The schema fingerprint (SHA-256 of a sorted description: tables, columns in order with type and nullability, keys,
+-- unique indexes, foreign keys). The sidecar records it at start and after every DDL that commits here; compare it
+-- across nodes, and diff the description lines where it differs. A full transfer refuses a joiner whose schema still
+-- differs from the donor's after the missing tables were created, naming each difference.
+CREATE OR REPLACE FUNCTION chorus.schema_fingerprint() RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT value::jsonb->>'sha256' FROM chorus.meta WHERE key = 'schema_fingerprint'
+$$;
+
+CREATE OR REPLACE FUNCTION chorus.schema_description() RETURNS SETOF text
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_array_elements_text(value::jsonb->'lines') FROM chorus.meta WHERE key = 'schema_fingerprint'
+$$;
 
 INSERT INTO chorus.meta (key, value) VALUES ('schema_version', '3')
 ON CONFLICT (key) DO UPDATE SET value = excluded.value;

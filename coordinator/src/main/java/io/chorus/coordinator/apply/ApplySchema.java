@@ -1,6 +1,8 @@
 package io.chorus.coordinator.apply;
 
 import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 
@@ -53,8 +55,19 @@ public final class ApplySchema {
      */
     public static void ensure(Connection connection) throws SQLException {
         try (Statement st = connection.createStatement()) {
+            String before;
+            try (ResultSet rs = st.executeQuery("SELECT coalesce(current_setting('chorus.replicate_ddl', true), '')")) {
+                rs.next();
+                before = rs.getString(1);
+            }
+            // this node's bookkeeping: neither replicated nor ordered with the group's DDL (chorus-3.sql)
+            st.execute("SELECT set_config('chorus.replicate_ddl', 'off', false)");
             for (String ddl : CONFLICTS_DDL.split(";\n")) {
                 st.execute(ddl);
+            }
+            try (PreparedStatement ps = connection.prepareStatement("SELECT set_config('chorus.replicate_ddl', ?, false)")) {
+                ps.setString(1, before);
+                ps.execute();
             }
         }
     }

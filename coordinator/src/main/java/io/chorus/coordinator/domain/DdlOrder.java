@@ -40,15 +40,18 @@ import org.apache.logging.log4j.Logger;
  */
 final class DdlOrder implements AutoCloseable {
     private static final Logger LOG = LogManager.getLogger(DdlOrder.class);
-    /** Token prefix of an intent: {@code ddl:<id>:<xid>}. */
+    /** Token prefix of an intent: {@code ddl:<id>:<xid>:<backend pid>:<statement start in microseconds>}. */
     static final String INTENT = "ddl:";
     /** Token prefix of a release: {@code ddl-release:<id>}. */
     static final String RELEASE = "ddl-release:";
     private static final int MAX_OPEN = 10_000;
     private static final long RELEASE_AGAIN_NANOS = TimeUnit.SECONDS.toNanos(10);
 
-    /** An intent ordered at {@code gsn}: its origin, id, transaction id and the full token its session waits for. */
-    record Intent(NodeId node, String id, long xid, Gsn gsn, String token) {
+    /**
+     * An intent ordered at {@code gsn}: its origin, id, the transaction and the statement (backend pid, start) that
+     * asked for it, and the full token its session waits for.
+     */
+    record Intent(NodeId node, String id, long xid, int pid, long statementStart, Gsn gsn, String token) {
     }
 
     /** Opens the connection releases are written through. */
@@ -138,14 +141,16 @@ final class DdlOrder implements AutoCloseable {
     }
 
     private static Intent parse(NodeId node, String token, Gsn gsn) {
-        String[] parts = token.substring(INTENT.length()).split(":", 2);
-        long xid;
+        String[] parts = token.substring(INTENT.length()).split(":");
+        return new Intent(node, parts[0], number(parts, 1), (int) number(parts, 2), number(parts, 3), gsn, token);
+    }
+
+    private static long number(String[] parts, int i) {
         try {
-            xid = parts.length == 2 ? Long.parseLong(parts[1]) : 0;
+            return parts.length > i ? Long.parseLong(parts[i]) : 0;
         } catch (NumberFormatException e) {
-            xid = 0;
+            return 0;
         }
-        return new Intent(node, parts[0], xid, gsn, token);
     }
 
     /** The open intents, oldest first (for status and tests). */
@@ -174,7 +179,7 @@ final class DdlOrder implements AutoCloseable {
         }
         try {
             for (Intent i : mine) {
-                if (!inProgress(i.xid())) {
+                if (!inProgress(i)) {
                     release(i);
                 }
             }
@@ -184,12 +189,17 @@ final class DdlOrder implements AutoCloseable {
         }
     }
 
-    private boolean inProgress(long xid) throws SQLException {
-        try (PreparedStatement ps = connection().prepareStatement("SELECT pg_xact_status(?::text::xid8)")) {
-            ps.setLong(1, xid);
+    /** Whether the intent's transaction, or its statement (CREATE INDEX CONCURRENTLY runs several), still runs. */
+    private boolean inProgress(Intent i) throws SQLException {
+        try (PreparedStatement ps = connection().prepareStatement("SELECT pg_xact_status(?::text::xid8) = 'in progress' "
+                + "OR EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = ? AND state <> 'idle' "
+                + "AND (extract(epoch FROM query_start) * 1000000)::bigint = ?)")) {
+            ps.setLong(1, i.xid());
+            ps.setInt(2, i.pid());
+            ps.setLong(3, i.statementStart());
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
-                return "in progress".equals(rs.getString(1));
+                return rs.getBoolean(1);
             }
         }
     }

@@ -11,6 +11,7 @@ import io.chorus.schema.DdlMessage;
 import io.chorus.coordinator.config.NodeConfig;
 import io.chorus.schema.Catalog;
 import io.chorus.schema.KeyDeriver;
+import io.chorus.schema.SchemaFingerprint;
 import io.chorus.schema.TableInfo;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -27,7 +28,9 @@ import org.apache.logging.log4j.Logger;
  * Gives each captured row change, at its origin, what the rest of the group needs to certify and apply it without a
  * catalog of its own: the certification keys (DESIGN §3) and key flags that mark exactly the primary key (pgoutput
  * marks every column under REPLICA IDENTITY FULL). Owned by the capture thread; not thread-safe. Its catalog
- * connection is opened again when it was lost (server restart, terminated backend).
+ * connection is opened again when it was lost (server restart, terminated backend). It also records the schema
+ * fingerprint ({@link SchemaFingerprint#record}, shown by {@code chorus.schema_fingerprint()}) at start and after every
+ * DDL the capture sees commit here, local or applied by a helper.
  */
 final class KeyEnricher implements AutoCloseable {
     private static final Logger LOG = LogManager.getLogger(KeyEnricher.class);
@@ -44,6 +47,17 @@ final class KeyEnricher implements AutoCloseable {
         this.pg = pg;
         this.database = database;
         open();
+        recordFingerprint();
+    }
+
+    /** Records the schema fingerprint; a failure is logged (the capture goes on, status shows the older one). */
+    private void recordFingerprint() {
+        try {
+            String sha = SchemaFingerprint.record(connection);
+            LOG.info("schema fingerprint of {}: {}", database, sha);
+        } catch (SQLException | RuntimeException e) {
+            LOG.warn("cannot record the schema fingerprint of {}: {}", database, e.getMessage());
+        }
     }
 
     private void open() {
@@ -85,6 +99,7 @@ final class KeyEnricher implements AutoCloseable {
      */
     ChangeSet enrich(ChangeSet cs) {
         List<Change> out = new ArrayList<>(cs.changes().size());
+        boolean ddl = false;
         for (Change c : cs.changes()) {
             if (c instanceof RowChange rc) {
                 if (!rekeyed.containsKey(rc.relation())) {
@@ -97,9 +112,13 @@ final class KeyEnricher implements AutoCloseable {
             } else {
                 if (DdlMessage.isDdl(c)) {
                     catalog.invalidate();
+                    ddl = true;
                 }
                 out.add(c);
             }
+        }
+        if (ddl) {
+            recordFingerprint();
         }
         return cs.withChanges(out);
     }
@@ -145,10 +164,11 @@ final class KeyEnricher implements AutoCloseable {
         throw missing;
     }
 
-    /** Forgets cached table definitions (after DDL). */
+    /** Forgets cached table definitions and records the new fingerprint (after DDL). */
     void invalidate() {
         catalog.invalidate();
         rekeyed.clear();
+        recordFingerprint();
     }
 
     private static Relation withKeyColumns(Relation rel, List<String> identity) {

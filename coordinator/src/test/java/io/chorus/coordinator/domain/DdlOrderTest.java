@@ -81,6 +81,11 @@ class DdlOrderTest {
     void anIntentWhoseTransactionEndedIsReleasedThroughTheWal() throws Exception {
         try (PgServer pg = PgServer.start("ddlorder")) {
             pg.createDatabase("app");
+            // a statement that outlives its first transaction (as CREATE INDEX CONCURRENTLY does): not released
+            java.util.concurrent.ExecutorService sleeperThread = java.util.concurrent.Executors.newSingleThreadExecutor(
+                    r -> new Thread(r, "ddl-order-test-sleeper"));
+            Connection sleeper = pg.connect("app");
+            sleeperThread.submit(() -> sleeper.createStatement().execute("SELECT pg_sleep(20)"));
             try (Connection c = pg.connect("app"); Statement st = c.createStatement()) {
                 st.execute("SELECT pg_create_logical_replication_slot('t', 'test_decoding')");
                 c.setAutoCommit(false);
@@ -91,13 +96,36 @@ class DdlOrderTest {
                 Map<String, Gsn> answers = new HashMap<>();
                 a.onBarrier(A, "ddl:gone:" + aborted, Gsn.of(1), answers);
                 a.onBarrier(A, "ddl:open:" + running, Gsn.of(2), answers);
+                a.onBarrier(A, "ddl:phases:" + aborted + ":" + statement(pg, sleeper), Gsn.of(3), answers);
                 a.releaseFinished();
                 a.releaseFinished(); // a release is written once (again only after a while)
                 c.rollback();
                 c.setAutoCommit(true);
                 assertThat(messages(st)).containsExactly("ddl-release:gone");
                 a.close();
+            } finally {
+                try (Connection c = pg.connect("app"); Statement st = c.createStatement()) {
+                    st.execute("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(20)'");
+                }
+                sleeperThread.shutdown();
+                sleeper.close();
             }
+        }
+    }
+
+    /** {@code <pid>:<statement start in microseconds>} of the sleeping session, once its statement runs. */
+    private static String statement(PgServer pg, Connection sleeper) throws Exception {
+        try (Connection c = pg.connect("app"); Statement st = c.createStatement()) {
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+            while (System.nanoTime() < deadline) {
+                try (ResultSet rs = st.executeQuery("SELECT pid || ':' || (extract(epoch FROM query_start) * 1000000)::bigint "
+                        + "FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(20)' AND state = 'active'")) {
+                    if (rs.next()) {
+                        return rs.getString(1);
+                    }
+                }
+            }
+            throw new AssertionError("the sleeping statement did not show in pg_stat_activity within 10 s");
         }
     }
 

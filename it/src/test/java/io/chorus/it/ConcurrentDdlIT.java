@@ -3,6 +3,7 @@ package io.chorus.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.chorus.it.check.ClusterCheck;
+import io.chorus.it.harness.Await;
 import io.chorus.it.harness.ChorusCluster;
 import io.chorus.it.harness.Sql;
 import io.chorus.it.workload.AcknowledgedRows;
@@ -76,6 +77,19 @@ class ConcurrentDdlIT {
             List<String> fingerprint = sameEverywhere(cluster, "the schema fingerprint", SchemaFingerprint::describe);
             sameEverywhere(cluster, "the indexes", c -> Sql.column(c, "SELECT indexdef FROM pg_indexes "
                     + "WHERE schemaname = 'public' ORDER BY indexname"));
+            String sha;
+            try (Connection c = cluster.connect(1)) {
+                sha = SchemaFingerprint.fingerprint(c);
+            }
+            for (int i = 1; i <= cluster.size(); i++) {
+                int node = i;
+                Await.until("node" + node + "'s recorded fingerprint (chorus.schema_fingerprint()) to be the group's",
+                        Duration.ofSeconds(60), () -> {
+                            try (Connection c = cluster.connect(node)) {
+                                return sha.equals(Sql.one(c, "SELECT chorus.schema_fingerprint()"));
+                            }
+                        });
+            }
             long added = issued.stream().filter(s -> s.contains("ADD COLUMN")).count();
             assertThat(fingerprint.stream().filter(l -> l.startsWith("column ") && l.contains(" a_r")).count())
                     .as("every added column is there").isEqualTo(added);

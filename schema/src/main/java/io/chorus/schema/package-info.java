@@ -43,6 +43,17 @@
  * origin's next start, which rebuilds nothing: restart the sidecars in turn); a CREATE INDEX CONCURRENTLY that committed
  * its first phase releases its intent before it ends.
  *
+ * <p>Relation identity and version. A row change names its relation by (schema, table) and carries the definition it
+ * was written against — column names, key flags, type oids and modifiers, as pgoutput announced them — which is the
+ * relation's version. Within one log entry the wire format writes each definition once and refers to it by a small id
+ * after that ({@code changeset.wire}); ids are not group-wide, on purpose: a self-contained entry decodes the same after
+ * a restart, after log compaction, on a node that got a full transfer and in a spill file, with no registry to keep,
+ * snapshot or transfer. The applier matches values to the table's current columns by name, so a change decoded before
+ * an ADD COLUMN (the column takes its default), a DROP COLUMN ({@link io.chorus.schema.DdlRunner#adapt}) or a type
+ * change without USING (the text value is read by the new type) and ordered after it applies as it would have before
+ * it; a rename or a type change with USING is keyed, so changes that did not see it lose to it. A column missing
+ * because it was renamed is never dropped silently: the apply fails naming it.
+ *
  * <p>Schema fingerprint ({@link io.chorus.schema.SchemaFingerprint}): recorded in {@code chorus.meta} at start and after
  * every DDL the capture sees commit ({@code chorus.schema_fingerprint()}, {@code chorus.schema_description()}); a full
  * transfer compares the joiner's description with the donor's inside the donor's snapshot after creating what was

@@ -46,6 +46,14 @@ class DdlMessageTest {
     }
 
     @Test
+    void theIntentAStatementWasOrderedUnderIsDecodedAndOptional() {
+        String json = "{\"v\":1,\"sql\":\"ALTER TABLE t ADD COLUMN c int\",\"search_path\":\"public\",\"role\":\"r\","
+                + "\"tag\":\"ALTER TABLE\",\"relations\":[[\"public\",\"t\"]],\"keyed\":false";
+        assertThat(DdlMessage.of(message(json + ",\"intent\":\"7c1e\"}")).intent()).contains("7c1e");
+        assertThat(DdlMessage.of(message(json + "}")).intent()).as("messages of version 2 surfaces").isEmpty();
+    }
+
+    @Test
     void aRelationsOnlyMessageRunsNothing() {
         DdlMessage m = DdlMessage.of(message("{\"v\":1,\"sql\":null,\"search_path\":\"public\",\"role\":\"r\","
                 + "\"tag\":\"CREATE INDEX\",\"relations\":[[\"s\",\"x\"]]}"));

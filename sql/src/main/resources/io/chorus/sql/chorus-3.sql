@@ -32,6 +32,23 @@ BEGIN
 END
 $$;
 
+-- Asks the sidecar for a DDL intent: a non-transactional message, decoded at once. SECURITY DEFINER so any role that
+-- may run DDL may ask. The walsender decodes only flushed WAL: PostgreSQL 17 flushes the message on request; before 17
+-- it is flushed by the next commit that flushes (the sidecar commits its state every second).
+CREATE OR REPLACE FUNCTION chorus._emit_intent(token text) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF token !~ '^ddl:[0-9a-f-]+:[0-9]+:[0-9]+:[0-9]+$' THEN
+        RAISE EXCEPTION 'chorus: malformed DDL intent token %', token USING ERRCODE = '22023';
+    END IF;
+    IF current_setting('server_version_num')::int >= 170000 THEN
+        EXECUTE 'SELECT pg_logical_emit_message(false, $1, $2, true)' USING 'chorus_sync_wait', token;
+    ELSE
+        PERFORM pg_logical_emit_message(false, 'chorus_sync_wait', token);
+    END IF;
+END
+$$;
+
 -- Whether the DDL statement starting now must be ordered first (see the section header).
 CREATE OR REPLACE FUNCTION chorus._ddl_needs_order(stmt text) RETURNS boolean
 LANGUAGE sql STABLE AS $$
@@ -76,11 +93,7 @@ BEGIN
     -- the transaction, and the statement (a CREATE INDEX CONCURRENTLY goes on after its first transaction committed)
     v_token := format('ddl:%s:%s:%s:%s', v_id, pg_current_xact_id(), pg_backend_pid(),
                       (extract(epoch FROM statement_timestamp()) * 1000000)::bigint);
-    IF current_setting('server_version_num')::int >= 170000 THEN
-        EXECUTE 'SELECT pg_logical_emit_message(false, $1, $2, true)' USING 'chorus_sync_wait', v_token;
-    ELSE
-        PERFORM pg_logical_emit_message(false, 'chorus_sync_wait', v_token);
-    END IF;
+    PERFORM chorus._emit_intent(v_token);
     LOOP
         SELECT * INTO b FROM chorus.barriers WHERE token = v_token;
         EXIT WHEN b.applied_at IS NOT NULL;

@@ -114,6 +114,16 @@ class DdlCaptureTest {
             assertThatThrownBy(() -> exec(c, "CREATE TABLE o(id int PRIMARY KEY)"))
                     .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("55000"))
                     .hasMessageContaining("CREATE TABLE cannot be ordered: no Chorus sidecar is serving database");
+            exec(c, "UPDATE chorus.node_state SET state = 'ONLINE', heartbeat = clock_timestamp()");
+            exec(c, "SET chorus.ddl_order_timeout = '200 ms'");
+            assertThatThrownBy(() -> exec(c, "CREATE TABLE o(id int PRIMARY KEY)"))
+                    .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("55P03"))
+                    .hasMessageContaining("CREATE TABLE was not ordered within 00:00:00.2 (DDL intent ")
+                    .hasMessageContaining("an earlier DDL transaction of the group has not ended yet")
+                    .hasMessageContaining("commit or roll it back, then run the DDL again");
+            assertThat(decoded(c)).as("the intent asked for, though nobody answered it")
+                    .anySatisfy(l -> assertThat(l).matches("message: transactional: 0 prefix: chorus_sync_wait, sz: \\d+ "
+                            + "content:ddl:[0-9a-f-]{36}:\\d+:\\d+:\\d+"));
             exec(c, "UPDATE chorus.node_state SET state = 'NON_PRIMARY', heartbeat = clock_timestamp()");
             assertThatThrownBy(() -> exec(c, "CREATE TABLE o(id int PRIMARY KEY)"))
                     .hasMessageContaining("cannot be ordered while database").hasMessageContaining("is NON_PRIMARY")

@@ -127,8 +127,8 @@ class DdlIT {
         } finally {
             pool.shutdownNow();
         }
-        // node3 alters side_a too: only after it applied both (concurrent DDL on one relation keeps the order of
-        // total order everywhere except at the origin of the later one; see coordinator.certify)
+        // node3 alters side_a too, through chorus.execute() (ConcurrentDdlIT runs DDL on one table from several nodes
+        // at the same moment)
         assertThat(cluster.barrier(BARRIER)).isEmpty();
         try (Connection c = cluster.connect(3)) {
             assertThat(Sql.one(c, "SELECT chorus.execute($s$CREATE TABLE exec_t (id int PRIMARY KEY, v text);"

@@ -12,9 +12,11 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import org.apache.logging.log4j.LogManager;
@@ -64,7 +66,7 @@ final class DdlOrder implements AutoCloseable {
     private final NavigableMap<Long, Intent> open = new TreeMap<>();
     private final Map<String, Long> openById = new HashMap<>();
     private final Map<String, Long> released = new HashMap<>();
-    private final java.util.Set<String> granted = new java.util.HashSet<>();
+    private final Set<String> granted = new HashSet<>();
     private Connection connection; // owned by the timer thread
 
     DdlOrder(NodeId self, Connector connector) {
@@ -78,7 +80,11 @@ final class DdlOrder implements AutoCloseable {
      */
     synchronized boolean onBarrier(NodeId node, String token, Gsn gsn, Map<String, Gsn> answers) {
         if (token.startsWith(RELEASE)) {
-            end(token.substring(RELEASE.length()), gsn, "released by " + node);
+            String id = token.substring(RELEASE.length());
+            Long at = openById.get(id);
+            if (at != null && open.get(at).node().equals(node)) { // only its origin knows that its transaction ended
+                end(id, gsn, "released");
+            }
         } else if (token.startsWith(INTENT)) {
             Intent i = parse(node, token, gsn);
             if (open.size() >= MAX_OPEN) {

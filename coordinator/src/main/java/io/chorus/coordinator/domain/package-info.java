@@ -48,7 +48,10 @@
  *   table again when pgoutput announces a new shape, after a DDL message in a local changeset, and when the capture
  *   decodes the helper commit of a remote DDL ({@link io.chorus.coordinator.domain.SchemaChanges}), keeping the last
  *   definition of a table renamed or dropped before its earlier commits were decoded. The control connection runs
- *   with {@code chorus.replicate_ddl = off}: the enable-time policies are this node's own.</li>
+ *   with {@code chorus.replicate_ddl = off}: the enable-time policies are this node's own. DDL is ordered before
+ *   it runs ({@link io.chorus.coordinator.domain.DdlOrder}): intents are read barriers every node records; this node
+ *   answers its own once every earlier intent ended here, so DDL runs in the group's order on every node, its origin
+ *   included.</li>
  *   <li><b>Watermarks.</b> A node reports its W only while it has no local changeset in flight, so the purge horizon
  *   never passes the deps of a changeset still to be certified.</li>
  * </ul>

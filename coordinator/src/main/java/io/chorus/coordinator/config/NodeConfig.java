@@ -73,9 +73,10 @@ public record NodeConfig(NodeId node, Path dataDir, Postgres postgres, Group gro
         /**
          * Session settings of every sidecar connection: its own commits (state, barriers, sync messages) never wait
          * for synchronous replication, which in sync mode waits for this very sidecar (and, outside the primary
-         * component, would wait for ever). Helpers override it with {@code off}.
+         * component, would wait for ever). Helpers override it with {@code off}. Its own DDL (publication, bookkeeping,
+         * enable-time policies) is this node's and never waits for the group's DDL order (chorus-3.sql).
          */
-        static final String SIDECAR_OPTIONS = "-c synchronous_commit=local";
+        static final String SIDECAR_OPTIONS = "-c synchronous_commit=local -c chorus.ddl_order=off";
 
         /** A new connection to {@code database} as the configured user, named in pg_stat_activity. */
         public java.sql.Connection connect(String database, String applicationName) throws java.sql.SQLException {

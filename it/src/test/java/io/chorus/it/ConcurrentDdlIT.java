@@ -1,6 +1,7 @@
 package io.chorus.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.chorus.it.check.ClusterCheck;
 import io.chorus.it.harness.Await;
@@ -26,8 +27,14 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * DDL issued on two or three nodes at the same moment (issue 8's must-show): seeded rounds of ADD COLUMN, CREATE INDEX
@@ -38,6 +45,8 @@ import org.junit.jupiter.api.Test;
  * {@code -Dchorus.seed} replays a run, {@code -Dchorus.ddl.rounds} sets the number of rounds (default 12).
  */
 @Tag("slow")
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ConcurrentDdlIT {
     private static final Duration BARRIER = Duration.ofSeconds(120);
     private static final List<String> TABLES = List.of("d1", "d2", "d3");
@@ -48,14 +57,73 @@ class ConcurrentDdlIT {
             CREATE TABLE d3 (id bigint PRIMARY KEY, v text, w int);
             """;
 
+    private ChorusCluster cluster;
+
+    @BeforeAll
+    void start() throws SQLException {
+        cluster = ChorusCluster.start(3, "cddl", SCHEMA, null);
+    }
+
+    @AfterAll
+    void stop() {
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    /**
+     * An open transaction that ran DDL holds the next DDL on every other node: node2's ADD COLUMN on the same table
+     * waits while node1's is uncommitted, gives up after chorus.ddl_order_timeout naming the fix, and once node1
+     * committed runs after it — the same column order on every node.
+     */
     @Test
+    @Order(1)
+    void anOpenDdlTransactionHoldsTheNextDdlOfEveryOtherNodeUntilItEnds() throws Exception {
+        try (Connection one = cluster.connect(1); Connection two = cluster.connect(2); Statement st1 = one.createStatement();
+             Statement st2 = two.createStatement()) {
+            one.setAutoCommit(false);
+            st1.execute("ALTER TABLE d1 ADD COLUMN first_one int");
+            st2.execute("SET chorus.ddl_order_timeout = '3 s'");
+            assertThatThrownBy(() -> st2.execute("ALTER TABLE d1 ADD COLUMN second_one int"))
+                    .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("55P03"))
+                    .hasMessageContaining("ALTER TABLE was not ordered within 00:00:03")
+                    .hasMessageContaining("commit or roll it back, then run the DDL again");
+            st2.execute("SET chorus.ddl_order_timeout = '90 s'");
+            ExecutorService pool = Executors.newSingleThreadExecutor(r -> new Thread(r, "ddl-held"));
+            try {
+                Future<Boolean> held = pool.submit(() -> st2.execute("ALTER TABLE d1 ADD COLUMN second_one int"));
+                Await.until("node2's ALTER TABLE to wait for node1's open DDL transaction", Duration.ofSeconds(30),
+                        () -> waiting(cluster, 2));
+                assertThat(held.isDone()).as("node2's DDL runs only after node1's").isFalse();
+                one.commit();
+                held.get(90, TimeUnit.SECONDS);
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+        assertThat(cluster.barrier(BARRIER)).isEmpty();
+        List<String> fingerprint = sameEverywhere(cluster, "the schema fingerprint", SchemaFingerprint::describe);
+        assertThat(fingerprint).contains("column \"public\".\"d1\" #4 \"first_one\" integer",
+                "column \"public\".\"d1\" #5 \"second_one\" integer");
+    }
+
+    /** Whether a session on node {@code node} waits in the DDL order (its start trigger polls chorus.barriers). */
+    private static boolean waiting(ChorusCluster cluster, int node) throws SQLException {
+        try (Connection c = cluster.connect(node)) {
+            return Sql.number(c, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'ALTER TABLE d1 ADD COLUMN second_one%' "
+                    + "AND state = 'active'") == 1;
+        }
+    }
+
+    @Test
+    @Order(2)
     void ddlIssuedOnSeveralNodesAtTheSameMomentEndsInIdenticalSchemasOnEveryNode() throws Exception {
         long seed = Long.getLong("chorus.seed", System.nanoTime() % 100_000);
         int rounds = Integer.getInteger("chorus.ddl.rounds", 12);
         System.out.println("ConcurrentDdlIT seed " + seed + " (replay with -Dchorus.seed=" + seed + "), " + rounds
                 + " rounds");
         Random rnd = new Random(seed);
-        try (ChorusCluster cluster = ChorusCluster.start(3, "cddl", SCHEMA, null)) {
+        {
             Rows rows = new Rows();
             WorkloadRunner load = WorkloadRunner.start(1, List.of(rows), cluster::connect, 3, 1, seed,
                     Duration.ofMinutes(10), Long.MAX_VALUE);
@@ -91,7 +159,7 @@ class ConcurrentDdlIT {
                         });
             }
             long added = issued.stream().filter(s -> s.contains("ADD COLUMN")).count();
-            assertThat(fingerprint.stream().filter(l -> l.startsWith("column ") && l.contains(" a_r")).count())
+            assertThat(fingerprint.stream().filter(l -> l.startsWith("column ") && l.contains(" \"a_r")).count())
                     .as("every added column is there").isEqualTo(added);
         }
     }

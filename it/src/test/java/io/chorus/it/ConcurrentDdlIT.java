@@ -62,6 +62,7 @@ class ConcurrentDdlIT {
     @BeforeAll
     void start() throws SQLException {
         cluster = ChorusCluster.start(3, "cddl", SCHEMA, null);
+        DdlIT.patientDdl(cluster, "cddl");
     }
 
     @AfterAll

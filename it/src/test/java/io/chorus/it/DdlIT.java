@@ -63,6 +63,19 @@ class DdlIT {
         seed = Long.getLong("chorus.seed", System.nanoTime() % 100_000);
         System.out.println("DdlIT seed " + seed + " (replay with -Dchorus.seed=" + seed + ")");
         cluster = ChorusCluster.start(3, "ddl", SCHEMA, null);
+        patientDdl(cluster, "ddl");
+    }
+
+    /**
+     * DDL waits for the group's DDL order (chorus.ddl_order_timeout, 60 s by default); on a loaded machine the group
+     * can take longer to order it behind the write load, so these tests' sessions wait up to 5 minutes.
+     */
+    static void patientDdl(ChorusCluster cluster, String database) throws SQLException {
+        for (int i = 1; i <= cluster.size(); i++) {
+            try (Connection c = cluster.connect(i); Statement st = c.createStatement()) {
+                st.execute("ALTER DATABASE " + database + " SET chorus.ddl_order_timeout = '300 s'");
+            }
+        }
     }
 
     @AfterAll

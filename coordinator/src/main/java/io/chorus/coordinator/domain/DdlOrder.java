@@ -32,8 +32,9 @@ import org.apache.logging.log4j.Logger;
  * same column order on every node.
  *
  * <p>The answer goes through the read-barrier map the control thread answers in {@code chorus.barriers}: the intent's
- * token is put there, with the GSN delivered at that moment, once nothing earlier is open; the control thread writes
- * the answer once this node applied that GSN. A node releases its own intents whose transaction ended (aborted, or
+ * token is put there once nothing earlier is open, with the GSN of the record that ended the last earlier intent; the
+ * control thread writes the answer once this node applied that GSN. Intents are appended at once, not behind this
+ * node's queued commits: they order DDL against DDL only. A node releases its own intents whose transaction ended (aborted, or
  * committed without DDL) by writing {@value #RELEASE}{@code <id>} as the same kind of message after the end, so the
  * release follows the transaction's changeset, if any, in the log.
  *
@@ -67,6 +68,8 @@ final class DdlOrder implements AutoCloseable {
     private final Map<String, Long> openById = new HashMap<>();
     private final Map<String, Long> released = new HashMap<>();
     private final Set<String> granted = new HashSet<>();
+    /** The GSN of the latest record that ended an intent: a DDL granted after it must see it applied first. */
+    private Gsn lastEnded = Gsn.NONE;
     private Connection connection; // owned by the timer thread
 
     DdlOrder(NodeId self, Connector connector) {
@@ -129,17 +132,24 @@ final class DdlOrder implements AutoCloseable {
         }
         Intent i = open.remove(at);
         granted.remove(id);
+        lastEnded = gsn;
         LOG.info("DDL intent {} of {} (GSN {}) ended at GSN {}: {}", id, i.node(), at, gsn, how);
         return true;
     }
 
-    /** Answers this node's intents that nothing open precedes, with the GSN delivered now (it must be applied first). */
+    /**
+     * Answers this node's intent when nothing open precedes it, with the GSN of the record that ended the last intent
+     * before it: that DDL must be applied here first. Other changes ordered before the new DDL but applied here after
+     * it are what any DDL meets at its origin (keyed DDL makes later writes that did not see it lose; dropped columns
+     * and moved tables are adapted), so the DDL does not wait for this node's whole apply backlog.
+     */
     private void grant(Gsn now, Map<String, Gsn> answers) {
         for (Intent i : open.values()) {
             if (i.node().equals(self)) {
                 if (granted.add(i.id())) {
-                    answers.put(i.token(), now);
-                    LOG.info("DDL intent {} (GSN {}) may run once GSN {} is applied here", i.id(), i.gsn(), now);
+                    answers.put(i.token(), lastEnded);
+                    LOG.info("DDL intent {} (GSN {}, delivered up to {}) may run once GSN {} is applied here", i.id(),
+                            i.gsn(), now, lastEnded);
                 }
             }
             break; // only the first open intent is granted: every later one waits for it

@@ -609,6 +609,15 @@ public final class Domain implements AutoCloseable {
      * queue), so once this node has applied its GSN, everything ordered before the call is in this database.
      */
     private void requestBarrier(String token) {
+        if (token.startsWith(DdlOrder.INTENT)) { // orders DDL against DDL only: it need not wait behind local commits
+            group.append(0, LogRecord.encode(new LogRecord.Barrier(cfg.node(), token), codec)).whenComplete((gsn, e) -> {
+                if (e != null) {
+                    LOG.warn("DDL intent {} was not ordered: {} (its statement times out and may be run again)", token,
+                            e.getMessage());
+                }
+            });
+            return;
+        }
         try {
             appender.submit(new Appender.Item(0, LogRecord.encode(new LogRecord.Barrier(cfg.node(), token), codec)));
         } catch (InterruptedException e) {

@@ -65,14 +65,19 @@ class DdlOrderTest {
     }
 
     @Test
-    void anIntentWithNothingBeforeItIsGrantedAtItsOwnGsnAndPlainBarriersAreLeftAlone() {
+    void anIntentWithNothingOpenBeforeItIsGrantedAtOnceAndPlainBarriersAreLeftAlone() {
         DdlOrder a = order(A);
         Map<String, Gsn> answers = new HashMap<>();
         assertThat(a.onBarrier(A, "0f3c-sync-wait-token", Gsn.of(3), answers)).isFalse();
         a.onBarrier(B, "ddl:other:7", Gsn.of(4), answers);
         a.onBarrier(B, "ddl-release:other", Gsn.of(5), answers);
         a.onBarrier(A, "ddl:mine:8", Gsn.of(6), answers);
-        assertThat(answers).containsOnly(Map.entry("ddl:mine:8", Gsn.of(6)));
+        assertThat(answers).as("to be answered once the release of the intent before it is applied")
+                .containsOnly(Map.entry("ddl:mine:8", Gsn.of(5)));
+        answers.clear();
+        DdlOrder first = order(A);
+        first.onBarrier(A, "ddl:alone:9", Gsn.of(12), answers);
+        assertThat(answers).as("nothing to wait for").containsOnly(Map.entry("ddl:alone:9", Gsn.NONE));
         a.onBarrier(B, "ddl-release:unknown", Gsn.of(7), answers);
         assertThat(a.openIntents()).extracting(DdlOrder.Intent::id).containsExactly("mine");
     }

@@ -610,12 +610,15 @@ public final class Domain implements AutoCloseable {
      */
     private void requestBarrier(String token) {
         if (token.startsWith(DdlOrder.INTENT)) { // orders DDL against DDL only: it need not wait behind local commits
-            group.append(0, LogRecord.encode(new LogRecord.Barrier(cfg.node(), token), codec)).whenComplete((gsn, e) -> {
-                if (e != null) {
-                    LOG.warn("DDL intent {} was not ordered: {} (its statement times out and may be run again)", token,
-                            e.getMessage());
-                }
-            });
+            try {
+                group.append(0, LogRecord.encode(new LogRecord.Barrier(cfg.node(), token), codec)).whenComplete((g, e) -> {
+                    if (e != null) {
+                        LOG.warn("DDL intent {} was not ordered: {} (its statement times out)", token, e.getMessage());
+                    }
+                });
+            } catch (RuntimeException e) {
+                LOG.warn("DDL intent {} was not ordered: {} (its statement times out)", token, e.getMessage());
+            }
             return;
         }
         try {

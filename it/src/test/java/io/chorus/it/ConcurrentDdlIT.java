@@ -126,8 +126,9 @@ class ConcurrentDdlIT {
         Random rnd = new Random(seed);
         {
             Rows rows = new Rows();
+            // a bounded load (the rounds run during and after it): the point is DDL against DDL with writes around
             WorkloadRunner load = WorkloadRunner.start(1, List.of(rows), cluster::connect, 3, 1, seed,
-                    Duration.ofMinutes(10), Long.MAX_VALUE);
+                    Duration.ofMinutes(10), 400);
             List<String> issued = new ArrayList<>();
             try {
                 for (int round = 1; round <= rounds; round++) {
@@ -188,7 +189,7 @@ class ConcurrentDdlIT {
             }
             go.countDown();
             for (Future<?> f : running) {
-                f.get(120, TimeUnit.SECONDS);
+                f.get(330, TimeUnit.SECONDS); // the sessions wait up to 300 s for the DDL order
             }
         } finally {
             pool.shutdownNow();

@@ -1,5 +1,7 @@
 package io.chorus.schema;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.chorus.changeset.ChorusException;
 import io.chorus.changeset.RelationName;
 
@@ -7,6 +9,8 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashSet;
@@ -93,12 +97,12 @@ public final class SchemaFingerprint {
      *
      * @return the fingerprint recorded
      */
-    public static String record(Connection connection) throws java.sql.SQLException {
+    public static String record(Connection connection) throws SQLException {
         List<String> lines = describe(connection);
         String sha = sha256(String.join("\n", lines));
-        com.fasterxml.jackson.databind.node.ObjectNode json = JSON.createObjectNode().put("sha256", sha);
+        ObjectNode json = JSON.createObjectNode().put("sha256", sha);
         lines.forEach(json.putArray("lines")::add);
-        try (java.sql.PreparedStatement ps = connection.prepareStatement("INSERT INTO chorus.meta (key, value) "
+        try (PreparedStatement ps = connection.prepareStatement("INSERT INTO chorus.meta (key, value) "
                 + "VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")) {
             ps.setString(1, META_KEY);
             ps.setString(2, json.toString());
@@ -109,7 +113,7 @@ public final class SchemaFingerprint {
 
     /** The {@code chorus.meta} key of the recorded fingerprint. */
     public static final String META_KEY = "schema_fingerprint";
-    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     /** How many differences {@link #requireSame} names. */
     static final int MAX_LISTED = 20;

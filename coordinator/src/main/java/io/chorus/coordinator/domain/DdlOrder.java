@@ -68,6 +68,8 @@ final class DdlOrder implements AutoCloseable {
     private final Map<String, Long> openById = new HashMap<>();
     private final Map<String, Long> released = new HashMap<>();
     private final Set<String> granted = new HashSet<>();
+    /** Ids of intents that ended, newest last, bounded: a second copy of one is not opened again. */
+    private final Set<String> ended = new java.util.LinkedHashSet<>();
     /** The GSN of the latest record that ended an intent: a DDL granted after it must see it applied first. */
     private Gsn lastEnded = Gsn.NONE;
     private Connection connection; // owned by the timer thread
@@ -90,6 +92,9 @@ final class DdlOrder implements AutoCloseable {
             }
         } else if (token.startsWith(INTENT)) {
             Intent i = parse(node, token, gsn);
+            if (openById.containsKey(i.id()) || ended.contains(i.id())) {
+                return true; // a second copy (appended again after an append that seemed to fail)
+            }
             if (open.size() >= MAX_OPEN) {
                 Intent oldest = open.firstEntry().getValue();
                 LOG.warn("{} DDL intents are open; the oldest ({} of {} at GSN {}) is dropped", open.size(), oldest.id(),
@@ -133,6 +138,10 @@ final class DdlOrder implements AutoCloseable {
         Intent i = open.remove(at);
         granted.remove(id);
         lastEnded = gsn;
+        ended.add(id);
+        if (ended.size() > MAX_OPEN) {
+            ended.remove(ended.iterator().next());
+        }
         LOG.info("DDL intent {} of {} (GSN {}) ended at GSN {}: {}", id, i.node(), at, gsn, how);
         return true;
     }

@@ -613,14 +613,28 @@ public final class Domain implements AutoCloseable {
             try {
                 group.append(0, LogRecord.encode(new LogRecord.Barrier(cfg.node(), token), codec)).whenComplete((g, e) -> {
                     if (e != null) {
-                        LOG.warn("DDL intent {} was not ordered: {} (its statement times out)", token, e.getMessage());
+                        queueIntent(token, e);
                     }
                 });
             } catch (RuntimeException e) {
-                LOG.warn("DDL intent {} was not ordered: {} (its statement times out)", token, e.getMessage());
+                queueIntent(token, e);
             }
             return;
         }
+        queueBarrier(token);
+    }
+
+    /** A DDL intent the group refused at once goes behind the queued commits (a second copy is ignored: DdlOrder). */
+    private void queueIntent(String token, Throwable why) {
+        LOG.info("DDL intent {} was not appended at once ({}); it is queued behind this node's commits", token,
+                why.getMessage());
+        java.util.concurrent.ScheduledExecutorService timer = watermarkTimer;
+        if (timer != null && !timer.isShutdown()) {
+            timer.execute(() -> queueBarrier(token));
+        }
+    }
+
+    private void queueBarrier(String token) {
         try {
             appender.submit(new Appender.Item(0, LogRecord.encode(new LogRecord.Barrier(cfg.node(), token), codec)));
         } catch (InterruptedException e) {

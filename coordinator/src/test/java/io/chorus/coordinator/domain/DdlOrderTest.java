@@ -62,6 +62,10 @@ class DdlOrderTest {
         assertThat(answers).as("b's second intent: granted at once after the first's release")
                 .containsOnly(Map.entry("ddl:ib2:201", Gsn.of(11)));
         assertThat(b.openIntents()).extracting(DdlOrder.Intent::id).containsExactly("ib2", "ia2");
+        b.onBarrier(B, "ddl:ib:200", Gsn.of(12), answers); // a second copy of an ended intent (appended again)
+        b.onBarrier(A, "ddl:ia2:101", Gsn.of(13), answers); // and of an open one
+        assertThat(b.openIntents()).as("copies are not opened again").extracting(DdlOrder.Intent::gsn)
+                .containsExactly(Gsn.of(7), Gsn.of(10));
     }
 
     @Test

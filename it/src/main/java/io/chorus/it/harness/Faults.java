@@ -57,12 +57,15 @@ public final class Faults implements AutoCloseable {
         LOG.info("node{}: PostgreSQL restarted ({})", i, mode);
     }
 
-    /** pg_terminate_backend of every apply helper of node {@code i} (application_name chorus_h*); returns how many. */
+    /**
+     * pg_terminate_backend of every apply helper of node {@code i} (application_name {@code chorus_h<N>} or, per
+     * database, {@code chorus_<hash>_h<N>}); returns how many. Fails when there is none: the fault would do nothing.
+     */
     public int terminateHelpers(int i) throws SQLException {
-        int n = terminate(i, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name LIKE 'chorus\\_h%' "
-                + "AND pid <> pg_backend_pid()");
+        int n = terminate(i, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                + "WHERE application_name ~ '^chorus_([0-9a-f]+_)?h[0-9]+$' AND pid <> pg_backend_pid()");
         LOG.info("node{}: {} apply helper backends terminated", i, n);
-        return n;
+        return requireSome(n, i, "apply helper backends (application_name chorus_*_h<N>)");
     }
 
     /** pg_terminate_backend of node {@code i}'s walsenders that serve the sidecar's logical slots; returns how many. */
@@ -70,13 +73,34 @@ public final class Faults implements AutoCloseable {
         int n = terminate(i, "SELECT count(pg_terminate_backend(active_pid)) FROM pg_replication_slots "
                 + "WHERE active_pid IS NOT NULL AND slot_type = 'logical'");
         LOG.info("node{}: {} walsender backends terminated", i, n);
+        return requireSome(n, i, "walsenders of logical slots");
+    }
+
+    private static int requireSome(int n, int i, String what) {
+        if (n == 0) {
+            throw new IllegalStateException("node" + i + " has no " + what + " to terminate: the fault would do "
+                    + "nothing; check that the sidecar runs and how it names its connections");
+        }
         return n;
     }
 
-    private int terminate(int i, String sql) throws SQLException {
-        try (Connection c = cluster.connect(i)) {
-            return (int) Sql.number(c, sql);
+    /**
+     * Runs a terminating query until it terminates at least one backend, for up to 30 s: a sidecar reconnecting
+     * after an earlier fault has no such backend for a moment.
+     */
+    private int terminate(int i, String sql) {
+        int[] n = {0};
+        try {
+            Await.until("node" + i + " to have a backend for: " + sql, Duration.ofSeconds(30), () -> {
+                try (Connection c = cluster.connect(i)) {
+                    n[0] = (int) Sql.number(c, sql);
+                }
+                return n[0] > 0;
+            });
+        } catch (RuntimeException | AssertionError e) {
+            LOG.warn("node{}: nothing to terminate: {}", i, e.getMessage());
         }
+        return n[0];
     }
 
     /**

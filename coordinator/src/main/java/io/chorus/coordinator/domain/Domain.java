@@ -96,6 +96,8 @@ public final class Domain implements AutoCloseable {
     private final Object localsMonitor = new Object();
     private volatile String transferPhase;
     private volatile Gsn replayedUpTo = Gsn.NONE;
+    /** Conflict rows recorded up to W when the domain started: the status counts the whole table, not this run's. */
+    private volatile long conflictsBefore;
     private final List<ChangeSet> startupLocals = new ArrayList<>();
     private final java.util.Queue<ChangeSet> capturedLocals = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private boolean live;
@@ -154,6 +156,7 @@ public final class Domain implements AutoCloseable {
             from = Gsn.of(Math.min(w.value(), Math.max(Math.max(0, w.value() - certCfg.window()),
                     recovery.logStart().value() - 1)));
             recorded = RecordedConflicts.load(c, from, w);
+            conflictsBefore = RecordedConflicts.count(c, w);
         } catch (SQLException e) {
             throw new ChorusException("cannot prepare database " + database + ": " + e.getMessage(), e);
         } catch (InterruptedException e) {
@@ -760,7 +763,7 @@ public final class Domain implements AutoCloseable {
                 mode == NodeConfig.Mode.SYNC ? "wait" : "accept", applied, delivered,
                 applier == null ? 0 : applier.queueDepth(), Math.max(0, delivered - applied),
                 lagClock.lagMillis(applied, delivered, System.nanoTime()),
-                delivery == null ? 0 : delivery.conflicts(), members, lastError);
+                conflictsBefore + (delivery == null ? 0 : delivery.conflicts()), members, lastError);
     }
 
     private Connection connect() throws SQLException {

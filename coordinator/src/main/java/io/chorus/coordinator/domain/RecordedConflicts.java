@@ -16,6 +16,20 @@ final class RecordedConflicts {
     private RecordedConflicts() {
     }
 
+    /**
+     * How many conflict rows this node recorded up to {@code upTo} (its W at a restart): {@code chorus.status()}
+     * counts on from there, so the figure matches the table on every node whether or not its sidecar restarted.
+     */
+    static long count(Connection c, Gsn upTo) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM chorus.conflicts WHERE gsn <= ?")) {
+            ps.setLong(1, upTo.value());
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }
+    }
+
     /** Conflict rows with {@code from < gsn <= upTo}, by GSN. */
     static Map<Long, List<ConflictRow>> load(Connection c, Gsn from, Gsn upTo) throws SQLException {
         Map<Long, List<ConflictRow>> out = new HashMap<>();

@@ -40,6 +40,13 @@ public class CatchUpRaft extends RAFT {
     static final int CHUNK_BYTES = 2 << 20;
     static final long CHUNK_RETRY_MILLIS = 1_000;
     static final long SNAPSHOT_RETRY_MILLIS = 5_000;
+    /**
+     * How long a follower's next index must stay before the log's start before it gets a snapshot: a member that
+     * joins again starts with a next index the leader has not learnt yet, and its log may well hold what follows
+     * (a joiner after a full transfer does); its answers to ordinary replication correct the index within this time.
+     * A needless snapshot costs that member another full transfer, and compacts the leader's log.
+     */
+    static final long SNAPSHOT_GRACE_MILLIS = 3_000;
     /** A follower this close to the leader's last entry is kept up to date by ordinary replication. */
     static final long NEAR_ENTRIES = 8;
 
@@ -49,6 +56,8 @@ public class CatchUpRaft extends RAFT {
         long chunkFrom;
         long chunkSentAt;
         long snapshotSentAt;
+        /** When its next index was first seen before the log's start (-1: it is not). */
+        long behindSince = -1;
         long lagAtStart;
         boolean catchingUp;
     }
@@ -115,7 +124,11 @@ public class CatchUpRaft extends RAFT {
         Follower f = followers.computeIfAbsent(member, m -> new Follower());
         long next = e.nextIndex();
         if (next < log().firstAppended()) {
-            if (now - f.snapshotSentAt >= TimeUnit.MILLISECONDS.toNanos(SNAPSHOT_RETRY_MILLIS)) {
+            if (f.behindSince < 0) {
+                f.behindSince = now;
+            }
+            if (now - f.behindSince >= TimeUnit.MILLISECONDS.toNanos(SNAPSHOT_GRACE_MILLIS)
+                    && now - f.snapshotSentAt >= TimeUnit.MILLISECONDS.toNanos(SNAPSHOT_RETRY_MILLIS)) {
                 f.snapshotSentAt = now;
                 LOG.info("follower {} needs entry {}, before the log's first entry {}: sending a snapshot", member,
                         next, log().firstAppended());
@@ -123,6 +136,7 @@ public class CatchUpRaft extends RAFT {
             }
             return;
         }
+        f.behindSince = -1;
         boolean moved = next != f.seenNext;
         f.seenNext = next;
         if (last_appended - next < NEAR_ENTRIES) {

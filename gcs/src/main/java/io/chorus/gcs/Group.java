@@ -32,6 +32,7 @@ public final class Group implements AutoCloseable {
     private final MembershipMonitor monitor;
     private final Sender sender;
     private final Retention retention;
+    private final Announcements announcements;
     private JChannel channel;
     private RaftHandle raft;
     private MembershipView view;
@@ -47,6 +48,7 @@ public final class Group implements AutoCloseable {
                 deliverer::membership);
         this.sender = new Sender(cfg, this::submit, monitor);
         this.retention = new Retention(cfg, () -> raft);
+        this.announcements = new Announcements(cfg.self());
     }
 
     /**
@@ -82,6 +84,7 @@ public final class Group implements AutoCloseable {
         deliverer.start();
         channel = StackFactory.create(cfg, credentials);
         FaultHook.opening(this, channel);
+        channel.setReceiver(announcements);
         raft = new RaftHandle(channel, stateMachine);
         view = new MembershipView(channel, raft);
         channel.connect(cfg.groupName());
@@ -95,6 +98,7 @@ public final class Group implements AutoCloseable {
         monitor.start();
         sender.start();
         monitor.every(retention.periodMillis(), retention::check);
+        monitor.every(1_000, () -> announcements.send(channel));
         LOG.info("joined group '{}' as {}; identity {}, log applied up to GSN {}", cfg.groupName(), cfg.self(),
                 credentials.identity(), stateMachine.appliedGsn());
     }
@@ -181,6 +185,34 @@ public final class Group implements AutoCloseable {
     /** Counters for status reports and metrics; cheap, non-blocking. */
     public GroupStats stats() {
         return sender.stats(stateMachine.appliedGsn(), deliverer.delivered(), deliverer.queueDepth());
+    }
+
+    /**
+     * Stops ({@code true}) or resumes this member's compaction of its own log by age. A member that joins only to
+     * receive a full transfer holds it: the records its domain replays after the copy must still be in this member's
+     * log when the domain joins, whatever the copy took. Compaction by size (jgroups-raft's) goes on. Non-blocking.
+     */
+    public void holdCompaction(boolean hold) {
+        retention.hold(hold);
+    }
+
+    /**
+     * Tells the other members this member's W (the highest GSN reflected in its database): multicast once a second
+     * beside the log, so that members compare them even without a primary component (a whole-cluster restart).
+     * Non-blocking.
+     */
+    public void announceWatermark(Gsn w) {
+        announcements.announce(w);
+    }
+
+    /**
+     * The last W announced by every member present in this member's view now, this one's included (members that
+     * announced none yet are missing). Non-blocking.
+     */
+    public java.util.Map<NodeId, Gsn> announcedWatermarks() {
+        java.util.Map<NodeId, Gsn> all = announcements.latest();
+        all.keySet().retainAll(membership().present());
+        return all;
     }
 
     /** The first GSN still in this member's log: records below it exist only in snapshots (full transfer). */

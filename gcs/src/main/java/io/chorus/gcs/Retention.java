@@ -17,6 +17,7 @@ final class Retention {
     private static final Logger LOG = LogManager.getLogger(Retention.class);
     private final GroupConfig cfg;
     private final Supplier<RaftHandle> raft;
+    private volatile boolean held;
 
     Retention(GroupConfig cfg, Supplier<RaftHandle> raft) {
         this.cfg = cfg;
@@ -27,9 +28,16 @@ final class Retention {
         return Math.max(100, Math.min(60_000, cfg.retentionAge().toMillis() / 10));
     }
 
+    void hold(boolean hold) {
+        if (held != hold) {
+            LOG.info("compaction by age of group '{}' {}", cfg.groupName(), hold ? "held" : "resumed");
+        }
+        held = hold;
+    }
+
     void check() {
         RaftHandle h = raft.get();
-        if (h == null) {
+        if (h == null || held) {
             return;
         }
         long oldest = oldestEntryMillis(h.log(), h.lastApplied());

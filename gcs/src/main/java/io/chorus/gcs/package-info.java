@@ -28,7 +28,12 @@
  * stops the whole group's commits until it consumes again (bounded memory, no drop, but not isolated). One delivery thread calls the {@link io.chorus.gcs.GroupListener}. After a restart, records at or
  * below {@code resumeAfter} are replayed silently. When records a member needs were compacted into a snapshot
  * (retention by size or age; or the leader sent its snapshot to a member that fell behind), the member is told that
- * a full transfer is needed.
+ * a full transfer is needed. Compaction by age compacts a member's whole log (jgroups-raft snapshots at the last
+ * applied entry); a member that joins only for a full transfer holds it ({@link io.chorus.gcs.Group#holdCompaction}).
+ *
+ * <p><b>Watermark exchange.</b> Beside the log, every member multicasts its domain's W once a second as a plain group
+ * message ({@code Announcements}); it flows without a leader, so after a whole-cluster stop the members present
+ * compare their W before a primary component exists. The log alone decides the order; the exchange only informs.
  *
  * <p><b>Catch-up and frozen members.</b> jgroups-raft 1.1.4 resends missing entries only while the leader is idle,
  * all in one message; {@code CatchUpRaft} also catches up a lagging, restarted, frozen or newly added member while the

@@ -40,7 +40,6 @@ class RecoveryRejoinIT {
     }
 
     @Test
-    @Tag("known-race") // being proven after the restart fixes (own changesets above W, transfer after FAILED)
     void crashedNodePastRetentionRejoinsByFullTransfer() throws Exception {
         String log = rejoin("retention", s -> s.replace("group:\n", "group:\n  retentionAge: 20s\n"), true);
         assertThat(log).as("node3 needed a full transfer").contains("it needs a full state transfer");

@@ -21,6 +21,21 @@ import org.junit.jupiter.api.Test;
 @Tag("slow")
 class RecoveryRestartIT {
 
+    /** Waits until node {@code i} says, in chorus.status()'s phase, that it waits for a primary component. */
+    private static String awaitWaiting(ChorusCluster cluster, int i, Duration timeout) {
+        String[] seen = {null};
+        io.chorus.it.harness.Await.until("node" + i + " to say in chorus.status() that it waits for a primary component",
+                timeout, () -> {
+                    try (java.sql.Connection c = cluster.connect(i)) {
+                        seen[0] = io.chorus.it.harness.Sql.one(c, "SELECT state || ': ' || coalesce(phase, '') FROM chorus.status()");
+                        return seen[0].contains("waiting for a primary component");
+                    } catch (java.sql.SQLException e) {
+                        return false; // PostgreSQL still starting
+                    }
+                });
+        return seen[0];
+    }
+
     @Test
     void wholeClusterCrashesUnderLoadAndRestartsInAnotherOrder() throws Exception {
         long seed = Long.getLong("chorus.seed", System.nanoTime() % 100_000);
@@ -35,7 +50,14 @@ class RecoveryRestartIT {
             }
             cluster.crash(1, 2, 3);
             long atStop = load.committed();
-            cluster.restart(3, 1, 2);
+            cluster.restart(3);
+            String waiting = awaitWaiting(cluster, 3, Duration.ofSeconds(180));
+            System.out.println("RecoveryRestartIT: node3 alone: " + waiting);
+            assertThat(waiting).as("node3 alone names the voters it waits for and the W it has seen")
+                    .contains("waiting for [node1, node2]", "highest W seen", "node3=");
+            assertThat(java.nio.file.Files.readString(cluster.local().sidecarLog(3))).as("node3's log")
+                    .contains("watermark exchange: waiting for a primary component");
+            cluster.restart(1, 2);
             for (int i : new int[] {3, 1, 2}) {
                 cluster.awaitOnline(i, Duration.ofSeconds(180));
             }
@@ -48,6 +70,12 @@ class RecoveryRestartIT {
             assertThat(v.ok()).as(v.describe()).isTrue();
             for (int i = 1; i <= 3; i++) {
                 assertThat(cluster.status(i).watermark()).as("node%d's W after the restart", i).isGreaterThan(before[i]);
+            }
+            try (java.sql.Connection c = cluster.connect(1)) {
+                List<String> announced = io.chorus.it.harness.Sql.column(c,
+                        "SELECT node || '=' || watermark FROM chorus.nodes() WHERE watermark IS NOT NULL ORDER BY node");
+                System.out.println("RecoveryRestartIT: W announced, as node1 sees them: " + announced);
+                assertThat(announced).as("every member's announced W in node1's chorus.nodes()").hasSize(3);
             }
         }
     }

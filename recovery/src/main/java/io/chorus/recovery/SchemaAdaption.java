@@ -100,11 +100,15 @@ final class SchemaAdaption {
                 }
             }
             List<DonorSchema.Table> newTables = new ArrayList<>();
+            boolean hold = TransferHold.available(joiner);
             for (DonorSchema.Table t : schema.tables()) {
                 if (exists(joiner, t.name())) {
                     checkSameColumns(joiner, t);
                 } else {
                     createTable(st, t);
+                    if (hold) { // in the same transaction: the table is never writable without the refusal
+                        TransferHold.createTrigger(st, t.name());
+                    }
                     newTables.add(t);
                     created.add(t.name());
                 }

@@ -64,6 +64,8 @@ public final class Transfer {
     private final String originPrefix;
     private final Consumer<TransferProgress> progress;
     private final BlockingQueue<TransferMessage.Offer> offers = new ArrayBlockingQueue<>(64);
+    /** Set when this member's log skipped records (a snapshot replaced them): an offer among them is lost. */
+    private volatile String skipped;
 
     /** @param originPrefix the prefix of the domain's helper origins: W is recorded under the first helper's name */
     public Transfer(NodeId self, Connector local, DonorConnector donors, String originPrefix,
@@ -126,6 +128,14 @@ public final class Transfer {
         }
     }
 
+    /**
+     * This member's copy of the log jumped over records (the leader sent it a snapshot): an offer ordered among them
+     * never arrives, so the request waiting now is asked again at once instead of timing out.
+     */
+    public void onRecordsSkipped(String reason) {
+        skipped = reason;
+    }
+
     /** Runs the transfer (see the class comment); throws with the last reason after {@code attempts} failures. */
     public Result run(Membership group, Duration perAttempt, int attempts) throws InterruptedException {
         String last = "no attempt made";
@@ -137,8 +147,12 @@ public final class Transfer {
             LOG.info("full transfer: requesting a snapshot (request {}, attempt {} of {}, suggested donor {})", id,
                     attempt + 1, attempts, preferred);
             group.append(TransferMessage.encode(new TransferMessage.Request(self, id, attempt, preferred)));
+            skipped = null;
             TransferMessage.Offer offer = awaitOffer(group, id, asked, perAttempt);
-            if (offer == null) {
+            String skip = skipped;
+            if (offer == null && skip != null) {
+                last = "this member's log skipped records that may hold the offer for request " + id + " (" + skip + ")";
+            } else if (offer == null) {
                 last = "no donor answered request " + id + " within " + perAttempt.toSeconds() + " s";
             } else if (offer.failed()) {
                 last = offer.error();
@@ -167,9 +181,13 @@ public final class Transfer {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
             long left = deadline - System.nanoTime();
-            TransferMessage.Offer o = left <= 0 ? null : offers.poll(left, TimeUnit.NANOSECONDS);
+            TransferMessage.Offer o = left <= 0 ? null : offers.poll(Math.min(left, TimeUnit.MILLISECONDS.toNanos(200)),
+                    TimeUnit.NANOSECONDS);
             if (o == null) {
-                return null;
+                if (left <= 0 || skipped != null) {
+                    return null;
+                }
+                continue;
             }
             if (o.requestId().equals(id) || (!o.failed() && asked.contains(o.requestId()))) {
                 return o;

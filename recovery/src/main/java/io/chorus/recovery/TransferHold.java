@@ -92,8 +92,7 @@ public final class TransferHold implements AutoCloseable {
             int created = 0;
             for (RelationName t : tables) {
                 if (!hasTrigger(c, t)) {
-                    st.execute("CREATE TRIGGER " + TRIGGER + " BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON "
-                            + t.quoted() + " FOR EACH STATEMENT EXECUTE FUNCTION chorus._transfer_hold()");
+                    createTrigger(st, t);
                     created++;
                 }
             }
@@ -107,6 +106,21 @@ public final class TransferHold implements AutoCloseable {
         } finally {
             c.setAutoCommit(true);
         }
+    }
+
+    /** Whether the database has the hold's trigger function (the chorus schema is installed). */
+    static boolean available(Connection c) throws SQLException {
+        try (Statement st = c.createStatement();
+             java.sql.ResultSet rs = st.executeQuery("SELECT to_regprocedure('chorus._transfer_hold()') IS NOT NULL")) {
+            rs.next();
+            return rs.getBoolean(1);
+        }
+    }
+
+    /** Creates the hold trigger on a table that has none; call in replica mode (DDL capture must not see it). */
+    static void createTrigger(Statement st, RelationName t) throws SQLException {
+        st.execute("CREATE TRIGGER " + TRIGGER + " BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON "
+                + t.quoted() + " FOR EACH STATEMENT EXECUTE FUNCTION chorus._transfer_hold()");
     }
 
     private static boolean hasTrigger(Connection c, RelationName t) throws SQLException {

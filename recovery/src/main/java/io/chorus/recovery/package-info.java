@@ -22,6 +22,16 @@
  *   the conflict log up to d and sets W = d in one transaction. Its capture starts only afterwards, so copied rows are
  *   never taken for local commits. The domain then starts as after a restart: replay from d minus the window,
  *   CATCHING_UP, ONLINE.</li>
+ *   <li><b>Local writes during a transfer.</b> From the moment a node starts receiving until its capture's new slot
+ *   exists, {@link io.chorus.recovery.LocalWriteRefusal} refuses local writes through the same hold trigger (a flag
+ *   in {@code chorus.meta}, durable across a crash; SQLSTATE 25006): a write then would be emptied by the copy, or
+ *   commit before the slot and never reach the group. Tables that schema adaption creates get the trigger in the same
+ *   transaction. Writes while catching up are captured and certified as after any restart.</li>
+ *   <li><b>The log tail a joiner needs.</b> The transfer's group member holds its own compaction by age and stays in
+ *   the group until the domain joins as the same member, so the records above d are still in its copy of the log
+ *   whatever the copy took (before, a copy longer than the retention age compacted them and the node needed
+ *   another transfer, for ever). Deliveries above W never wait for the join to return: the go-live runs beside it,
+ *   so a log tail larger than the hand-off queue (1,000 records) is replayed through it.</li>
  *   <li><b>Saved commits.</b> A node that fell behind the retained log re-decodes its slot and saves the local
  *   commits in {@code chorus.saved_commits} before the slot is dropped; after the transfer the ones the group had
  *   ordered are removed: an origin's records are ordered in its commit-LSN order and deduplicated by it, so every
@@ -34,7 +44,11 @@
  *   never passes what its log delivered. After all nodes stopped, a leader can only be elected with the votes of a
  *   majority and only if its log holds every committed entry, so the group restarts from the most complete log
  *   (the highest W) by itself, whatever the order of the restarts; each node replays from its own W. A node whose
- *   rejoin fails (no majority yet) tries again with a doubling back-off (2 s to 5 min).</li>
+ *   rejoin fails (no majority yet) tries again with a doubling back-off (2 s to 5 min). Every member announces its W
+ *   beside the log (a plain group message once a second, so it flows without a primary component); a node outside one
+ *   names the voters it waits for and the highest W seen (status and log). Not built: a force flag to start a new
+ *   history from a minority (it needs a new log whose GSNs continue from that W, and telling the returning members
+ *   that they need a full transfer).</li>
  * </ul>
  */
 package io.chorus.recovery;

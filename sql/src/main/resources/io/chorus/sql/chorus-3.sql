@@ -136,3 +136,40 @@ $$;
 
 INSERT INTO chorus.meta (key, value) VALUES ('schema_version', '3')
 ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+
+-- ===== recovery: local writes while a full transfer replaces the tables (DESIGN §7) =====
+
+-- The transfer hold trigger (every replicated table, installed in replica mode so helpers and the transfer's copy never
+-- fire it) also refuses local writes while chorus.meta holds 'local_writes_refused': from the moment a node starts
+-- receiving a full transfer until its capture's new slot exists. A write then would be emptied by the copy, or commit
+-- before the slot and never reach the group. SECURITY DEFINER: any writing role may read the flag; every name and the
+-- operator are qualified, so a caller's search_path cannot redirect them.
+CREATE OR REPLACE FUNCTION chorus._transfer_hold() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    refused text;
+BEGIN
+    PERFORM pg_catalog.pg_advisory_xact_lock_shared(7163097744720199682);
+    SELECT m.value INTO refused FROM chorus.meta m WHERE m.key OPERATOR(pg_catalog.=) 'local_writes_refused';
+    IF refused IS NOT NULL THEN
+        RAISE EXCEPTION 'chorus: % on %.% is refused: database % is receiving a full state transfer (%), and a local '
+            'write now would be lost', TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME, pg_catalog.current_database(), refused
+            USING ERRCODE = '25006', HINT = 'write on a node that is ONLINE (the change reaches this one once it is '
+                'ONLINE), or wait until SELECT chorus.wait_ready() returns here; chorus.status() shows the transfer''s '
+                'progress';
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+-- The members as this node sees them, with the W each announced beside the log (the watermark exchange of a
+-- whole-cluster restart: null for a member that is not present or announced none yet). A new result column needs the
+-- function dropped first.
+DROP FUNCTION IF EXISTS chorus.nodes();
+CREATE FUNCTION chorus.nodes()
+RETURNS TABLE (node text, address text, state text, is_leader boolean, is_self boolean, voting boolean, watermark bigint)
+LANGUAGE sql STABLE AS $$
+    SELECT m->>'node', m->>'address', m->>'state', (m->>'leader')::boolean, (m->>'self')::boolean,
+           (m->>'voting')::boolean, (m->>'watermark')::bigint
+      FROM chorus.node_state s, jsonb_array_elements(s.members) m
+$$;

@@ -80,7 +80,8 @@ public final class Domain implements AutoCloseable {
     private volatile long lastWatermarkSent;
     private java.util.concurrent.ScheduledExecutorService watermarkTimer;
     private Applier applier;
-    private Group group;
+    private volatile Group group;
+    private final WatermarkExchange exchange = new WatermarkExchange();
     private volatile SlotCapture capture;
     private volatile Appender appender;
     private Delivery delivery;
@@ -190,9 +191,11 @@ public final class Domain implements AutoCloseable {
         enricher = new KeyEnricher(cfg.postgres(), database);
         capture = new SlotCapture(captureConfig(), captureListener());
         capture.start();
+        acceptLocalWrites();
         phases.phase("join");
         UUID known = identity;
         GroupListener listener = groupListener();
+        recovery.leaveTransferMembership(); // this member joins again as the domain's
         joining = new BackgroundJoin(database, () -> {
             try {
                 return GroupFactory.join(cfg, groupName, known, bootstrap, database, listener, from);
@@ -200,6 +203,7 @@ public final class Domain implements AutoCloseable {
                 throw GroupIdentity.refused(database, groupName, known, e);
             }
         });
+        state = DomainState.CATCHING_UP; // replaying this member's log while the join runs
         goLive(w, from);
         try {
             group = joining.await(Duration.ofMinutes(10));
@@ -212,6 +216,7 @@ public final class Domain implements AutoCloseable {
             state = DomainState.CATCHING_UP;
         }
         Group joined = group;
+        joined.announceWatermark(w);
         appender = new Appender("chorus-append-" + database, new Appender.Sink() {
             @Override
             public java.util.concurrent.CompletableFuture<?> append(long originSeq, byte[] payload) {
@@ -231,6 +236,7 @@ public final class Domain implements AutoCloseable {
             appendOrder.unlock();
         }
         appendInOrder(null);
+        awaitGroupHead(joined);
         recovery.startDonor(new DomainDonorHooks(this, database));
         watermarkTimer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "chorus-watermark-" + database);
@@ -247,17 +253,34 @@ public final class Domain implements AutoCloseable {
         LOG.info("domain {} {} in group {} (W={}, replayed from {})", database, state, groupName, w, from);
     }
 
+    /** Not ONLINE before the deliveries reached the group's position ({@link GroupCatchUp}). */
+    private void awaitGroupHead(Group joined) {
+        try {
+            GroupCatchUp.await(joined, cfg.node(), delivery::delivered, () -> state == DomainState.FAILED,
+                    text -> transferPhase = text);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ChorusException("interrupted while domain " + database + " caught up with the group", e);
+        } catch (ChorusException e) {
+            throw new ChorusException(e.getMessage() + ": " + lastError, e);
+        }
+        transferPhase = null;
+    }
+
     /**
      * Waits for the replay to reach W and the capture to catch up, then rebuilds the pending rows and goes live; the
      * group join runs meanwhile ({@link BackgroundJoin}).
      */
     private void goLive(Gsn w, Gsn from) {
         long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
+        CatchUpProgress progress = new CatchUpProgress(from, w);
         try {
             // nothing to replay when the log starts at W (a full transfer whose log was compacted up to its snapshot):
             // the first record delivered is W + 1, which waits for this method
             while (w.isAfter(from)
                     && !delivery.awaitDelivered(w, Math.min(deadline, System.nanoTime() + TimeUnit.SECONDS.toNanos(1)))) {
+                transferPhase = progress.update(delivery.delivered());
+                explainWaiting(w);
                 if (state == DomainState.FAILED) {
                     throw new ChorusException("replay of the group log failed: " + lastError);
                 }
@@ -270,11 +293,14 @@ public final class Domain implements AutoCloseable {
                             + delivery.delivered() + "); is a majority of the group up?");
                 }
             }
+            transferPhase = "replayed the group log up to W=" + w + "; waiting for the capture to reach the end of the WAL";
             sync.await(Duration.ofSeconds(60));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new ChorusException("interrupted while catching up", e);
         }
+        LOG.info("CATCHING_UP done: replayed GSN {}..{} in {} ms", from.next(), w, progress.elapsedMillis());
+        transferPhase = null;
         pendingLock.lock();
         try {
             List<ChangeSet> undelivered = new ArrayList<>();
@@ -302,6 +328,16 @@ public final class Domain implements AutoCloseable {
         }
     }
 
+    /** The capture's slot exists: local writes refused for a full transfer reach the group again. */
+    private void acceptLocalWrites() {
+        try (Connection c = connect()) {
+            io.chorus.recovery.LocalWriteRefusal.end(c);
+        } catch (SQLException e) {
+            throw new ChorusException("cannot accept local writes to " + database + " again after the transfer: ["
+                    + e.getSQLState() + "] " + e.getMessage(), e);
+        }
+    }
+
     /** A node that joined without an identity keeps the one it adopted, so it is checked at every later join. */
     private void storeAdoptedIdentity() {
         if (identity != null || group.groupIdentity().isEmpty()) {
@@ -315,8 +351,23 @@ public final class Domain implements AutoCloseable {
         }
     }
 
+    /** Announces W beside the log and, outside a primary component, says what this node waits for. */
+    private void explainWaiting(Gsn w) {
+        Group g = group;
+        if (g == null) {
+            return;
+        }
+        g.announceWatermark(w);
+        exchange.update(membership, g.announcedWatermarks(), w);
+        String waiting = exchange.text();
+        if (waiting != null && state == DomainState.CATCHING_UP) {
+            transferPhase = waiting;
+        }
+    }
+
     private void reportWatermarkSafely() {
         try {
+            explainWaiting(appliedGsn());
             reportWatermark();
         } catch (RuntimeException e) {
             LOG.warn("watermark report failed: {}", e.getMessage());
@@ -529,6 +580,9 @@ public final class Domain implements AutoCloseable {
     private Gsn receive(Connection c) throws SQLException, InterruptedException {
         state = DomainState.RECEIVING;
         String reason = io.chorus.recovery.Transfer.pendingReason(c);
+        // from here until the new slot exists a local write would be lost: refused, and the running ones drained
+        io.chorus.recovery.LocalWriteRefusal.begin(c, reason == null ? "a new node's first transfer" : reason,
+                Duration.ofSeconds(30));
         int saved = RejoinPreparation.saveAndReset(captureConfig(), captureStateDir(cfg, database),
                 app -> cfg.postgres().connect(database, app), reason == null ? "full transfer" : reason, Duration.ofMinutes(2));
         long[] lastLog = {0};
@@ -706,8 +760,8 @@ public final class Domain implements AutoCloseable {
 
     private void membershipChanged(Membership m) {
         membership = m;
-        if (state == DomainState.FAILED || state == DomainState.OFFLINE) {
-            return;
+        if (state != DomainState.ONLINE && state != DomainState.NON_PRIMARY) {
+            return; // still starting (the start decides the first live state) or stopped
         }
         DomainState next = m.primary() ? DomainState.ONLINE : DomainState.NON_PRIMARY;
         if (next != state) {
@@ -752,10 +806,14 @@ public final class Domain implements AutoCloseable {
 
     public DomainStatus status() {
         Membership m = membership;
-        List<DomainStatus.Member> members = MembershipView.members(cfg, groupName, m);
+        Group g = group;
+        List<DomainStatus.Member> members = MembershipView.members(cfg, groupName, m,
+                g == null ? Map.of() : g.announcedWatermarks());
         long delivered = delivery == null ? 0 : delivery.delivered();
         long applied = appliedGsn().value();
-        String phase = state == DomainState.RECEIVING && transferPhase != null ? transferPhase : state.name().toLowerCase();
+        String detail = state == DomainState.NON_PRIMARY ? exchange.text() : transferPhase;
+        String phase = (state == DomainState.RECEIVING || state == DomainState.CATCHING_UP
+                || state == DomainState.NON_PRIMARY) && detail != null ? detail : state.name().toLowerCase();
         return new DomainStatus(cfg.node().value(), groupName, state, phase,
                 m == null ? null : Long.toString(m.viewId()), m != null && m.primary(), mode.name().toLowerCase(),
                 // outside the primary component: sync commits wait for the heal (synchronous replication waits for

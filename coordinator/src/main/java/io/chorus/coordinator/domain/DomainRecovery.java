@@ -20,6 +20,7 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Properties;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import org.apache.logging.log4j.LogManager;
@@ -42,6 +43,7 @@ final class DomainRecovery implements AutoCloseable {
     private volatile Donor donor;
     private volatile Gsn logStart = Gsn.NONE;
     private volatile long ownOrderedSeq;
+    private volatile Group transferMembership;
 
     DomainRecovery(NodeConfig cfg, String database, WireCodec codec) {
         this.cfg = cfg;
@@ -68,7 +70,10 @@ final class DomainRecovery implements AutoCloseable {
         } catch (io.chorus.gcs.GcsException e) {
             throw GroupIdentity.refused(database, groupName, identity, e);
         }
+        group.holdCompaction(true); // the domain replays this member's log from the snapshot's GSN on
+        boolean done = false;
         try {
+            awaitLogCaughtUp(group);
             Gsn w = transfer.run(new Transfer.Membership() {
                 @Override
                 public void append(byte[] record) {
@@ -91,10 +96,50 @@ final class DomainRecovery implements AutoCloseable {
             }, OFFER_TIMEOUT, TRANSFER_ATTEMPTS).gsn();
             logStart = group.firstAvailable();
             ownOrderedSeq = group.lastDeliveredSeq(cfg.node());
+            transferMembership = group;
+            done = true;
             return w;
         } finally {
-            group.close();
+            if (!done) {
+                group.close();
+            }
         }
+    }
+
+    /**
+     * Leaves the membership the last transfer ran in; the domain calls it right before it joins as the same member.
+     * Until then this member stays in the group and keeps storing the log's records, so that the leader's compaction
+     * can only pass them in the moment between the two (it would need another full transfer).
+     */
+    void leaveTransferMembership() {
+        Group g = transferMembership;
+        transferMembership = null;
+        if (g != null) {
+            g.close();
+        }
+    }
+
+    /**
+     * Waits (at most 10 s) until this member's copy of the log reached the highest W another member announces, so that
+     * a snapshot the leader sends it arrives before the request rather than over the donor's offer.
+     */
+    private void awaitLogCaughtUp(Group g) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        Object tick = new Object();
+        long target = -1;
+        while (System.nanoTime() < deadline) {
+            java.util.Map<NodeId, Gsn> announced = g.announcedWatermarks();
+            announced.remove(cfg.node());
+            target = announced.values().stream().mapToLong(Gsn::value).max().orElse(-1);
+            if (target >= 0 && g.appliedGsn().value() >= target) {
+                return;
+            }
+            synchronized (tick) {
+                TimeUnit.MILLISECONDS.timedWait(tick, 100);
+            }
+        }
+        LOG.info("requesting a full transfer with this member's log at GSN {} (highest W announced: {})",
+                g.appliedGsn(), target);
     }
 
     /** Joins as a temporary member that hands every delivered record to the transfer. */
@@ -112,7 +157,8 @@ final class DomainRecovery implements AutoCloseable {
 
             @Override
             public void onFullTransferNeeded(String reason) {
-                LOG.debug("during the transfer: {}", reason);
+                LOG.info("during the transfer this member's log skipped records: {}", reason);
+                transfer.onRecordsSkipped(reason);
             }
         }, Gsn.NONE);
     }
@@ -173,6 +219,7 @@ final class DomainRecovery implements AutoCloseable {
 
     @Override
     public void close() {
+        leaveTransferMembership();
         Donor d = donor;
         if (d != null) {
             d.close();

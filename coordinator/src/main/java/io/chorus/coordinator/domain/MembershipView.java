@@ -12,7 +12,9 @@ final class MembershipView {
     private MembershipView() {
     }
 
-    static List<DomainStatus.Member> members(NodeConfig cfg, String groupName, Membership m) {
+    /** @param announced the W each present member announced beside the log (the watermark exchange) */
+    static List<DomainStatus.Member> members(NodeConfig cfg, String groupName, Membership m,
+                                             java.util.Map<NodeId, io.chorus.changeset.Gsn> announced) {
         List<DomainStatus.Member> out = new ArrayList<>();
         for (Member member : GroupFactory.members(cfg, groupName)) {
             NodeId id = member.id();
@@ -20,7 +22,8 @@ final class MembershipView {
             boolean leader = m != null && m.leader().map(id::equals).orElse(false);
             String state = !present ? "UNREACHABLE" : (m.primary() ? "PRIMARY" : "NON_PRIMARY");
             out.add(new DomainStatus.Member(id.value(), member.host() + ":" + member.port(), state, leader,
-                    id.equals(cfg.node()), m == null || m.voters().contains(id)));
+                    id.equals(cfg.node()), m == null || m.voters().contains(id),
+                    announced.containsKey(id) ? announced.get(id).value() : null));
         }
         return out;
     }

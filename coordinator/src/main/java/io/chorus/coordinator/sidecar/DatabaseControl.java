@@ -241,6 +241,7 @@ final class DatabaseControl implements AutoCloseable {
             d.close();
         }
         meta(c, "enabled", "false");
+        io.chorus.recovery.LocalWriteRefusal.end(c); // a disable during a transfer leaves the database writable
         if (!keepSlot) {
             try (PreparedStatement ps = c.prepareStatement(
                     "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = ? AND NOT active")) {

@@ -41,10 +41,11 @@ public class CatchUpRaft extends RAFT {
     static final long CHUNK_RETRY_MILLIS = 1_000;
     static final long SNAPSHOT_RETRY_MILLIS = 5_000;
     /**
-     * How long a follower's next index must stay before the log's start before it gets a snapshot: a member that
-     * joins again starts with a next index the leader has not learnt yet, and its log may well hold what follows
-     * (a joiner after a full transfer does); its answers to ordinary replication correct the index within this time.
-     * A needless snapshot costs that member another full transfer, and compacts the leader's log.
+     * A member that joins again starts with a next index the leader has not learnt (1), though its log may hold the
+     * log's first entry and everything after it (a joiner after a full transfer does). Before sending it a snapshot the
+     * leader probes it once with the entry after the log's first; a member that has the first entry accepts and is
+     * caught up from there, one that does not answers with a lower index and gets the snapshot once this time has
+     * passed. A needless snapshot costs the member another full transfer, and compacts the leader's log.
      */
     static final long SNAPSHOT_GRACE_MILLIS = 3_000;
     /** A follower this close to the leader's last entry is kept up to date by ordinary replication. */
@@ -56,8 +57,8 @@ public class CatchUpRaft extends RAFT {
         long chunkFrom;
         long chunkSentAt;
         long snapshotSentAt;
-        /** When its next index was first seen before the log's start (-1: it is not). */
-        long behindSince = -1;
+        /** When it was probed from the log's start instead of sent a snapshot (0: never). */
+        long probedAt;
         long lagAtStart;
         boolean catchingUp;
     }
@@ -123,11 +124,17 @@ public class CatchUpRaft extends RAFT {
         long now = System.nanoTime();
         Follower f = followers.computeIfAbsent(member, m -> new Follower());
         long next = e.nextIndex();
-        if (next < log().firstAppended()) {
-            if (f.behindSince < 0) {
-                f.behindSince = now;
+        long first = log().firstAppended();
+        if (next < first) {
+            if (f.probedAt == 0 && last_appended > first) {
+                f.probedAt = now;
+                LOG.info("follower {} has next index {}, before the log's first entry {}: probing it from there before "
+                        + "a snapshot", member, next, first);
+                e.nextIndex(first + 1).sendSingleMessage(true);
+                super.sendAppendEntriesMessage(member, e);
+                return;
             }
-            if (now - f.behindSince >= TimeUnit.MILLISECONDS.toNanos(SNAPSHOT_GRACE_MILLIS)
+            if (now - f.probedAt >= TimeUnit.MILLISECONDS.toNanos(SNAPSHOT_GRACE_MILLIS)
                     && now - f.snapshotSentAt >= TimeUnit.MILLISECONDS.toNanos(SNAPSHOT_RETRY_MILLIS)) {
                 f.snapshotSentAt = now;
                 LOG.info("follower {} needs entry {}, before the log's first entry {}: sending a snapshot", member,
@@ -136,7 +143,6 @@ public class CatchUpRaft extends RAFT {
             }
             return;
         }
-        f.behindSince = -1;
         boolean moved = next != f.seenNext;
         f.seenNext = next;
         if (last_appended - next < NEAR_ENTRIES) {

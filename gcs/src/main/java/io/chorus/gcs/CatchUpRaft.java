@@ -40,14 +40,6 @@ public class CatchUpRaft extends RAFT {
     static final int CHUNK_BYTES = 2 << 20;
     static final long CHUNK_RETRY_MILLIS = 1_000;
     static final long SNAPSHOT_RETRY_MILLIS = 5_000;
-    /**
-     * A member that joins again starts with a next index the leader has not learnt (1), though its log may hold the
-     * log's first entry and everything after it (a joiner after a full transfer does). Before sending it a snapshot the
-     * leader probes it once with the entry after the log's first; a member that has the first entry accepts and is
-     * caught up from there, one that does not answers with a lower index and gets the snapshot once this time has
-     * passed. A needless snapshot costs the member another full transfer, and compacts the leader's log.
-     */
-    static final long SNAPSHOT_GRACE_MILLIS = 3_000;
     /** A follower this close to the leader's last entry is kept up to date by ordinary replication. */
     static final long NEAR_ENTRIES = 8;
 
@@ -57,8 +49,6 @@ public class CatchUpRaft extends RAFT {
         long chunkFrom;
         long chunkSentAt;
         long snapshotSentAt;
-        /** When it was probed from the log's start instead of sent a snapshot (0: never). */
-        long probedAt;
         long lagAtStart;
         boolean catchingUp;
     }
@@ -124,18 +114,8 @@ public class CatchUpRaft extends RAFT {
         long now = System.nanoTime();
         Follower f = followers.computeIfAbsent(member, m -> new Follower());
         long next = e.nextIndex();
-        long first = log().firstAppended();
-        if (next < first) {
-            if (f.probedAt == 0 && last_appended > first) {
-                f.probedAt = now;
-                LOG.info("follower {} has next index {}, before the log's first entry {}: probing it from there before "
-                        + "a snapshot", member, next, first);
-                e.nextIndex(first + 1).sendSingleMessage(true);
-                super.sendAppendEntriesMessage(member, e);
-                return;
-            }
-            if (now - f.probedAt >= TimeUnit.MILLISECONDS.toNanos(SNAPSHOT_GRACE_MILLIS)
-                    && now - f.snapshotSentAt >= TimeUnit.MILLISECONDS.toNanos(SNAPSHOT_RETRY_MILLIS)) {
+        if (next < log().firstAppended()) {
+            if (now - f.snapshotSentAt >= TimeUnit.MILLISECONDS.toNanos(SNAPSHOT_RETRY_MILLIS)) {
                 f.snapshotSentAt = now;
                 LOG.info("follower {} needs entry {}, before the log's first entry {}: sending a snapshot", member,
                         next, log().firstAppended());

@@ -146,8 +146,8 @@ public final class Transfer {
             NodeId preferred = group.preferredDonor();
             LOG.info("full transfer: requesting a snapshot (request {}, attempt {} of {}, suggested donor {})", id,
                     attempt + 1, attempts, preferred);
-            group.append(TransferMessage.encode(new TransferMessage.Request(self, id, attempt, preferred)));
             skipped = null;
+            group.append(TransferMessage.encode(new TransferMessage.Request(self, id, attempt, preferred)));
             TransferMessage.Offer offer = awaitOffer(group, id, asked, perAttempt);
             String skip = skipped;
             if (offer == null && skip != null) {

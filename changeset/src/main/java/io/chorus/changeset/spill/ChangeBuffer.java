@@ -136,8 +136,11 @@ public final class ChangeBuffer implements AutoCloseable {
         }
     }
 
-    /** Approximate heap bytes of a change: text lengths plus a fixed overhead per object. */
-    static long estimate(Change change) {
+    /**
+     * Approximate heap bytes of a change: text lengths plus a fixed overhead per object (cheap; for byte budgets of
+     * buffers and queues, not an exact measure).
+     */
+    public static long estimate(Change change) {
         if (change instanceof RowChange rc) {
             long n = 64 + estimate(rc.newTuple()) + estimate(rc.oldTuple());
             for (Key k : rc.keys()) {

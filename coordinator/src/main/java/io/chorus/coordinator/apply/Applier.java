@@ -32,7 +32,7 @@ public final class Applier implements AutoCloseable {
 
     private final ApplierConfig config;
     private final ApplyListener listener;
-    private final BlockingQueue<ApplyUnit> queue;
+    private final UnitQueue queue;
     private final BlockingQueue<Helper> idle;
     private final Sequencer sequencer;
     private final ApplyMetrics metrics = new ApplyMetrics();
@@ -56,7 +56,7 @@ public final class Applier implements AutoCloseable {
     public Applier(ApplierConfig config, ApplyListener listener) {
         this.config = config;
         this.listener = listener;
-        this.queue = new ArrayBlockingQueue<>(config.queueCapacity());
+        this.queue = new UnitQueue(config.queueCapacity(), config.queueBytes());
         this.idle = new ArrayBlockingQueue<>(config.poolSize());
         this.startWatermark = prepare(config);
         this.lastSubmitted = startWatermark.value();
@@ -262,7 +262,7 @@ public final class Applier implements AutoCloseable {
     }
 
     private String state() {
-        return "applied=" + sequencer.committed() + ", submitted=" + lastSubmittedSafe() + ", queued=" + queue.size()
+        return "applied=" + sequencer.committed() + ", submitted=" + lastSubmittedSafe() + ", queued=" + queue.size() + " (" + queue.bytes() / 1024 + " KiB)"
                 + ", inFlight=" + sequencer.inFlightCount() + ", helpers=" + config.poolSize() + ", idleHelpers="
                 + idle.size();
     }

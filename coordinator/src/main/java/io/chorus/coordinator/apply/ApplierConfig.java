@@ -14,6 +14,8 @@ import java.util.regex.Pattern;
  *                      (default 4)
  * @param maxBatch      consecutive changesets that may share one apply transaction (default 100; 1 disables sharing)
  * @param queueCapacity changesets accepted ahead of the helpers before {@link Applier#submit} blocks (default 10000)
+ * @param queueBytes    estimated heap bytes of the changesets accepted ahead of the helpers before {@link Applier#submit}
+ *                      blocks (default 64 MiB; a changeset larger than this is still accepted into an empty queue)
  * @param idleFlush     how long progress of changesets with nothing to write waits for a following transaction
  *                      before a progress-only transaction makes it durable (default 200 ms)
  * @param blockerPoll   how often the head of the line is checked for being blocked by a later helper
@@ -28,7 +30,8 @@ import java.util.regex.Pattern;
  * @param pendingRows   this node's pending rows (default: none)
  * @param guard         the apply-time protocol against racing local commits (default: {@link ApplyGuard#NONE})
  */
-public record ApplierConfig(String jdbcUrl, int poolSize, int maxBatch, int queueCapacity, Duration idleFlush,
+public record ApplierConfig(String jdbcUrl, int poolSize, int maxBatch, int queueCapacity, long queueBytes,
+                            Duration idleFlush,
                             Duration blockerPoll, int maxRetries, Duration retryWait, String originPrefix,
                             PendingRows pendingRows, ApplyGuard guard) {
     private static final Pattern ORIGIN_PREFIX = Pattern.compile("[a-z][a-z0-9_]{0,40}");
@@ -47,6 +50,9 @@ public record ApplierConfig(String jdbcUrl, int poolSize, int maxBatch, int queu
         requireRange("poolSize", poolSize, 1, 64);
         requireRange("maxBatch", maxBatch, 1, 10_000);
         requireRange("queueCapacity", queueCapacity, 1, 10_000_000);
+        if (queueBytes < 1) {
+            throw new IllegalArgumentException("applier queueBytes = " + queueBytes + " must be at least 1 byte");
+        }
         requireRange("maxRetries", maxRetries, 0, 1_000);
         requirePositive("idleFlush", idleFlush);
         requirePositive("blockerPoll", blockerPoll);
@@ -82,7 +88,7 @@ public record ApplierConfig(String jdbcUrl, int poolSize, int maxBatch, int queu
     @Override
     public String toString() {
         return "ApplierConfig[jdbcUrl=" + PASSWORD.matcher(jdbcUrl).replaceAll("$1***") + ", poolSize=" + poolSize
-                + ", maxBatch=" + maxBatch + ", queueCapacity=" + queueCapacity + ", idleFlush=" + idleFlush.toMillis()
+                + ", maxBatch=" + maxBatch + ", queueCapacity=" + queueCapacity + ", queueBytes=" + queueBytes + ", idleFlush=" + idleFlush.toMillis()
                 + "ms, blockerPoll=" + blockerPoll.toMillis() + "ms, maxRetries=" + maxRetries + ", retryWait="
                 + retryWait.toMillis() + "ms, originPrefix=" + originPrefix + "]";
     }
@@ -93,6 +99,7 @@ public record ApplierConfig(String jdbcUrl, int poolSize, int maxBatch, int queu
         private int poolSize = 4;
         private int maxBatch = 100;
         private int queueCapacity = 10_000;
+        private long queueBytes = 64L << 20;
         private Duration idleFlush = Duration.ofMillis(200);
         private Duration blockerPoll = Duration.ofMillis(50);
         private int maxRetries = 30;
@@ -117,6 +124,11 @@ public record ApplierConfig(String jdbcUrl, int poolSize, int maxBatch, int queu
 
         public Builder queueCapacity(int v) {
             queueCapacity = v;
+            return this;
+        }
+
+        public Builder queueBytes(long v) {
+            queueBytes = v;
             return this;
         }
 
@@ -156,7 +168,7 @@ public record ApplierConfig(String jdbcUrl, int poolSize, int maxBatch, int queu
         }
 
         public ApplierConfig build() {
-            return new ApplierConfig(jdbcUrl, poolSize, maxBatch, queueCapacity, idleFlush, blockerPoll, maxRetries,
+            return new ApplierConfig(jdbcUrl, poolSize, maxBatch, queueCapacity, queueBytes, idleFlush, blockerPoll, maxRetries,
                     retryWait, originPrefix, pendingRows, guard);
         }
     }

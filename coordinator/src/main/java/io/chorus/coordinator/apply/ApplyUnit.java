@@ -4,6 +4,7 @@ import io.chorus.changeset.Change;
 import io.chorus.changeset.Gsn;
 import io.chorus.changeset.Gtid;
 import io.chorus.changeset.Key;
+import io.chorus.changeset.spill.ChangeBuffer;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
@@ -31,6 +32,24 @@ public record ApplyUnit(Gsn gsn, Gtid gtid, Instant originCommitTime, boolean lo
     /** A unit that only advances progress (log entries that are not changesets, duplicates). */
     public static ApplyUnit progressOnly(Gsn gsn) {
         return new ApplyUnit(gsn, null, null, true, List.of(), List.of(), List.of(), List.of());
+    }
+
+    /**
+     * Approximate heap bytes the unit holds (its changes' text plus a fixed overhead per restore and conflict row): what
+     * the applier's queue counts against {@link ApplierConfig#queueBytes()}.
+     */
+    public long estimatedBytes() {
+        long n = 128L + 256L * (restores.size() + conflicts.size()) + 64L * keys.size();
+        for (Change c : changes) {
+            n += ChangeBuffer.estimate(c);
+        }
+        for (RestoreRow r : restores) {
+            for (int i = 0; r.target() != null && i < r.target().size(); i++) {
+                String text = r.target().text(i);
+                n += text == null ? 0 : text.length();
+            }
+        }
+        return n;
     }
 
     public boolean hasWork() {

@@ -22,14 +22,14 @@ final class Dispatcher implements Runnable {
     private static final long BLOCKED_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
     private final ApplierConfig config;
-    private final BlockingQueue<ApplyUnit> queue;
+    private final UnitQueue queue;
     private final BlockingQueue<Helper> idle;
     private final Sequencer sequencer;
     private final List<ApplyUnit> held = new ArrayList<>();
     private long heldSince;
     private volatile boolean stopped;
 
-    Dispatcher(ApplierConfig config, BlockingQueue<ApplyUnit> queue, BlockingQueue<Helper> idle, Sequencer sequencer) {
+    Dispatcher(ApplierConfig config, UnitQueue queue, BlockingQueue<Helper> idle, Sequencer sequencer) {
         this.config = config;
         this.queue = queue;
         this.idle = idle;
@@ -68,10 +68,12 @@ final class Dispatcher implements Runnable {
         units.add(first);
         boolean work = first.hasWork();
         int count = 1;
+        long bytes = first.estimatedBytes();
         ApplyUnit next;
-        while (count < config.maxBatch() && (next = queue.poll()) != null) {
+        while (count < config.maxBatch() && bytes < batchBytes() && (next = queue.poll()) != null) {
             units.add(next);
             work |= next.hasWork();
+            bytes += next.estimatedBytes();
             count++;
         }
         if (work) {
@@ -82,6 +84,14 @@ final class Dispatcher implements Runnable {
             }
             held.addAll(units);
         }
+    }
+
+    /**
+     * Estimated bytes after which a batch takes no more units: a quarter of the queue's byte budget, so the batches in
+     * flight hold about as much as the queue at most (large TOAST changesets make small batches).
+     */
+    private long batchBytes() {
+        return Math.max(1, config.queueBytes() / 4);
     }
 
     private List<ApplyUnit> takeHeld() {
@@ -126,8 +136,13 @@ final class Dispatcher implements Runnable {
                     }
                     int before = units.size();
                     ApplyUnit next;
-                    while (units.size() < config.maxBatch() && (next = queue.poll()) != null) {
+                    long bytes = 0;
+                    for (ApplyUnit u : units) {
+                        bytes += u.estimatedBytes();
+                    }
+                    while (units.size() < config.maxBatch() && bytes < batchBytes() && (next = queue.poll()) != null) {
                         units.add(next);
+                        bytes += next.estimatedBytes();
                     }
                     if (units.size() > before) {
                         b = new Batch(units);

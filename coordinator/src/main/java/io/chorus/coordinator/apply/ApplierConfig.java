@@ -15,7 +15,7 @@ import java.util.regex.Pattern;
  * @param maxBatch      consecutive changesets that may share one apply transaction (default 100; 1 disables sharing)
  * @param queueCapacity changesets accepted ahead of the helpers before {@link Applier#submit} blocks (default 10000)
  * @param queueBytes    estimated heap bytes of the changesets accepted ahead of the helpers before {@link Applier#submit}
- *                      blocks (default 64 MiB; a changeset larger than this is still accepted into an empty queue)
+ *                      blocks (default 128 MiB; a changeset larger than this is still accepted into an empty queue)
  * @param idleFlush     how long progress of changesets with nothing to write waits for a following transaction
  *                      before a progress-only transaction makes it durable (default 200 ms)
  * @param blockerPoll   how often the head of the line is checked for being blocked by a later helper
@@ -99,7 +99,7 @@ public record ApplierConfig(String jdbcUrl, int poolSize, int maxBatch, int queu
         private int poolSize = 4;
         private int maxBatch = 100;
         private int queueCapacity = 10_000;
-        private long queueBytes = 64L << 20;
+        private long queueBytes = 128L << 20;
         private Duration idleFlush = Duration.ofMillis(200);
         private Duration blockerPoll = Duration.ofMillis(50);
         private int maxRetries = 30;

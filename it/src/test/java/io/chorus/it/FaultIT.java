@@ -85,7 +85,9 @@ class FaultIT {
      * node (R3 rollbacks deleted and re-inserted a row under a waiting local UPDATE; helper commits a crash lost while
      * the domain went on above them); a fast shutdown under load that never finished (a helper that cannot connect
      * now stops the domain, which lets go of its replication connection and restarts once the server is back); a
-     * restarted domain far behind its own group log that never finished its join.
+     * restarted domain far behind its own group log that never finished its join; the helper terminations under
+     * hot+toast+fk (a restarted sidecar's chorus.status() counted only its own run's conflicts, so its count looked
+     * short; the hot_rows difference of that one run did not come back).
      */
     private static final java.util.Map<String, String> KNOWN_DEFECTS = java.util.Map.of(
             "PostgreSQL immediate restart under hot+toast+fk", "node1 ran out of its 512 MB heap in an apply "
@@ -96,11 +98,9 @@ class FaultIT {
                     + "15 s after the cut (2 of 3 runs; under bank+inserts the case passed 3 of 4); in the run that "
                     + "passed, node2's byte arrays grew from 19 MB to 121 MB in the 7 s after the cut: the large TOAST "
                     + "changesets a sidecar holds while a member is cut off are not bounded in bytes",
-            "sidecar frozen under bank+inserts", "after node3 was frozen, node1's bank total ended 38 off and node2 "
-                    + "recorded 5,655 conflicts against 9,711 on node1 and node3 (1 of 2 runs)",
-            "helpers terminated under hot+toast+fk", "after node2's helpers were terminated twice under hot-row updates, "
-                    + "node2 recorded 17,666 conflicts against 21,761 on node1 and node3, and node3 ended with another "
-                    + "hot_rows row 3 than node1 and node2 (1 of 1 runs)");
+            "sidecar frozen under bank+inserts", "after node3 was frozen, node1's bank total ended 38 off (1 of 2 "
+                    + "runs; node2's lower conflict count in that run was the status counter restarting with the "
+                    + "sidecar, not a shorter chorus.conflicts)");
 
     private static final String BANK_INSERTS = "bank+inserts";
     private static final String HOT_TOAST_FK = "hot+toast+fk";

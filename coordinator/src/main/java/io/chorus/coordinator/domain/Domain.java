@@ -195,10 +195,11 @@ public final class Domain implements AutoCloseable {
         phases.phase("join");
         UUID known = identity;
         GroupListener listener = groupListener();
-        recovery.leaveTransferMembership(); // this member joins again as the domain's
         joining = new BackgroundJoin(database, () -> {
             try {
-                return GroupFactory.join(cfg, groupName, known, bootstrap, database, listener, from);
+                // after a full transfer the domain takes over the transfer's membership (it does not join again)
+                Group handed = recovery.takeTransferMembership(listener, from);
+                return handed != null ? handed : GroupFactory.join(cfg, groupName, known, bootstrap, database, listener, from);
             } catch (io.chorus.gcs.GcsException e) {
                 throw GroupIdentity.refused(database, groupName, known, e);
             }

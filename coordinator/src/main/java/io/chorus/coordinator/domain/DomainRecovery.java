@@ -44,6 +44,7 @@ final class DomainRecovery implements AutoCloseable {
     private volatile Gsn logStart = Gsn.NONE;
     private volatile long ownOrderedSeq;
     private volatile Group transferMembership;
+    private volatile HandOverListener handOver;
 
     DomainRecovery(NodeConfig cfg, String database, WireCodec codec) {
         this.cfg = cfg;
@@ -65,8 +66,12 @@ final class DomainRecovery implements AutoCloseable {
                 helperPrefix, progress);
         AtomicReference<Membership> view = new AtomicReference<>();
         Group group;
+        HandOverListener listener = new HandOverListener(transfer::onRecord, reason -> {
+            LOG.info("during the transfer this member's log skipped records: {}", reason);
+            transfer.onRecordsSkipped(reason);
+        }, view::set);
         try {
-            group = join(groupName, identity, transfer, view);
+            group = GroupFactory.join(cfg, groupName, identity, false, database, listener, Gsn.NONE);
         } catch (io.chorus.gcs.GcsException e) {
             throw GroupIdentity.refused(database, groupName, identity, e);
         }
@@ -97,6 +102,7 @@ final class DomainRecovery implements AutoCloseable {
             logStart = group.firstAvailable();
             ownOrderedSeq = group.lastDeliveredSeq(cfg.node());
             transferMembership = group;
+            handOver = listener;
             done = true;
             return w;
         } finally {
@@ -114,9 +120,30 @@ final class DomainRecovery implements AutoCloseable {
     void leaveTransferMembership() {
         Group g = transferMembership;
         transferMembership = null;
+        handOver = null;
         if (g != null) {
             g.close();
         }
+    }
+
+    /**
+     * The domain takes over the last transfer's group membership with its own listener, from {@code from} on; null
+     * when there is none or it cannot be handed over (then it is left, and the domain joins again).
+     */
+    Group takeTransferMembership(GroupListener domainListener, Gsn from) {
+        Group g = transferMembership;
+        HandOverListener h = handOver;
+        if (g == null || h == null) {
+            return null;
+        }
+        if (!h.handOver(domainListener, from, g.membership())) {
+            leaveTransferMembership();
+            return null;
+        }
+        transferMembership = null;
+        handOver = null;
+        g.holdCompaction(false);
+        return g;
     }
 
     /**
@@ -140,27 +167,6 @@ final class DomainRecovery implements AutoCloseable {
         }
         LOG.info("requesting a full transfer with this member's log at GSN {} (highest W announced: {})",
                 g.appliedGsn(), target);
-    }
-
-    /** Joins as a temporary member that hands every delivered record to the transfer. */
-    private Group join(String groupName, UUID identity, Transfer transfer, AtomicReference<Membership> view) {
-        return GroupFactory.join(cfg, groupName, identity, false, database, new GroupListener() {
-            @Override
-            public void onDelivered(Gsn gsn, NodeId origin, long originSeq, byte[] payload) {
-                transfer.onRecord(payload);
-            }
-
-            @Override
-            public void onMembership(Membership m) {
-                view.set(m);
-            }
-
-            @Override
-            public void onFullTransferNeeded(String reason) {
-                LOG.info("during the transfer this member's log skipped records: {}", reason);
-                transfer.onRecordsSkipped(reason);
-            }
-        }, Gsn.NONE);
     }
 
     /**

@@ -40,10 +40,6 @@ class RecoveryRejoinIT {
     }
 
     @Test
-    // loops: the transfer's member installed the leader's snapshot; when the domain joins again as the same member,
-    // its reloaded log lacks the entries after that snapshot ("log entry for index 1 not found"), the leader sends it
-    // another snapshot, and the node needs another full transfer (fix: hand the transfer's membership to the domain)
-    @Tag("known-race")
     void crashedNodePastRetentionRejoinsByFullTransfer() throws Exception {
         String log = rejoin("retention", s -> s.replace("group:\n", "group:\n  retentionAge: 20s\n"), true);
         assertThat(log).as("node3 needed a full transfer").contains("it needs a full state transfer");

@@ -27,11 +27,12 @@
  *   in {@code chorus.meta}, durable across a crash; SQLSTATE 25006): a write then would be emptied by the copy, or
  *   commit before the slot and never reach the group. Tables that schema adaption creates get the trigger in the same
  *   transaction. Writes while catching up are captured and certified as after any restart.</li>
- *   <li><b>The log tail a joiner needs.</b> The transfer's group member holds its own compaction by age and stays in
- *   the group until the domain joins as the same member, so its own retention never compacts the records above d
- *   during a long copy. Open: when that member had installed the leader's snapshot, the domain's member reloads a log
- *   without the entries after it and gets another snapshot (a rejoin past the retention can loop); handing the
- *   transfer's membership to the domain instead of joining again is the fix. Deliveries above W never wait for the join to return: the go-live runs beside it,
+ *   <li><b>The log tail a joiner needs.</b> The transfer's group member holds its own compaction by age, and
+ *   the domain takes that membership over instead of joining again, with the records that arrived during the copy
+ *   (kept from the member's last snapshot on, at most 256 MB): a member that joined again after installing the
+ *   leader's snapshot reloaded a log without the entries after it, got another snapshot, and needed another full
+ *   transfer, for ever. A transfer whose member skips records (a snapshot) asks again at once: the offer may have
+ *   been among them. Deliveries above W never wait for the join to return: the go-live runs beside it,
  *   so a log tail larger than the hand-off queue (1,000 records) is replayed through it.</li>
  *   <li><b>Saved commits.</b> A node that fell behind the retained log re-decodes its slot and saves the local
  *   commits in {@code chorus.saved_commits} before the slot is dropped; after the transfer the ones the group had

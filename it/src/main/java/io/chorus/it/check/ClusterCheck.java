@@ -72,6 +72,32 @@ public final class ClusterCheck {
      * Quiesces (every node ONLINE within {@code perNode}, then a barrier with {@code perNode} per sync_wait) and
      * checks everything.
      */
+    /**
+     * After the barrier, every ONLINE node's chorus.status() conflict count is the number of rows in its
+     * chorus.conflicts, whether or not its sidecar restarted (the status row is written once a second: a difference
+     * is looked at again for up to 5 s).
+     */
+    private static List<String> conflictCounts(ChorusCluster cluster, List<NodeStatus> statuses,
+                                               Map<String, Connection> nodes) throws SQLException {
+        List<String> problems = new ArrayList<>();
+        for (int i = 1; i <= cluster.size(); i++) {
+            int node = i;
+            Connection c = nodes.get("node" + node);
+            if (c == null || statuses.stream().noneMatch(s -> s.node().equals("node" + node) && s.online())) {
+                continue;
+            }
+            long rows = io.chorus.it.harness.Sql.number(c, "SELECT count(*) FROM chorus.conflicts");
+            try {
+                Await.until("node" + node + "'s chorus.status() to report its " + rows + " chorus.conflicts rows",
+                        Duration.ofSeconds(5), () -> cluster.status(node).conflicts() == rows);
+            } catch (IllegalStateException differs) {
+                problems.add("node" + node + "'s chorus.status() reports " + cluster.status(node).conflicts()
+                        + " conflicts but its chorus.conflicts holds " + rows + " rows");
+            }
+        }
+        return problems;
+    }
+
     public static Verdict verify(ChorusCluster cluster, List<Workload> workloads, Duration perNode) throws SQLException {
         List<String> problems = new ArrayList<>();
         awaitOnline(cluster, perNode);
@@ -89,6 +115,7 @@ public final class ClusterCheck {
             for (Workload w : workloads) {
                 problems.addAll(w.verify(nodes));
             }
+            problems.addAll(conflictCounts(cluster, statuses, nodes));
             return new Verdict(r.converged(), r.firstDifference(), problems, statuses, r.rowsPerTable());
         } finally {
             for (Connection c : nodes.values()) {

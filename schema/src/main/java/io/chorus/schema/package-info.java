@@ -38,10 +38,12 @@
  * every intent ordered before its own has ended on this node — its DDL changeset applied, or released by its origin
  * once its transaction ended without one. So DDL runs on every node, its origin included, in the group's order:
  * concurrent ADD COLUMNs on one table get the same column order everywhere. DDL is refused on a node that is not
- * ONLINE and in REPEATABLE READ or SERIALIZABLE transactions. Known gaps: an intent whose origin's sidecar restarted
- * before releasing it is forgotten by that origin (other nodes' DDL then times out until it is released by the
- * origin's next start, which rebuilds nothing: restart the sidecars in turn); a CREATE INDEX CONCURRENTLY that committed
- * its first phase releases its intent before it ends.
+ * ONLINE and in REPEATABLE READ or SERIALIZABLE transactions. An intent is granted once the DDL that ended the one
+ * before it is applied here, not this node's whole apply backlog. A CREATE INDEX CONCURRENTLY (several transactions)
+ * keeps its intent while its statement runs (pg_stat_activity; a sidecar role without pg_read_all_stats sees only the
+ * first transaction). Known gaps: an open intent ordered before the replay window of its origin's sidecar restart is
+ * not released by that origin, so other nodes' DDL times out until that transaction's node restarts again; a DDL
+ * transaction that already wrote to a table a remote DDL ordered before it needs waits for its own timeout.
  *
  * <p>Relation identity and version. A row change names its relation by (schema, table) and carries the definition it
  * was written against — column names, key flags, type oids and modifiers, as pgoutput announced them — which is the

@@ -92,7 +92,7 @@ class DdlIT {
         // one writer per node, bounded: with two unbounded writers per node the helpers' late-doom scan
         // (pending.LateCommit.markLosers, under the pending lock) stalled the group's delivery on a loaded machine
         WorkloadRunner run = WorkloadRunner.start(1, List.of(inserts), cluster::connect, 3, 1, seed,
-                Duration.ofMinutes(3), 2_000);
+                Duration.ofMinutes(3), 5_000);
         try {
             ddlAfterProgress(run, 1, "ALTER TABLE ddl_t ADD COLUMN added int DEFAULT 42");
             ddlAfterProgress(run, 2, "ALTER TABLE ddl_t DROP COLUMN dropme");

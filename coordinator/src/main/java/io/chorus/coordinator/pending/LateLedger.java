@@ -4,13 +4,14 @@ import io.chorus.changeset.Gsn;
 import io.chorus.coordinator.apply.RestoreRow;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
+import java.util.Set;
 import java.util.TreeMap;
-import java.util.TreeSet;
 
 /**
  * What the tracker keeps so that a local commit captured late (after remote winners it is concurrent with were
@@ -26,8 +27,14 @@ final class LateLedger {
 
     private final ArrayDeque<KeptWinner> winners = new ArrayDeque<>();
     private final TreeMap<Gsn, Map<RowId, RestoreRow>> restores = new TreeMap<>();
-    /** GSNs with rollbacks recorded since the last take that covered them. */
-    private final TreeSet<Gsn> fresh = new TreeSet<>();
+    /**
+     * GSNs with rollbacks recorded since the last take that covered them, each with the rows among them that go back
+     * to "absent". A take returns those even when it returned the same target before (or when the winner's own
+     * rollback writes it): a DELETE that finds no row locks nothing, so the late commit may have inserted the row
+     * after the transaction's DELETE ran; the transaction must run again and delete it. A rollback to a present
+     * version locks the row (in place) or its key (inserted), so a late commit on it cannot follow it.
+     */
+    private final TreeMap<Gsn, Set<RowId>> fresh = new TreeMap<>();
     /** Per first GSN of a transaction: the rows already returned for it, with their targets. */
     private final TreeMap<Gsn, Map<RowId, RestoreRow>> returned = new TreeMap<>();
     private final List<PendingChange> deliveredLosses = new ArrayList<>();
@@ -106,11 +113,17 @@ final class LateLedger {
     void record(KeptWinner winner, List<RestoreRow> rows) {
         Map<RowId, RestoreRow> here = restores.computeIfAbsent(winner.gsn(), g -> new LinkedHashMap<>());
         for (RestoreRow r : rows) {
-            if (winner.restores.contains(r)) {
+            boolean own = winner.restores.contains(r);
+            if (own) {
                 here.remove(id(r));
             } else {
                 here.put(id(r), r);
-                fresh.add(winner.gsn());
+            }
+            if (!own || r.removes()) {
+                Set<RowId> again = fresh.computeIfAbsent(winner.gsn(), g -> new HashSet<>());
+                if (r.removes()) {
+                    again.add(id(r)); // "absent" locks nothing where the row is missing: a local INSERT can follow
+                }
             }
         }
         if (here.isEmpty()) {
@@ -124,19 +137,26 @@ final class LateLedger {
 
     /**
      * Returns the rollbacks recorded for GSNs in {@code [first, last]} that were not yet returned for a transaction
-     * starting at {@code first} with the same target (empty when nothing was recorded since). They are written in
+     * starting at {@code first} with the same target, and the rows recorded since the last take that go back to
+     * "absent" even with the same target (empty when nothing was recorded since). They are written in
      * one group before the first of those GSNs, together with the own rollbacks of the winners from {@code first} up
      * to the highest GSN recorded (written again in their place, to the same target), so rows rolled back together
      * can swap unique values. A row with several takes the one of the highest GSN (the most rolled back), a late one
      * before the winner's own at the same GSN.
      */
     List<RestoreRow> take(Gsn first, Gsn last) {
-        if (first.isAfter(last) || fresh.subSet(first, true, last, true).isEmpty()) {
+        if (first.isAfter(last) || fresh.subMap(first, true, last, true).isEmpty()) {
             return List.of();
         }
-        fresh.subSet(first, true, last, true).clear();
+        NavigableMap<Gsn, Set<RowId>> freshNow = fresh.subMap(first, true, last, true);
+        Set<RowId> rewrite = new HashSet<>();
+        freshNow.values().forEach(rewrite::addAll);
+        Gsn highest = freshNow.lastKey();
+        freshNow.clear();
         NavigableMap<Gsn, Map<RowId, RestoreRow>> range = restores.subMap(first, true, last, true);
-        Gsn highest = range.lastKey();
+        if (!range.isEmpty() && range.lastKey().isAfter(highest)) {
+            highest = range.lastKey();
+        }
         Map<RowId, RestoreRow> merged = new LinkedHashMap<>();
         for (KeptWinner w : winners) {
             if (!w.gsn().isBefore(first) && !w.gsn().isAfter(highest)) {
@@ -148,7 +168,7 @@ final class LateLedger {
         Map<RowId, RestoreRow> before = returned.computeIfAbsent(first, g -> new LinkedHashMap<>());
         List<RestoreRow> out = new ArrayList<>();
         merged.forEach((row, r) -> {
-            if (!r.equals(before.put(row, r))) {
+            if (!r.equals(before.put(row, r)) || rewrite.contains(row)) {
                 out.add(r);
             }
         });
@@ -162,10 +182,12 @@ final class LateLedger {
      * @throws IllegalStateException when a rollback recorded for such a GSN was never taken (it was not written)
      */
     void committed(Gsn upTo, Map<RowId, RowState> rows) {
-        if (!fresh.headSet(upTo, true).isEmpty()) {
-            Map.Entry<Gsn, Map<RowId, RestoreRow>> e = Map.entry(fresh.first(), restores.get(fresh.first()));
-            throw new IllegalStateException("GSN " + e.getKey() + " committed without the rollback of local rows "
-                    + e.getValue().keySet().stream().map(r -> r.relation() + "" + r.identity()).toList() + " recorded for it (a local commit doomed by it was captured late): the "
+        if (!fresh.headMap(upTo, true).isEmpty()) {
+            Gsn g = fresh.firstKey();
+            Set<RowId> untaken = new HashSet<>(fresh.get(g));
+            untaken.addAll(restores.getOrDefault(g, Map.of()).keySet());
+            throw new IllegalStateException("GSN " + g + " committed without the rollback of local rows "
+                    + untaken.stream().map(r -> r.relation() + "" + r.identity()).toList() + " recorded for it (a local commit doomed by it was captured late): the "
                     + "applier must take late restores before it commits; this node's data no longer matches the "
                     + "group: stop applying and rejoin by full transfer");
         }

@@ -4,9 +4,13 @@ import io.chorus.changeset.Change;
 import io.chorus.changeset.Gsn;
 import io.chorus.changeset.RowChange;
 import io.chorus.changeset.TruncateChange;
+import io.chorus.changeset.Tuple;
 import io.chorus.coordinator.apply.RestoreRow;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * A simulated node's helper transaction over its delivered GSNs, following the apply-guard protocol of the applier
@@ -25,7 +29,7 @@ final class SimApply {
      * restores first, then the units; then the capture catches up, and if late restores arrived the transaction rolls
      * back and re-runs with them first. A helper surprise stands only if no late restore explains it.
      */
-    boolean batch(SimCluster.Node nd, int max) {
+    boolean batch(SimCluster.Node nd, int max, Interleaving il) {
         String n = SimCluster.name(c.nodes.indexOf(nd));
         if (nd.halted != null || nd.queue.isEmpty()) {
             return false;
@@ -38,10 +42,20 @@ final class SimApply {
         String f = null;
         try {
             addLate(late, nd.tracker.takeLateRestores(first, last));
+            if (il != null && il.loseFirstRun()) {
+                runBatch(nd, units, late); // lost: whatever it met does not count
+                nd.db.replaceWith(before);
+                c.say(n + ": the run of GSN " + first + ".." + last + " is lost and rolled back");
+                c.local(c.nodes.indexOf(nd), il.stmts());
+                before = nd.db.copy();
+            }
             boolean rerun = true;
             for (int attempt = 0; rerun && attempt < 3; attempt++) {
                 nd.db.replaceWith(before);
                 f = runBatch(nd, units, late);
+                if (il != null && !il.loseFirstRun() && attempt == 0) {
+                    before = commitDuring(nd, before, locked(units, late, before), il.stmts());
+                }
                 c.catchUp(nd);
                 rerun = nd.halted == null && addLate(late, nd.tracker.takeLateRestores(first, last));
                 if (rerun) {
@@ -67,6 +81,70 @@ final class SimApply {
             nd.db.duplicates().forEach(d -> c.fail(nd, "dup-unique", n + " after GSN " + last + ": " + d));
         }
         return true;
+    }
+
+    /**
+     * What else happens on the node while a batch runs: its first run is lost (a terminated backend, a yield) and a
+     * local transaction that waited for its rows commits before the re-run; or a local transaction on rows the run
+     * did not write commits while the run is open (its deps stay below the batch).
+     */
+    record Interleaving(boolean loseFirstRun, List<SimDb.Stmt> stmts) {
+    }
+
+    /**
+     * A local transaction commits while the helper transaction is open: only if it touches no row the run wrote (it
+     * would wait for the lock). It stays committed when the run rolls back, so the state a re-run starts from takes
+     * its rows. Returns that state.
+     */
+    private SimDb commitDuring(SimCluster.Node nd, SimDb before, Set<List<String>> locked, List<SimDb.Stmt> stmts) {
+        for (SimDb.Stmt s : stmts) {
+            if (locked.contains(List.of(s.table(), s.pk()))) {
+                c.say("      a local txn on " + nd.id + " waits for a row the helper wrote: it commits later");
+                return before;
+            }
+        }
+        if (!c.local(c.nodes.indexOf(nd), stmts, true)) {
+            return before;
+        }
+        SimDb after = before.copy();
+        for (SimDb.Stmt s : stmts) {
+            Tuple t = nd.db.tables.get(s.table()).get(s.pk());
+            if (t == null) {
+                after.tables.get(s.table()).remove(s.pk());
+            } else {
+                after.tables.get(s.table()).put(s.pk(), t);
+            }
+        }
+        return after;
+    }
+
+    /**
+     * The rows (table, key) the run locked: every row its restores and winners write, except a rollback to "absent" of
+     * a row that was not there (a DELETE that finds nothing locks nothing). Primary keys only: histories with foreign
+     * keys or unique values never commit a local transaction during a run.
+     */
+    private static Set<List<String>> locked(List<SimCluster.Unit> units, List<RestoreRow> late, SimDb before) {
+        Set<List<String>> out = new HashSet<>();
+        List<RestoreRow> restores = new ArrayList<>(late);
+        units.forEach(u -> restores.addAll(u.restores()));
+        for (RestoreRow r : restores) {
+            String table = r.relation().name().table();
+            if (!r.removes() || before.tables.get(table).containsKey(r.identity().get(0))) {
+                out.add(List.of(table, r.identity().get(0)));
+            }
+        }
+        for (SimCluster.Unit u : units) {
+            for (Change ch : u.verdict() == null ? List.<Change>of() : u.verdict().winningChanges()) {
+                if (ch instanceof RowChange rc) {
+                    for (Tuple t : Arrays.asList(rc.identityTuple(), rc.newTuple())) {
+                        if (t != null) {
+                            out.add(List.of(rc.relation().name().table(), t.text(0)));
+                        }
+                    }
+                }
+            }
+        }
+        return out;
     }
 
     /** Adds late restores as the applier's batch keeps them; returns whether there were any. */

@@ -281,7 +281,24 @@ final class SimCluster {
 
     /** Node n applies up to {@code max} delivered GSNs in one helper transaction ({@link SimApply#batch}). */
     boolean applyBatch(int n, int max) {
-        return apply.batch(nodes.get(n), max);
+        return apply.batch(nodes.get(n), max, null);
+    }
+
+    /**
+     * Node n applies its delivered GSNs in one helper transaction whose first run is lost (a terminated backend, a
+     * yield): the rollback releases its row locks, and a local transaction that waited for them ({@code slipIn})
+     * commits on the rows as they were before the run, with deps below the batch; then the batch re-runs.
+     */
+    boolean applyBatchLosingFirstRun(int n, List<SimDb.Stmt> slipIn) {
+        return apply.batch(nodes.get(n), Integer.MAX_VALUE, new SimApply.Interleaving(true, slipIn));
+    }
+
+    /**
+     * Node n applies its delivered GSNs in one helper transaction while a local transaction on rows the run does not
+     * write commits (deps below the batch, captured before the run's capture check).
+     */
+    boolean applyBatchWithLocalDuring(int n, List<SimDb.Stmt> during) {
+        return apply.batch(nodes.get(n), Integer.MAX_VALUE, new SimApply.Interleaving(false, during));
     }
 
     private void describe(Verdict v) {

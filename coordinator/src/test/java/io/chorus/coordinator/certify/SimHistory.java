@@ -30,6 +30,10 @@ final class SimHistory {
                 case 'D' -> SimCluster.name(node) + " delivers its next GSN (apply queued)";
                 case 'B' -> SimCluster.name(node) + " applies its delivered GSNs in one transaction";
                 case 'b' -> SimCluster.name(node) + " applies its next delivered GSN";
+                case 'M' -> SimCluster.name(node) + " applies its delivered GSNs; the first run is lost and a local txn"
+                        + " that waited for its rows commits before the re-run: " + stmts;
+                case 'N' -> SimCluster.name(node) + " applies its delivered GSNs while a local txn on other rows commits: "
+                        + stmts;
                 default -> SimCluster.name(node) + " processes its next GSN";
             };
         }
@@ -133,6 +137,10 @@ final class SimHistory {
         if (x < 0.38) {
             boolean late = rng.nextDouble() < 0.3;
             return new Event(late ? 'l' : 'L', node, statements(rng, mode, w.nodes.get(node).db.copy(), true));
+        }
+        if (x >= 0.76 && x < 0.78) {
+            char type = x < 0.77 || mode != Mode.PK ? 'M' : 'N'; // 'N' knows row locks only (see SimApply)
+            return new Event(type, node, statements(rng, mode, w.nodes.get(node).db.copy(), true));
         }
         char type;
         if (x < 0.56) {
@@ -255,6 +263,8 @@ final class SimHistory {
             case 'D' -> w.deliver(ev.node());
             case 'B' -> w.applyBatch(ev.node(), Integer.MAX_VALUE);
             case 'b' -> w.applyBatch(ev.node(), 1);
+            case 'M' -> w.applyBatchLosingFirstRun(ev.node(), ev.stmts());
+            case 'N' -> w.applyBatchWithLocalDuring(ev.node(), ev.stmts());
             default -> w.process(ev.node());
         }
     }

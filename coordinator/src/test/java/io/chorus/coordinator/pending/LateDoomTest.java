@@ -195,6 +195,33 @@ class LateDoomTest {
         assertThat(deliverOwn(late).lostIndexes()).containsExactly(0);
     }
 
+    /**
+     * The winner's own rollback deletes a row this node inserted and deleted again (the DELETE finds nothing and locks
+     * nothing); a local INSERT of that key commits while the winner's transaction is open, loses by R2, and goes back
+     * to "absent" too. Same target, but written after it: the transaction must run again to delete the new row.
+     */
+    @Test
+    void aLateInsertAfterTheWinnersRollbackToAbsentIsReturnedAgain() {
+        Tuple two = Tuple.ofTexts("2", "x", null);
+        ChangeSet mine = cs(A, 0, update(two, "mine"), insert("0", "mine", null));
+        ChangeSet gone = cs(A, 0, delete(Tuple.ofTexts("0", "mine", null)));
+        a.addLocal(mine);
+        a.addLocal(gone);
+        assertThat(a.onRemoteWinner(deliver(cs(B, 0, update(two, "theirs"))))).as("the winner's own rollbacks")
+                .containsExactlyInAnyOrder(new RestoreRow(TREL, List.of("2"), two), new RestoreRow(TREL, List.of("0"),
+                        null));
+        assertThat(a.takeLateRestores(g(1), g(1))).as("nothing late yet").isEmpty();
+        ChangeSet again = cs(A, 0, insert("0", "again", null));
+        a.addLocal(again);
+        assertThat(a.takeLateRestores(g(1), g(1))).as("row 0 inserted after the transaction deleted it")
+                .contains(new RestoreRow(TREL, List.of("0"), null));
+        assertThat(a.takeLateRestores(g(1), g(1))).as("taken once").isEmpty();
+        a.committed(g(1));
+        assertThat(deliverOwn(mine).lostIndexes()).containsExactly(0, 1);
+        assertThat(deliverOwn(gone).lostIndexes()).containsExactly(0);
+        assertThat(deliverOwn(again).lostIndexes()).containsExactly(0);
+    }
+
     @Test
     void aLateInsertOnATakenUniqueValueIsDoomed() {
         ChangeSet mine = cs(A, 0, insert("2", "mine", "7"));

@@ -102,6 +102,7 @@ final class LateLedger {
     }
 
     void retire(RowId row, RowState st, Gsn until) {
+        st.retiredUntil = until; // a row retired again is kept until its latest retirement's GSN
         retired.addLast(new Retired(row, st, until));
     }
 
@@ -204,7 +205,10 @@ final class LateLedger {
                 break;
             }
             it.remove();
-            if (rows.get(r.row()) == r.state() && r.state().chain.isEmpty()) {
+            // an earlier retirement of a row that pending versions took up and left again must not drop it: the base
+            // is still needed by late commits until the latest retirement's GSN (and the rollbacks before it) commit
+            if (rows.get(r.row()) == r.state() && r.state().chain.isEmpty()
+                    && !r.state().retiredUntil.isAfter(upTo)) {
                 rows.remove(r.row());
             }
         }

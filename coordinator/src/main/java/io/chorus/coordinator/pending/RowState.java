@@ -1,5 +1,6 @@
 package io.chorus.coordinator.pending;
 
+import io.chorus.changeset.Gsn;
 import io.chorus.changeset.Relation;
 import java.util.ArrayList;
 import java.util.List;
@@ -11,6 +12,8 @@ final class RowState {
     /** The winner deletes the row in the transaction that dooms it, so the rollback was not written. */
     boolean leftToWinner;
     final List<Version> chain = new ArrayList<>();
+    /** The GSN of the own delivery that last left the chain empty while winners were uncommitted (LateLedger). */
+    Gsn retiredUntil = Gsn.NONE;
 
     RowState(RowImage base) {
         this.base = base;

@@ -222,6 +222,32 @@ class LateDoomTest {
         assertThat(deliverOwn(again).lostIndexes()).containsExactly(0);
     }
 
+    /**
+     * Row 1 is retired twice (own deliveries at GSN 2 and 4, winners still uncommitted); the commit of GSN 2 must not
+     * forget it while the rollback of GSN 4's loser is pending: a late commit on it would take the loser's version,
+     * still in the row, as its base and roll back to it (FaultIT: an account ended on a doomed transfer's balance).
+     */
+    @Test
+    void aRowRetiredTwiceKeepsItsBaseUntilTheLaterRetirementCommits() {
+        Tuple x = Tuple.ofTexts("1", "x", null);
+        Tuple seven = Tuple.ofTexts("7", "s", null);
+        ChangeSet won = cs(A, 0, update(x, "a"));
+        a.addLocal(won);
+        a.onRemoteWinner(deliver(cs(B, 0, insert("9", "theirs", null))));
+        deliverOwn(won);
+        a.onRemoteWinner(deliver(cs(B, 0, update(seven, "theirs"))));
+        Tuple va = Tuple.ofTexts("1", "a", null);
+        ChangeSet lost = cs(A, 0, update(va, "b"), update(seven, "mine"));
+        a.addLocal(lost);
+        assertThat(deliverOwn(lost).lostIndexes()).containsExactly(0, 1);
+        a.committed(g(2));
+        ChangeSet late = cs(A, 0, update(Tuple.ofTexts("1", "b", null), "c"));
+        a.addLocal(late);
+        assertThat(a.takeLateRestores(g(3), g(3))).as("row 1 goes back to the version that won at GSN 2")
+                .contains(new RestoreRow(TREL, List.of("1"), va))
+                .doesNotContain(new RestoreRow(TREL, List.of("1"), Tuple.ofTexts("1", "b", null)));
+    }
+
     @Test
     void aLateInsertOnATakenUniqueValueIsDoomed() {
         ChangeSet mine = cs(A, 0, insert("2", "mine", "7"));

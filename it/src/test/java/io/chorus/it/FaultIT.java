@@ -100,7 +100,13 @@ class FaultIT {
             "partition and heal under hot+toast+fk", "node2, on the majority side, ran out of its 512 MB heap 6 to "
                     + "15 s after the cut (2 of 3 runs; under bank+inserts the case passed 3 of 4); in the run that "
                     + "passed, node2's byte arrays grew from 19 MB to 121 MB in the 7 s after the cut: the large TOAST "
-                    + "changesets a sidecar holds while a member is cut off are not bounded in bytes");
+                    + "changesets a sidecar holds while a member is cut off are not bounded in bytes",
+            "PostgreSQL immediate restart under bank+inserts", "in the session's last full run (before the fix of "
+                    + "rows retired twice in the pending tracker, not re-run since) every node ended with the bank "
+                    + "total 78 off, the same on every node (seed 56852)",
+            "helpers terminated under bank+inserts", "in the session's last full run node2's domain failed while "
+                    + "replaying the group log after a restart: its capture met an appender not created yet "
+                    + "(NullPointerException in the capture listener), so node2 stopped applying (seed 56852)");
 
     private static final String BANK_INSERTS = "bank+inserts";
     private static final String HOT_TOAST_FK = "hot+toast+fk";

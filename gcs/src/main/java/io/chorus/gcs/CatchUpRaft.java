@@ -1,17 +1,13 @@
 package io.chorus.gcs;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import org.jgroups.Address;
-import org.jgroups.Message;
 import org.jgroups.conf.ClassConfigurator;
 import org.jgroups.protocols.raft.LogEntry;
 import org.jgroups.protocols.raft.RAFT;
@@ -33,9 +29,7 @@ import org.jgroups.raft.util.CommitTable;
  * {@value #CHUNK_RETRY_MILLIS} ms, and a snapshot to a member behind the log's start at most every
  * {@value #SNAPSHOT_RETRY_MILLIS} ms. A follower within a few entries of the leader is left to ordinary replication.
  * Wire format and roles are RAFT's own (same protocol id, same headers). Incoming messages never block the
- * stack's threads ({@link #add}), and the messages waiting for the processing thread are bounded in bytes too
- * ({@value #MAX_QUEUED_BYTES}): with large entries the queue's bound in messages alone held hundreds of MB while this
- * member's log thread was slow (a restarted member writing its log), and the member ran out of heap.
+ * stack's threads ({@link #add}).
  *
  * <p>The catch-up runs on RAFT's single processing thread only (its per-member state is not shared); {@link #add} is
  * called by the stack's threads.
@@ -48,9 +42,6 @@ public class CatchUpRaft extends RAFT {
     static final long SNAPSHOT_RETRY_MILLIS = 5_000;
     /** A follower this close to the leader's last entry is kept up to date by ordinary replication. */
     static final long NEAR_ENTRIES = 8;
-    /** Payload bytes of the incoming messages waiting for the processing thread; one larger message passes alone. */
-    static final long MAX_QUEUED_BYTES = 32L << 20;
-    private static final VarHandle UP_MESSAGE = upMessageHandle();
 
     /** Catch-up state of one follower. */
     private static final class Follower {
@@ -64,7 +55,6 @@ public class CatchUpRaft extends RAFT {
 
     private final Map<Address, Follower> followers = new HashMap<>();
     private final LongAdder dropped = new LongAdder();
-    private final AtomicLong queuedBytes = new AtomicLong();
     private long lastCheck;
 
     public CatchUpRaft() {
@@ -74,39 +64,15 @@ public class CatchUpRaft extends RAFT {
     /**
      * Queues a message for the processing thread without ever blocking the stack's receiving threads: RAFT blocks
      * them while its queue is full (a busy or slow-consuming member), which stalls heartbeats and the transport too
-     * and lets the other members' retransmission buffers grow. A message that finds the queue full, in messages or
-     * in bytes ({@value #MAX_QUEUED_BYTES}), is dropped; the leader sends a follower again whatever it misses, and a
-     * follower answers again.
+     * and lets the other members' retransmission buffers grow. A message that finds the queue full is dropped; the
+     * leader sends a follower again whatever it misses, and a follower answers again.
      */
     @Override
     protected void add(Request r) {
-        long bytes = bytes(r);
-        long before = queuedBytes.getAndAdd(bytes);
-        if ((before > 0 && before + bytes > MAX_QUEUED_BYTES) || !processing_queue.offer(r)) {
-            queuedBytes.addAndGet(-bytes);
+        if (!processing_queue.offer(r)) {
             dropped.increment();
-            LOG.debug("processing queue full ({} requests, {} bytes): dropped {} ({} so far)", processing_queue.size(),
-                    before, r, dropped.sum());
-        }
-    }
-
-    /** Payload bytes of an incoming message in the processing queue (0 for local requests: the sender bounds them). */
-    private static long bytes(Request r) {
-        return r instanceof UpRequest ? ((Message) UP_MESSAGE.get(r)).getLength() : 0;
-    }
-
-    /** Bytes of incoming messages waiting for the processing thread. */
-    long queuedBytes() {
-        return queuedBytes.get();
-    }
-
-    private static VarHandle upMessageHandle() {
-        try {
-            return MethodHandles.privateLookupIn(UpRequest.class, MethodHandles.lookup())
-                    .findVarHandle(UpRequest.class, "msg", Message.class);
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException("RAFT.UpRequest has no field 'msg' (jgroups-raft " + RAFT.class.getPackage()
-                    .getImplementationVersion() + "): this build needs jgroups-raft 1.1.4", e);
+            LOG.debug("processing queue full ({} requests): dropped {} ({} so far)", processing_queue.size(), r,
+                    dropped.sum());
         }
     }
 
@@ -117,11 +83,6 @@ public class CatchUpRaft extends RAFT {
 
     @Override
     protected void process(List<Request> requests) {
-        long bytes = 0;
-        for (Request r : requests) {
-            bytes += bytes(r);
-        }
-        queuedBytes.addAndGet(-bytes);
         super.process(requests);
         check();
     }

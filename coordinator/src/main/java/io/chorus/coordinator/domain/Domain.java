@@ -78,7 +78,11 @@ public final class Domain implements AutoCloseable {
     private volatile String lastError;
     private volatile Membership membership;
     private volatile long lastWatermarkSent;
-    private java.util.concurrent.ScheduledExecutorService watermarkTimer;
+    /**
+     * Watermark reports, DDL releases, and the DDL intents the group refused at once. Exists from construction on (its
+     * thread starts with the first task): an intent can come back refused before the start scheduled the reports.
+     */
+    private final java.util.concurrent.ScheduledExecutorService watermarkTimer;
     private Applier applier;
     private volatile Group group;
     private final WatermarkExchange exchange = new WatermarkExchange();
@@ -103,11 +107,8 @@ public final class Domain implements AutoCloseable {
     private final java.util.Queue<ChangeSet> capturedLocals = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private boolean live;
     private volatile OwnConfirmations confirmations;
-    private final ReentrantLock appendOrder = new ReentrantLock();
-    /** Local commits captured and not yet appended, in capture order (guarded by appendOrder). */
-    private final java.util.ArrayDeque<ChangeSet> toAppend = new java.util.ArrayDeque<>();
-    /** Whether the group is joined and local commits may be appended (guarded by appendOrder). */
-    private boolean appendsOpen;
+    /** Every record of this node on its way to the appender, held in order until the group is joined. */
+    private final OrderedAppends appends;
     /** Commit LSN of the newest local changeset taken from the capture (guarded by startupLocals). */
     private Lsn lastLocalCommit = Lsn.INVALID;
 
@@ -121,6 +122,12 @@ public final class Domain implements AutoCloseable {
         this.onFailure = onFailure;
         this.helperPrefix = helperOriginPrefix(database);
         this.recovery = new DomainRecovery(cfg, database, codec);
+        this.appends = new OrderedAppends(database);
+        this.watermarkTimer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "chorus-watermark-" + database);
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     /** {@code chorus_<8 hex digits of the database name's CRC-32>_h}: distinct per database, short, a valid name. */
@@ -230,20 +237,9 @@ public final class Domain implements AutoCloseable {
             }
         }, 10_000, APPEND_QUEUE_BYTES, 512, appendSpillFile(cfg, database), () -> !sync.hasWaiters(), this::fail);
         appender.start();
-        appendOrder.lock();
-        try {
-            appendsOpen = true; // the commits captured before the join go first, in capture order
-        } finally {
-            appendOrder.unlock();
-        }
-        appendInOrder(null);
+        openAppends();
         awaitGroupHead(joined);
         recovery.startDonor(new DomainDonorHooks(this, database));
-        watermarkTimer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "chorus-watermark-" + database);
-            t.setDaemon(true);
-            return t;
-        });
         watermarkTimer.scheduleWithFixedDelay(this::reportWatermarkSafely, WATERMARK_EVERY_MS, WATERMARK_EVERY_MS,
                 TimeUnit.MILLISECONDS);
         watermarkTimer.scheduleWithFixedDelay(ddlOrder::releaseFinished, 500, 500, TimeUnit.MILLISECONDS);
@@ -252,6 +248,20 @@ public final class Domain implements AutoCloseable {
         }
         storeAdoptedIdentity();
         LOG.info("domain {} {} in group {} (W={}, replayed from {})", database, state, groupName, w, from);
+    }
+
+    /** The records captured before the join (commits, barriers) go first, in capture order. */
+    private void openAppends() {
+        try {
+            int held = appends.open(appender);
+            if (held > 0) {
+                LOG.info("domain {}: {} record(s) captured before the group join handed to the appender in capture "
+                        + "order", database, held);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ChorusException("interrupted while appending the commits captured during the join of " + database, e);
+        }
     }
 
     /** Not ONLINE before the deliveries reached the group's position ({@link GroupCatchUp}). */
@@ -511,30 +521,7 @@ public final class Domain implements AutoCloseable {
                 capturedLocals.add(cs);
             }
         }
-        appendInOrder(cs);
-    }
-
-    /**
-     * Appends local commits strictly in capture order, and holds them until the group is joined. The group drops an
-     * origin's record whose commit LSN is not above the last one it delivered from that origin: a later commit
-     * appended before an earlier one (the start-up appending the commits captured before the join while the capture
-     * appends a new one) would lose the earlier one. Only the capture thread adds; the start-up opens the gate once.
-     */
-    private void appendInOrder(ChangeSet cs) {
-        appendOrder.lock();
-        try {
-            if (cs != null) {
-                toAppend.add(cs);
-            }
-            if (appendsOpen) {
-                ChangeSet next;
-                while ((next = toAppend.poll()) != null) {
-                    append(next);
-                }
-            }
-        } finally {
-            appendOrder.unlock();
-        }
+        append(cs);
     }
 
     /**
@@ -556,10 +543,14 @@ public final class Domain implements AutoCloseable {
         }
     }
 
-    /** Queues a local changeset for the group; waits for it only while no helper waits for the capture. */
+    /**
+     * Queues a local changeset for the group, strictly in capture order ({@link OrderedAppends}: held until the group
+     * is joined); waits for it only while no helper waits for the capture.
+     */
     private void append(ChangeSet cs) {
         try {
-            appender.submit(new Appender.Item(cs.gtid().commitLsn().value(), LogRecord.encode(new LogRecord.Changes(cs), codec)));
+            appends.submit("local changeset " + cs.gtid(), () -> new Appender.Item(cs.gtid().commitLsn().value(),
+                    LogRecord.encode(new LogRecord.Changes(cs), codec)));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new ChorusException("interrupted while queueing a local changeset for the group", e);
@@ -655,10 +646,16 @@ public final class Domain implements AutoCloseable {
     }
 
     void appendRecord(byte[] record) {
+        appendUnsequenced("a donor's record", record);
+    }
+
+    /** Appends a record the group never deduplicates (origin sequence 0), behind every record submitted before it. */
+    private void appendUnsequenced(String what, byte[] record) {
         try {
-            appender.submit(new Appender.Item(0, record));
+            appends.submit(what, () -> new Appender.Item(0, record));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            LOG.warn("domain {}: interrupted while queueing {} for the group; it is not appended", database, what);
         }
     }
 
@@ -667,9 +664,11 @@ public final class Domain implements AutoCloseable {
      * queue), so once this node has applied its GSN, everything ordered before the call is in this database.
      */
     private void requestBarrier(String token) {
-        if (token.startsWith(DdlOrder.INTENT)) { // orders DDL against DDL only: it need not wait behind local commits
+        Group g = group;
+        // an intent orders DDL against DDL only: it need not wait behind local commits, but it needs the group
+        if (token.startsWith(DdlOrder.INTENT) && g != null) {
             try {
-                group.append(0, LogRecord.encode(new LogRecord.Barrier(cfg.node(), token), codec)).whenComplete((g, e) -> {
+                g.append(0, LogRecord.encode(new LogRecord.Barrier(cfg.node(), token), codec)).whenComplete((gsn, e) -> {
                     if (e != null) {
                         queueIntent(token, e);
                     }
@@ -682,22 +681,25 @@ public final class Domain implements AutoCloseable {
         queueBarrier(token);
     }
 
-    /** A DDL intent the group refused at once goes behind the queued commits (a second copy is ignored: DdlOrder). */
+    /**
+     * A DDL intent the group refused at once goes behind the queued commits (a second copy is ignored: DdlOrder), from
+     * the timer thread: the refusal completes on a group thread, which must not wait for the appender.
+     */
     private void queueIntent(String token, Throwable why) {
         LOG.info("DDL intent {} was not appended at once ({}); it is queued behind this node's commits", token,
                 why.getMessage());
-        java.util.concurrent.ScheduledExecutorService timer = watermarkTimer;
-        if (timer != null && !timer.isShutdown()) {
-            timer.execute(() -> queueBarrier(token));
+        try {
+            watermarkTimer.execute(() -> queueBarrier(token));
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            LOG.info("domain {} closed: DDL intent {} is not appended (its session's DDL waits until its timeout)",
+                    database, token);
         }
     }
 
+    /** Before the group is joined the barrier is held, in capture order, until the appends open. */
     private void queueBarrier(String token) {
-        try {
-            appender.submit(new Appender.Item(0, LogRecord.encode(new LogRecord.Barrier(cfg.node(), token), codec)));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        appendUnsequenced("barrier " + token,
+                LogRecord.encode(new LogRecord.Barrier(cfg.node(), token), codec));
     }
 
     /** Read barriers of this node that have been ordered: token → GSN. The caller removes the ones it answered. */
@@ -752,11 +754,7 @@ public final class Domain implements AutoCloseable {
             return;
         }
         lastWatermarkSent = report.value();
-        try {
-            appender.submit(new Appender.Item(0, LogRecord.encode(new LogRecord.Watermark(cfg.node(), report), codec)));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        appendUnsequenced("watermark " + report, LogRecord.encode(new LogRecord.Watermark(cfg.node(), report), codec));
     }
 
     private void membershipChanged(Membership m) {
@@ -882,9 +880,7 @@ public final class Domain implements AutoCloseable {
         DomainState before = state;
         closing = true;
         state = DomainState.OFFLINE;
-        if (watermarkTimer != null) {
-            watermarkTimer.shutdownNow();
-        }
+        watermarkTimer.shutdownNow();
         closeQuietly(recovery);
         // the applier first, while the capture still answers its syncs: in-flight batches finish or roll back at
         // once instead of waiting for a sync that a closed capture can no longer report
@@ -892,6 +888,7 @@ public final class Domain implements AutoCloseable {
         closeQuietly(capture);
         closeQuietly(sync);
         closeQuietly(appender);
+        appends.close(); // after the appender: a submitter it holds back is let go first
         if (delivery != null) {
             delivery.abandon(); // a join still applying this member's log must not wait for a start that failed
         }

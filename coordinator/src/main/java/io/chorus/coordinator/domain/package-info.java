@@ -39,7 +39,9 @@
  *   changeset only once W passed it (async mode; in sync mode the confirmation releases the waiting commit, so it
  *   stays at delivery: {@link io.chorus.coordinator.domain.OwnConfirmations}). The commits captured before the join
  *   and after it are appended strictly in capture order: a later one appended first would make the group drop the
- *   earlier ones as duplicates.</li>
+ *   earlier ones as duplicates. The read barriers and DDL intents the capture decodes meanwhile (a
+ *   {@code chorus.sync_wait()} during the catch-up, or one written before the restart and decoded again) are held in
+ *   the same order until the appender exists ({@link io.chorus.coordinator.domain.OrderedAppends}).</li>
  *   <li><b>DDL.</b> A changeset holding a DDL message ({@link io.chorus.schema.DdlMessage}) is certified like any
  *   other (the DDL never loses; see {@code io.chorus.coordinator.certify}) and applied as a barrier: its unit runs
  *   alone, after every lower GSN committed and before any higher one starts, and the helper runs the statement in GSN

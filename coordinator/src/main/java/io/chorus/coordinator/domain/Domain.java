@@ -236,6 +236,10 @@ public final class Domain implements AutoCloseable {
                 joined.resumeAppends();
             }
         }, 10_000, APPEND_QUEUE_BYTES, 512, appendSpillFile(cfg, database), () -> !sync.hasWaiters(), this::fail);
+        if (closed.get()) { // closed while joining (disabled, or a restart took over): close() missed this appender
+            appender.close();
+            throw new ChorusException("domain " + database + " was closed while it joined group " + groupName);
+        }
         appender.start();
         openAppends();
         awaitGroupHead(joined);
@@ -655,7 +659,7 @@ public final class Domain implements AutoCloseable {
             appends.submit(what, () -> new Appender.Item(0, record));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            LOG.warn("domain {}: interrupted while queueing {} for the group; it is not appended", database, what);
+            LOG.info("domain {}: interrupted while queueing {} for the group; it is not appended", database, what);
         }
     }
 

@@ -2,14 +2,8 @@ package io.chorus.coordinator.sidecar;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.chorus.changeset.NodeId;
-import io.chorus.coordinator.config.NodeConfig;
 import io.chorus.testkit.PgServer;
 import io.chorus.testkit.PgServer.StopMode;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -18,12 +12,9 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
-import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -47,9 +38,10 @@ class FastShutdownIT {
             try (Connection c = pg.connect(DB); Statement st = c.createStatement()) {
                 st.execute("CREATE TABLE events (writer int, seq int, PRIMARY KEY (writer, seq))");
             }
-            try (Sidecar sidecar = new Sidecar(config(pg))) {
+            try (Sidecar sidecar = new Sidecar(OneNodeSidecars.config(pg, DB, "fastshutdown"))) {
                 sidecar.start();
-                await("the chorus schema and a heartbeat in " + DB, Duration.ofSeconds(60), () -> heartbeat(pg));
+                OneNodeSidecars.await("the chorus schema and a heartbeat in " + DB, Duration.ofSeconds(60),
+                        () -> OneNodeSidecars.heartbeat(pg, DB));
                 try (Connection c = pg.connect(DB); Statement st = c.createStatement()) {
                     st.execute("SELECT chorus.enable('fastshutdown', true, 'async')");
                     st.execute("SELECT chorus.wait_ready('ONLINE', '120 s')");
@@ -63,8 +55,8 @@ class FastShutdownIT {
                 }
                 Set<Long> acknowledged = ConcurrentHashMap.newKeySet();
                 List<Thread> writers = startWriters(pg, acknowledged);
-                await("1,500 changesets ordered above the watermark before the shutdown", Duration.ofSeconds(120),
-                        () -> orderedAboveWatermark(pg) >= 1_500);
+                OneNodeSidecars.await("1,500 changesets ordered above the watermark before the shutdown",
+                        Duration.ofSeconds(120), () -> orderedAboveWatermark(pg) >= 1_500);
 
                 long t0 = System.nanoTime();
                 pg.stop(StopMode.FAST); // pg_ctl waits up to 60 s and fails when the server did not stop
@@ -81,7 +73,7 @@ class FastShutdownIT {
 
                 pg.start();
                 try (Connection c = pg.connect(DB); Statement st = c.createStatement()) {
-                    await("the domain to come back ONLINE after the restart", Duration.ofSeconds(120),
+                    OneNodeSidecars.await("the domain to come back ONLINE after the restart", Duration.ofSeconds(120),
                             () -> "ONLINE".equals(stateAfterRestart(c)));
                     st.execute("INSERT INTO events VALUES (0, 1)");
                     try (ResultSet rs = st.executeQuery("SELECT chorus.sync_wait('60 s')")) {
@@ -149,34 +141,5 @@ class FastShutdownIT {
         } catch (SQLException e) {
             return null;
         }
-    }
-
-    private static boolean heartbeat(PgServer pg) {
-        try (Connection c = pg.connect(DB); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
-                "SELECT to_regclass('chorus.node_state') IS NOT NULL AND coalesce(chorus._sidecar_age() < 5, false)")) {
-            return rs.next() && rs.getBoolean(1);
-        } catch (SQLException e) {
-            return false; // the schema is not there yet
-        }
-    }
-
-    private static NodeConfig config(PgServer pg) throws Exception {
-        Path data = Files.createTempDirectory("chorus-fastshutdown-");
-        int base = freePort() - NodeConfig.Group.portOffset("fastshutdown");
-        return new NodeConfig(NodeId.of("node1"), data,
-                new NodeConfig.Postgres(pg.host(), pg.port(), "postgres", null, List.of(DB)),
-                new NodeConfig.Group("127.0.0.1", base, Map.of("node1", "127.0.0.1:" + base), null, false,
-                        Duration.ofSeconds(30), 1L << 30, Duration.ofHours(24)), // no compaction: one member has no donor
-                4, NodeConfig.Mode.ASYNC, Duration.ofSeconds(60));
-    }
-
-    private static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
-    }
-
-    private static void await(String what, Duration timeout, BooleanSupplier condition) {
-        Awaitility.await(what).atMost(timeout).pollInterval(Duration.ofMillis(100)).until(condition::getAsBoolean);
     }
 }

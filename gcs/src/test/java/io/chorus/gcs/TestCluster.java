@@ -40,6 +40,15 @@ final class TestCluster implements AutoCloseable {
         }
     }
 
+    static byte[] text(String s) {
+        return s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    /** Appends one record and waits (at most 60 s) for its GSN. */
+    static Gsn ack(Group g, long seq, String payload) throws Exception {
+        return g.append(seq, text(payload)).get(60, java.util.concurrent.TimeUnit.SECONDS);
+    }
+
     static NodeId id(int i) {
         return NodeId.of("n" + i);
     }

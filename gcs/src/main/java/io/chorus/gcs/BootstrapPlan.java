@@ -2,6 +2,8 @@ package io.chorus.gcs;
 
 import io.chorus.changeset.Gsn;
 import io.chorus.changeset.NodeId;
+import java.util.Collections;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -47,7 +49,7 @@ public record BootstrapPlan(NodeId self, Position own, List<NodeId> voters, List
         present = List.copyOf(present);
         seen = new TreeMap<>(seen);
         seen.remove(self);
-        seen = java.util.Collections.unmodifiableMap(seen);
+        seen = Collections.unmodifiableMap(seen);
     }
 
     /** The voters missing from this member's view: removed by a forced bootstrap, back only by a full transfer. */
@@ -97,7 +99,7 @@ public record BootstrapPlan(NodeId self, Position own, List<NodeId> voters, List
         Map<NodeId, Position> better = presentAhead();
         if (!better.isEmpty()) {
             NodeId best = better.entrySet().stream().max(Map.Entry.comparingByValue(
-                    java.util.Comparator.comparingLong(Position::reach))).orElseThrow().getKey();
+                    Comparator.comparingLong(Position::reach))).orElseThrow().getKey();
             return Optional.of("refusing a forced bootstrap from " + self + " (" + own + "): " + describe(better)
                     + " present and ahead of it; the group must restart from the highest position available: run "
                     + "the forced bootstrap on " + best + " instead (from " + self + ", "

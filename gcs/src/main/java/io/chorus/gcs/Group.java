@@ -3,7 +3,10 @@ package io.chorus.gcs;
 import io.chorus.changeset.Gsn;
 import io.chorus.changeset.NodeId;
 import java.nio.file.Files;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import org.apache.logging.log4j.LogManager;
@@ -222,7 +225,7 @@ public final class Group implements AutoCloseable {
      */
     public BootstrapPlan bootstrapPlan() {
         Membership m = membership();
-        java.util.Map<NodeId, BootstrapPlan.Position> seen = announcements.positions();
+        Map<NodeId, BootstrapPlan.Position> seen = announcements.positions();
         BootstrapPlan.Position own = seen.getOrDefault(cfg.self(), new BootstrapPlan.Position(Gsn.NONE, appliedGsn()));
         return new BootstrapPlan(cfg.self(), own, m.voters(), m.present(), seen, m.primary());
     }
@@ -244,14 +247,14 @@ public final class Group implements AutoCloseable {
      */
     public Group forceBootstrap(boolean confirmed, GroupListener listener, Gsn resumeAfter) {
         BootstrapPlan plan = bootstrapPlan();
-        java.util.Optional<String> refusal = plan.refusal(confirmed);
+        Optional<String> refusal = plan.refusal(confirmed);
         if (refusal.isPresent()) {
             LOG.warn("forced bootstrap of group '{}' refused: {}", cfg.groupName(), refusal.get());
             throw new GcsException(GcsException.Kind.REFUSED, refusal.get());
         }
         LOG.warn("forced bootstrap of group '{}' confirmed: {}", cfg.groupName(), plan.describe());
         close();
-        java.util.Set<NodeId> others = new java.util.TreeSet<>(plan.voters());
+        Set<NodeId> others = new TreeSet<>(plan.voters());
         cfg.members().forEach(m -> others.add(m.id()));
         others.remove(cfg.self());
         try {

@@ -22,12 +22,17 @@ import org.jgroups.raft.util.CommitTable;
  * message, again every interval, which floods a member that is far behind and fills the leader's retransmission
  * buffers.
  *
- * <p>Here the leader also checks its followers while busy, at most once per {@code resend_interval}, and
- * a follower whose next index did not move for a whole interval is caught up in bounded chunks (at most
- * {@value #CHUNK_ENTRIES} entries or {@value #CHUNK_BYTES} bytes): the next chunk goes out as soon as the follower
- * answered the previous one (its next index moved), a chunk that stays unanswered is sent again after
- * {@value #CHUNK_RETRY_MILLIS} ms, and a snapshot to a member behind the log's start at most every
- * {@value #SNAPSHOT_RETRY_MILLIS} ms. A follower within a few entries of the leader is left to ordinary replication.
+ * <p>Here the leader also checks its followers while busy, at most once per {@code resend_interval}, and a follower
+ * that lacks entries and whose next index did not move for {@value #STALL_MILLIS} ms is sent them in bounded chunks
+ * (at most {@value #CHUNK_ENTRIES} entries or {@value #CHUNK_BYTES} bytes), one chunk in flight: the next chunk goes out
+ * as soon as the follower answered the previous one (its next index moved), as long as it is at least
+ * {@value #NEAR_ENTRIES} entries behind; a chunk that stays unanswered is sent again after
+ * {@value #CHUNK_RETRY_MILLIS} ms; a snapshot to a member behind the log's start at most every
+ * {@value #SNAPSHOT_RETRY_MILLIS} ms. A follower whose next index moves is left to ordinary replication, however far
+ * behind: it is slow, not missing anything, and entries sent to it again would only pile up in front of it. (An earlier
+ * version sent a follower a few entries behind all of them again at every check, every 20 ms, whenever its next index
+ * had not moved since the last one: under large entries that was megabytes a check, and a follower behind a gap in
+ * its unicast channel held them all until it ran out of heap.)
  * Wire format and roles are RAFT's own (same protocol id, same headers). Incoming messages never block the
  * stack's threads ({@link #add}).
  *
@@ -42,20 +47,35 @@ public class CatchUpRaft extends RAFT {
     static final long SNAPSHOT_RETRY_MILLIS = 5_000;
     /** A follower this close to the leader's last entry is kept up to date by ordinary replication. */
     static final long NEAR_ENTRIES = 8;
+    /**
+     * A follower that is behind and whose next index did not move for this long lost something (a message dropped
+     * here or on the way, a restart, a freeze): it is sent a chunk. Before that it is only slow to answer, and the
+     * entries it lacks are on their way already.
+     */
+    static final long STALL_MILLIS = 200;
 
     /** Catch-up state of one follower. */
     private static final class Follower {
         long seenNext = -1;
-        long chunkFrom;
+        /** When {@link #seenNext} last changed (or the follower was first seen). */
+        long movedAt;
+        long chunkFrom = -1;
         long chunkSentAt;
         long snapshotSentAt;
         long lagAtStart;
         boolean catchingUp;
+
+        Follower(long now) {
+            movedAt = now;
+        }
     }
 
     private final Map<Address, Follower> followers = new HashMap<>();
     private final LongAdder dropped = new LongAdder();
+    private final LongAdder resentBytes = new LongAdder();
     private long lastCheck;
+    /** Bytes of the chunk {@link #chunkEnd} measured last (processing thread only). */
+    private long chunkBytes;
 
     public CatchUpRaft() {
         setId(ClassConfigurator.getProtocolId(RAFT.class));
@@ -87,6 +107,11 @@ public class CatchUpRaft extends RAFT {
     /** Messages dropped because the processing queue was full. */
     long dropped() {
         return dropped.sum();
+    }
+
+    /** Bytes of log entries this member sent again to followers (catch-up chunks and resends after a stall). */
+    long resentBytes() {
+        return resentBytes.sum();
     }
 
     @Override
@@ -121,7 +146,7 @@ public class CatchUpRaft extends RAFT {
     @Override
     protected void sendAppendEntriesMessage(Address member, CommitTable.Entry e) {
         long now = System.nanoTime();
-        Follower f = followers.computeIfAbsent(member, m -> new Follower());
+        Follower f = followers.computeIfAbsent(member, m -> new Follower(now));
         long next = e.nextIndex();
         if (next < log().firstAppended()) {
             if (now - f.snapshotSentAt >= TimeUnit.MILLISECONDS.toNanos(SNAPSHOT_RETRY_MILLIS)) {
@@ -132,30 +157,37 @@ public class CatchUpRaft extends RAFT {
             }
             return;
         }
-        boolean moved = next != f.seenNext;
-        f.seenNext = next;
-        if (last_appended - next < NEAR_ENTRIES) {
+        if (next != f.seenNext) {
+            f.seenNext = next;
+            f.movedAt = now;
+        }
+        if (next > last_appended) {
             if (f.catchingUp) {
                 log(f, "follower {} caught up (next index {}, last appended {})", member, next);
                 f.catchingUp = false;
             }
-            if (next > last_appended || !moved) {
-                super.sendAppendEntriesMessage(member, e); // RAFT's own: the last entry, or the commit index
-            }
+            super.sendAppendEntriesMessage(member, e); // RAFT's own: only the commit index, when it moved
             return;
         }
-        if (f.catchingUp || !moved) {
+        if (f.catchingUp && last_appended - next < NEAR_ENTRIES) {
+            log(f, "follower {} caught up (next index {}, last appended {})", member, next);
+            f.catchingUp = false; // near the end: ordinary replication carries it from here
+        }
+        boolean stalled = now - f.movedAt >= TimeUnit.MILLISECONDS.toNanos(STALL_MILLIS);
+        if (f.catchingUp || stalled) {
             sendChunk(member, f, next, now);
-        } // else it keeps up through ordinary replication
+        } // else it keeps up through ordinary replication, or is just slow to answer: nothing is sent twice
     }
 
-    /** Sends the chunk starting at {@code next} unless the same chunk is in flight and not yet overdue. */
+    /**
+     * Sends the chunk starting at {@code next} unless the same chunk is in flight and not yet overdue: one chunk per
+     * follower in flight, the next one only once the follower answered this one (its next index moved).
+     */
     private void sendChunk(Address member, Follower f, long next, long now) {
-        if (f.catchingUp && next == f.chunkFrom
-                && now - f.chunkSentAt < TimeUnit.MILLISECONDS.toNanos(CHUNK_RETRY_MILLIS)) {
+        if (next == f.chunkFrom && now - f.chunkSentAt < TimeUnit.MILLISECONDS.toNanos(CHUNK_RETRY_MILLIS)) {
             return;
         }
-        if (!f.catchingUp) {
+        if (!f.catchingUp && last_appended - next >= NEAR_ENTRIES) {
             f.catchingUp = true;
             f.lagAtStart = last_appended - next;
             log(f, "follower {} is behind (next index {}, last appended {}): catching it up in chunks", member, next);
@@ -163,6 +195,7 @@ public class CatchUpRaft extends RAFT {
         long to = chunkEnd(next);
         f.chunkFrom = next;
         f.chunkSentAt = now;
+        resentBytes.add(chunkBytes);
         LOG.debug("sending entries {}..{} to {}", next, to, member);
         resend(member, next, to);
     }
@@ -208,10 +241,14 @@ public class CatchUpRaft extends RAFT {
         }
     }
 
-    /** The last index of a chunk starting at {@code from}: bounded by entries, bytes and the log's end. */
+    /**
+     * The last index of a chunk starting at {@code from}: bounded by entries, bytes and the log's end; its bytes are
+     * left in {@link #chunkBytes}.
+     */
     private long chunkEnd(long from) {
         long to = from;
-        long bytes = 0;
+        LogEntry first = log_impl.get(from);
+        long bytes = first == null ? 0 : first.length();
         while (to < last_appended && to - from + 1 < CHUNK_ENTRIES) {
             LogEntry entry = log_impl.get(to + 1);
             if (entry == null || bytes + entry.length() > CHUNK_BYTES) {
@@ -220,6 +257,7 @@ public class CatchUpRaft extends RAFT {
             bytes += entry.length();
             to++;
         }
+        chunkBytes = bytes;
         return to;
     }
 }

@@ -355,6 +355,11 @@ public final class Group implements AutoCloseable {
         return raft.raft().logUseFsync();
     }
 
+    /** Bytes of log entries this member sent followers again as its log's leader (tests). */
+    long resentBytes() {
+        return ((CatchUpRaft) raft.raft()).resentBytes();
+    }
+
     /** The log's role here (Leader, Follower or Learner) and the majority it counts commits with (tests). */
     String logRole() {
         return raft.raft().role() + "/" + raft.raft().majority();

@@ -42,6 +42,26 @@ final class Checks {
         }
     }
 
+    /**
+     * {@code actual} is {@code expected}; otherwise fails naming the sizes, the first position where they differ and
+     * a few deliveries of each around it (a whole-list comparison prints only its ends).
+     */
+    static void sameSequence(String what, List<RecordingListener.Delivery> expected,
+            List<RecordingListener.Delivery> actual) {
+        int n = Math.min(expected.size(), actual.size());
+        int i = 0;
+        while (i < n && expected.get(i).equals(actual.get(i))) {
+            i++;
+        }
+        if (i == n && expected.size() == actual.size()) {
+            return;
+        }
+        int from = Math.max(0, i - 2);
+        throw new AssertionError(what + ": sizes " + expected.size() + " and " + actual.size() + ", first difference at "
+                + "position " + i + "\n  expected " + expected.subList(from, Math.min(expected.size(), i + 5))
+                + "\n  actual   " + actual.subList(from, Math.min(actual.size(), i + 5)));
+    }
+
     /** Every acknowledged append ("origin/seq") is in the delivered sequence. */
     static void everyAcknowledgedDelivered(List<RecordingListener.Delivery> seq, List<String> acked) {
         Set<String> delivered = new HashSet<>();

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 
 /**
@@ -20,11 +21,13 @@ final class MemberProcess {
     private final String node;
     private final Path dir;
     private final Process process;
+    private final AtomicBoolean outOfMemory;
 
-    private MemberProcess(String node, Path dir, Process process) {
+    private MemberProcess(String node, Path dir, Process process, AtomicBoolean oom) {
         this.node = node;
         this.dir = dir;
         this.process = process;
+        this.outOfMemory = oom;
     }
 
     /** Starts {@code node} of cluster {@code c}; waits (at most 60 s) until it joined. */
@@ -37,7 +40,8 @@ final class MemberProcess {
         pb.redirectErrorStream(true);
         Process p = pb.start();
         CompletableFuture<Void> ready = new CompletableFuture<>();
-        Thread pump = new Thread(() -> pump(p, node, ready), node + "-output");
+        AtomicBoolean oom = new AtomicBoolean();
+        Thread pump = new Thread(() -> pump(p, node, ready, oom), node + "-output");
         pump.setDaemon(true);
         pump.start();
         try {
@@ -46,15 +50,19 @@ final class MemberProcess {
             p.destroyForcibly();
             throw new AssertionError(node + " process did not join within 60 s", e);
         }
-        return new MemberProcess(node, c.dir, p);
+        return new MemberProcess(node, c.dir, p, oom);
     }
 
-    private static void pump(Process p, String node, CompletableFuture<Void> ready) {
+    private static void pump(Process p, String node, CompletableFuture<Void> ready,
+            AtomicBoolean oom) {
         try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(),
                 StandardCharsets.UTF_8))) {
             for (String line; (line = r.readLine()) != null; ) {
                 if (line.startsWith("READY")) {
                     ready.complete(null);
+                }
+                if (line.contains("OutOfMemoryError")) {
+                    oom.set(true);
                 }
                 if (!line.contains(" DEBUG ")) {
                     System.out.println("[" + node + " process] " + line);
@@ -92,6 +100,11 @@ final class MemberProcess {
         List<String> acked = new ArrayList<>();
         Files.readAllLines(dir.resolve("acks-" + node + ".txt")).forEach(s -> acked.add(node + "/" + s.trim()));
         return acked;
+    }
+
+    /** Whether the process reported an OutOfMemoryError. */
+    boolean outOfMemory() {
+        return outOfMemory.get();
     }
 
     /** kill -9, and waits (at most 30 s) for the process to end. */

@@ -17,7 +17,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * A group member in its own process, for kill -9 tests. Arguments: group, node, members (id=host:port,...), data
  * dir, resumeAfter GSN, first originSeq, output dir. Writes every delivery to {@code deliveries-<node>.txt} (one line
- * "gsn origin seq payload", written through at once) and every acknowledged append to {@code acks-<node>.txt};
+ * "gsn origin seq payload", written through at once; a payload's first 1,000 bytes) and every acknowledged append to {@code acks-<node>.txt};
  * appends records (at most 20 unacknowledged) until it is killed. Prints READY once joined.
  */
 public final class MemberProcessMain {
@@ -41,7 +41,7 @@ public final class MemberProcessMain {
             @Override
             public void onDelivered(Gsn gsn, NodeId origin, long originSeq, byte[] payload) {
                 write(deliveries, gsn + " " + origin + " " + originSeq + " "
-                        + new String(payload, StandardCharsets.UTF_8) + "\n");
+                        + new String(payload, 0, Math.min(payload.length, 1_000), StandardCharsets.UTF_8) + "\n");
             }
 
             @Override

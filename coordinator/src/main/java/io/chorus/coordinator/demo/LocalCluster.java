@@ -109,7 +109,10 @@ public final class LocalCluster implements AutoCloseable {
     public void startSidecar(int i) {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> command = new ArrayList<>(network.launchPrefix(i));
-        command.addAll(List.of(java, "-Xmx512m", "-Dlog4j2.configurationFile=classpath:chorus-log4j2.xml",
+        // a sidecar that runs out of heap leaves its heap in the cluster folder, next to its log
+        command.addAll(List.of(java, "-Xmx512m", "-XX:+HeapDumpOnOutOfMemoryError",
+                "-XX:HeapDumpPath=" + dir.resolve("node" + i + ".hprof"),
+                "-Dlog4j2.configurationFile=classpath:chorus-log4j2.xml",
                 "-cp", sidecarClasspath(),
                 "io.chorus.coordinator.cli.ChorusCli", "run", "--config", configs.get(i - 1).toString()));
         ProcessBuilder pb = new ProcessBuilder(command)

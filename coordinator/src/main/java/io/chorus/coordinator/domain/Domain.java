@@ -801,6 +801,11 @@ public final class Domain implements AutoCloseable {
             throw failed;
         }
         group = g;
+        if (closed.get()) { // closed while the bootstrap ran: its close saw the old handle
+            g.close();
+            throw new ChorusException("database " + database + " was stopped during its forced bootstrap; the group's "
+                    + "log has this node as its only voter: it restarts from it");
+        }
         membershipChanged(g.membership());
         g.announceWatermark(appliedGsn());
         for (String token : takeOver.ddlForgets()) {

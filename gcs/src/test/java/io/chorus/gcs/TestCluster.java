@@ -29,8 +29,13 @@ final class TestCluster implements AutoCloseable {
         this.dir = dir;
         this.transport = transport;
         this.tweak = tweak;
+        java.util.Set<Integer> taken = new java.util.HashSet<>();
         for (int i = 1; i <= n; i++) {
-            members.add(new Member(NodeId.of("n" + i), "127.0.0.1", freePort()));
+            int port = freePort();
+            while (!taken.add(port)) { // the system may hand out a port it just gave another member
+                port = freePort();
+            }
+            members.add(new Member(NodeId.of("n" + i), "127.0.0.1", port));
         }
     }
 

@@ -96,6 +96,14 @@ public class CatchUpRaft extends RAFT {
         }
     }
 
+    /** The name of the file log of {@code cfg}'s member, as RAFT derives it from the stack's attributes. */
+    static String logName(GroupConfig cfg) {
+        CatchUpRaft r = new CatchUpRaft();
+        r.log_dir = cfg.dataDir().toAbsolutePath().toString();
+        r.raft_id = cfg.self().value();
+        return r.createLogName(cfg.groupName(), "log");
+    }
+
     /** Messages dropped because the processing queue was full. */
     long dropped() {
         return dropped.sum();
@@ -127,6 +135,7 @@ public class CatchUpRaft extends RAFT {
         }
         lastCheck = now;
         repairMembership();
+        leadAlone();
         CommitTable table = commit_table;
         if (table != null && isLeader()) {
             followers.keySet().retainAll(table.keys());
@@ -215,6 +224,20 @@ public class CatchUpRaft extends RAFT {
             LOG.warn("this member {} is one of the voters {} but was left a learner (after a snapshot); now a "
                     + "follower", raft_id, voters);
             changeRole(Role.Follower);
+        }
+    }
+
+    /**
+     * A sole voter that knows no leader becomes the leader itself, in a new term: it alone is the majority. jgroups-raft
+     * elects only from the view's coordinator, counting the coordinator's own voters; after a forced bootstrap the
+     * coordinator may be another member that still counts the voters from before, and never starts the election.
+     */
+    private void leadAlone() {
+        List<String> voters = members();
+        if (voters.size() == 1 && voters.get(0).equals(raft_id) && leader() == null && local_addr != null) {
+            long term = currentTerm() + 1;
+            LOG.info("this member {} is the only voter and knows no leader: it leads, in term {}", raft_id, term);
+            setLeaderAndTerm(local_addr, term);
         }
     }
 

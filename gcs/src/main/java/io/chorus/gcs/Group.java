@@ -3,7 +3,10 @@ package io.chorus.gcs;
 import io.chorus.changeset.Gsn;
 import io.chorus.changeset.NodeId;
 import java.nio.file.Files;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import org.apache.logging.log4j.LogManager;
@@ -19,7 +22,8 @@ import org.jgroups.raft.RaftHandle;
  * restarts. Only a primary component (a majority of the voters) commits.
  *
  * <p>Thread-safe. {@link #append} does not wait for the commit (it blocks only while the send queue is full);
- * {@link #join}, {@link #addMember}, {@link #removeMember} and {@link #close} block, each bounded. The design is in
+ * {@link #join}, {@link #addMember}, {@link #removeMember}, {@link #forceBootstrap} and {@link #close} block, each
+ * bounded. The design is in
  * this package's {@code package-info}.
  */
 public final class Group implements AutoCloseable {
@@ -48,7 +52,7 @@ public final class Group implements AutoCloseable {
                 deliverer::membership);
         this.sender = new Sender(cfg, this::submit, monitor);
         this.retention = new Retention(cfg, () -> raft);
-        this.announcements = new Announcements(cfg.self());
+        this.announcements = new Announcements(cfg.self(), stateMachine::appliedGsn);
     }
 
     /**
@@ -213,6 +217,94 @@ public final class Group implements AutoCloseable {
         java.util.Map<NodeId, Gsn> all = announcements.latest();
         all.keySet().retainAll(membership().present());
         return all;
+    }
+
+    /**
+     * What a forced bootstrap from this member would keep and lose: its W and log GSN against those every member seen
+     * since it joined announced, the voters missing, and whether a present member is ahead. Non-blocking.
+     */
+    public BootstrapPlan bootstrapPlan() {
+        Membership m = membership();
+        Map<NodeId, BootstrapPlan.Position> seen = announcements.positions();
+        BootstrapPlan.Position own = seen.getOrDefault(cfg.self(), new BootstrapPlan.Position(Gsn.NONE, appliedGsn()));
+        return new BootstrapPlan(cfg.self(), own, m.voters(), m.present(), seen, m.primary());
+    }
+
+    /**
+     * Restarts the group from this member alone, after a majority of its voters was lost for good: the only way a
+     * minority starts a new history, never automatic. Refused (REFUSED, nothing changed, the decision logged) while a
+     * primary component exists, while a present member is ahead of this one (its name and position in the message:
+     * run it there), and unless {@code confirmed} (the message then says what would be lost). Otherwise this handle
+     * is closed, this member's log is rewritten so that it is the only voter ({@code ForcedBootstrap}), the member
+     * joins again with {@code listener} and {@code resumeAfter} (records in its log beyond {@code resumeAfter} are
+     * delivered, new ones numbered after them), and the other voters present are added back, one at a time. The
+     * missing voters are no longer voters: they can come back only by a full transfer. Blocks up to the stack's join
+     * timeout plus the append timeout per voter added back.
+     *
+     * @return the new handle of this member, primary
+     * @throws GcsException REFUSED as above; FAILED when the log cannot be rewritten or the member does not become
+     *     primary within the append timeout
+     */
+    public Group forceBootstrap(boolean confirmed, GroupListener listener, Gsn resumeAfter) {
+        BootstrapPlan plan = bootstrapPlan();
+        Optional<String> refusal = plan.refusal(confirmed);
+        if (refusal.isPresent()) {
+            LOG.warn("forced bootstrap of group '{}' refused: {}", cfg.groupName(), refusal.get());
+            throw new GcsException(GcsException.Kind.REFUSED, refusal.get());
+        }
+        LOG.warn("forced bootstrap of group '{}' confirmed: {}", cfg.groupName(), plan.describe());
+        close();
+        Set<NodeId> others = new TreeSet<>(plan.voters());
+        cfg.members().forEach(m -> others.add(m.id()));
+        others.remove(cfg.self());
+        try {
+            ForcedBootstrap.shrinkToSelf(cfg, others);
+        } catch (Exception e) {
+            throw new GcsException(GcsException.Kind.FAILED, "forced bootstrap of group '" + cfg.groupName()
+                    + "': the log of " + cfg.self() + " in " + cfg.dataDir() + " could not be rewritten: " + e
+                    + "; nothing was started, the log is as before or fully rewritten: try again", e);
+        }
+        Group g = join(cfg, listener, resumeAfter);
+        g.awaitPrimary();
+        for (NodeId n : plan.voters()) {
+            if (!n.equals(cfg.self()) && plan.present().contains(n)) {
+                g.addBack(n);
+            }
+        }
+        LOG.warn("forced bootstrap of group '{}' done: {} restarted the group at GSN {}; voters now {}; {} removed",
+                cfg.groupName(), cfg.self(), g.appliedGsn().value(), g.membership().voters(), plan.missingVoters());
+        return g;
+    }
+
+    private void awaitPrimary() {
+        long end = System.nanoTime() + cfg.appendTimeout().toNanos();
+        try {
+            while (!isPrimary()) {
+                long version = monitor.version();
+                long left = end - System.nanoTime();
+                if (left <= 0 || (!monitor.awaitChange(version, left) && !isPrimary())) {
+                    close();
+                    throw new GcsException(GcsException.Kind.FAILED, "forced bootstrap of group '"
+                            + cfg.groupName() + "': " + cfg.self() + " did not become primary within "
+                            + cfg.appendTimeout().toMillis() + " ms (" + membership() + "); its log now has it as "
+                            + "the only voter: join again to retry");
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new GcsException(GcsException.Kind.FAILED, "forced bootstrap interrupted while waiting to be "
+                    + "primary", e);
+        }
+    }
+
+    /** Adds a voter present at the forced bootstrap back; on failure says how to add it later. */
+    private void addBack(NodeId n) {
+        try {
+            Reconfiguration.change(raft, cfg, n, true);
+        } catch (GcsException e) {
+            LOG.warn("forced bootstrap of group '{}': {} was present but could not be added back as a voter ({}); "
+                    + "add it with addMember once it is up", cfg.groupName(), n, e.getMessage());
+        }
     }
 
     /** The first GSN still in this member's log: records below it exist only in snapshots (full transfer). */

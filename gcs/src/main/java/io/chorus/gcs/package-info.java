@@ -47,6 +47,28 @@
  * still catching up counts towards the majority, so the other voters must all be up until it has caught up (with
  * {@code CatchUpRaft} that takes well under a second for a few thousand entries, under load).
  *
+ * <p><b>Forced bootstrap.</b> When a majority of the voters is lost for good (2 of 3 machines destroyed), the
+ * survivors never form a primary component by themselves. {@link io.chorus.gcs.Group#forceBootstrap} restarts the
+ * group from one member, explicitly, never automatically. {@link io.chorus.gcs.BootstrapPlan} first compares this
+ * member's position (W and log GSN) with what every member seen since it joined announced (the watermark exchange):
+ * it is refused while a primary component exists, while a present member is ahead (the message names it and its
+ * numbers: run it there, the group restarts from the highest position available), and unless confirmed (the message
+ * names the missing voters, the members seen ahead and the GSNs beyond this log that would be lost, and those never
+ * seen). Each decision is logged at WARN. jgroups-raft changes voters only through the log, which needs the majority
+ * that is gone, so the shrink is done offline ({@code ForcedBootstrap}): the member's channel is closed, its file log
+ * gets, in a new term, one committed {@code removeServer} entry per other member, and its commit index is moved to
+ * its last entry. At start jgroups-raft replays committed entries, configuration included, so the member comes up as
+ * the only voter with a majority of one; records its log held beyond the last commit it had heard of are committed
+ * too and delivered with the GSNs that follow (whatever the lost majority did with those entries is gone with it).
+ * The rewrite touches no entry already there and is durable before the member starts; a crash before the commit
+ * index is written leaves the old configuration. jgroups-raft elects only from the view's coordinator, which counts
+ * its own (possibly old) voters: {@code CatchUpRaft} lets a sole voter that knows no leader lead by itself. The other
+ * voters present are then added back through the log, one at a time: their logs are prefixes of this one's committed
+ * history (none was ahead), and the leader repairs any uncommitted tail. The missing voters are removed: their logs
+ * and databases may hold GSNs of the lost history, so they must come back by a full transfer with an empty group data
+ * directory. Not enforced yet: a removed member restarted with its old log is not refused by the group; the new
+ * leader's log overwrites the old tail of its log, but its database keeps what it applied.
+ *
  * <p><b>Joining.</b> {@code JoinGuard} (AUTH with reasons) checks group identity, protocol version and, with a
  * shared secret, an HMAC proof of it on every join and merge; a refusal says which check failed and what each side
  * has. With a shared secret the stack also encrypts all group traffic (SYM_ENCRYPT, key derived from the secret).

@@ -1,10 +1,11 @@
 package io.chorus.gcs;
 
+import static io.chorus.gcs.TestCluster.ack;
+import static io.chorus.gcs.TestCluster.text;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.chorus.changeset.Gsn;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -22,14 +23,6 @@ class DedupeAndRestartTest {
 
     @TempDir
     Path dir;
-
-    private static byte[] text(String s) {
-        return s.getBytes(StandardCharsets.UTF_8);
-    }
-
-    private static Gsn ack(Group g, long seq, String payload) throws Exception {
-        return g.append(seq, text(payload)).get(30, TimeUnit.SECONDS);
-    }
 
     @ParameterizedTest
     @EnumSource(Transport.class)

@@ -29,8 +29,13 @@ final class TestCluster implements AutoCloseable {
         this.dir = dir;
         this.transport = transport;
         this.tweak = tweak;
+        java.util.Set<Integer> taken = new java.util.HashSet<>();
         for (int i = 1; i <= n; i++) {
-            members.add(new Member(NodeId.of("n" + i), "127.0.0.1", freePort()));
+            int port = freePort();
+            while (!taken.add(port)) { // the system may hand out a port it just gave another member
+                port = freePort();
+            }
+            members.add(new Member(NodeId.of("n" + i), "127.0.0.1", port));
         }
     }
 
@@ -38,6 +43,15 @@ final class TestCluster implements AutoCloseable {
         try (ServerSocket s = new ServerSocket(0)) {
             return s.getLocalPort();
         }
+    }
+
+    static byte[] text(String s) {
+        return s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    /** Appends one record and waits (at most 60 s) for its GSN. */
+    static Gsn ack(Group g, long seq, String payload) throws Exception {
+        return g.append(seq, text(payload)).get(60, java.util.concurrent.TimeUnit.SECONDS);
     }
 
     static NodeId id(int i) {

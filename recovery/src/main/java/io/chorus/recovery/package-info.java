@@ -48,9 +48,11 @@
  *   (the highest W) by itself, whatever the order of the restarts; each node replays from its own W. A node whose
  *   rejoin fails (no majority yet) tries again with a doubling back-off (2 s to 5 min). Every member announces its W
  *   beside the log (a plain group message once a second, so it flows without a primary component); a node outside one
- *   names the voters it waits for and the highest W seen (status and log). Not built: a force flag to start a new
- *   history from a minority (it needs a new log whose GSNs continue from that W, and telling the returning members
- *   that they need a full transfer).</li>
+ *   names the voters it waits for and the highest W seen (status and log). A minority restarts the group only by an
+ *   explicit forced bootstrap on the member with the highest W ({@code Group.forceBootstrap}, design in the gcs
+ *   package note): that member becomes the only voter, its GSNs continue from its log, the voters present are taken
+ *   back, the missing ones can return only by a full transfer. Not built yet: the SQL and sidecar surface for it, and
+ *   refusing a removed member that returns with its old data.</li>
  * </ul>
  */
 package io.chorus.recovery;

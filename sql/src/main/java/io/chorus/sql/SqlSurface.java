@@ -16,7 +16,7 @@ import java.sql.Statement;
  */
 public final class SqlSurface {
     /** The version this build installs. */
-    public static final int VERSION = 3;
+    public static final int VERSION = 4;
     private static final long INSTALL_LOCK = 0x63686f7275730001L;
 
     private SqlSurface() {

@@ -112,6 +112,48 @@ class SqlSurfaceTest {
         }
     }
 
+    @Test
+    void forceBootstrapRaisesThePublishedAssessmentAndQueuesOnlyOnceConfirmed() throws SQLException {
+        pg.createDatabase("forced");
+        try (Connection c = pg.connect("forced"); Statement st = c.createStatement()) {
+            SqlSurface.install(c);
+            assertThatThrownBy(() -> query(c, "SELECT chorus.force_bootstrap()"))
+                    .hasMessageContaining("no Chorus sidecar is serving database forced");
+            st.execute("UPDATE chorus.node_state SET state = 'JOINING', phase = 'join', heartbeat = clock_timestamp()");
+            assertThatThrownBy(() -> query(c, "SELECT chorus.force_bootstrap(confirm => true)"))
+                    .hasMessageContaining("database forced is JOINING (join) and has not joined a group");
+            // as the sidecar publishes it (BootstrapAssessment): n1 alone, n2 ahead and gone, n3 never seen
+            st.execute("UPDATE chorus.node_state SET state = 'NON_PRIMARY', group_name = 'g', bootstrap = '{"
+                    + "\"node\":\"n1\",\"primary\":false,\"assessment\":\"member n1 (W 7, log GSN 8) ...\","
+                    + "\"refused\":null,\"unconfirmed\":\"member n1 ... Nothing was changed\",\"runOn\":null,"
+                    + "\"members\":[{\"node\":\"n2\",\"self\":false,\"voter\":true,\"present\":false,"
+                    + "\"watermark\":9,\"logGsn\":10,\"aheadBy\":2,\"fate\":\"missing\"},"
+                    + "{\"node\":\"n1\",\"self\":true,\"voter\":true,\"present\":true,\"watermark\":7,"
+                    + "\"logGsn\":8,\"aheadBy\":0,\"fate\":\"becomes the only voter\"}]}'");
+            assertThat(query(c, "SELECT string_agg(node || ':' || is_self || ':' || coalesce(log_gsn::text, '-') || ':' "
+                    + "|| ahead_by || ':' || fate, ', ') FROM chorus.bootstrap_plan()"))
+                    .isEqualTo("n1:true:8:0:becomes the only voter, n2:false:10:2:missing");
+            try {
+                query(c, "SELECT chorus.force_bootstrap()");
+                throw new AssertionError("an unconfirmed forced bootstrap must be refused");
+            } catch (SQLException e) {
+                assertThat(e.getSQLState()).isEqualTo("55000");
+                assertThat(e.getMessage()).contains("member n1 ... Nothing was changed")
+                        .contains("SELECT chorus.force_bootstrap(confirm => true)");
+            }
+            assertThat(query(c, "SELECT count(*) FROM chorus.requests")).as("nothing queued").isEqualTo("0");
+            assertThat(query(c, "SELECT chorus.force_bootstrap(confirm => true)"))
+                    .contains("forced bootstrap of group g from node n1 queued as request");
+            assertThat(query(c, "SELECT kind || ' ' || group_name || ' ' || state FROM chorus.requests"))
+                    .isEqualTo("force_bootstrap g queued");
+            st.execute("UPDATE chorus.node_state SET bootstrap = bootstrap || '{\"refused\":\"refusing: n2 is "
+                    + "present and ahead\",\"runOn\":\"n2\"}'");
+            assertThatThrownBy(() -> query(c, "SELECT chorus.force_bootstrap(confirm => true)"))
+                    .hasMessageContaining("refusing: n2 is present and ahead")
+                    .hasMessageContaining("run SELECT chorus.force_bootstrap() on node n2");
+        }
+    }
+
     private static String query(Connection c, String sql) throws SQLException {
         try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
             rs.next();

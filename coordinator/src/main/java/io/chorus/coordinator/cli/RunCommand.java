@@ -5,6 +5,7 @@ import io.chorus.coordinator.config.NodeConfig;
 import io.chorus.coordinator.sidecar.Sidecar;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -17,12 +18,29 @@ import picocli.CommandLine.Option;
 @Command(name = "run", mixinStandardHelpOptions = true,
         description = "Run the sidecar beside a PostgreSQL instance (serves every database listed in the configuration).")
 public final class RunCommand implements Callable<Integer> {
+    /** Exit status when {@code --force-bootstrap} was refused or failed. */
+    static final int FORCE_REFUSED = 1;
+
     @Option(names = "--config", required = true, paramLabel = "FILE", description = "node configuration (YAML)")
     Path config;
 
     @Option(names = "--set", paramLabel = "KEY=VALUE",
             description = "override a configuration key, e.g. --set postgres.port=5433 (secrets: use files or CHORUS_PG_PASSWORD)")
     List<String> overrides = List.of();
+
+    @Option(names = "--force-bootstrap",
+            description = "after a majority of the group's voters was lost for good: each enabled database whose group "
+                    + "has no primary component within --force-bootstrap-wait of its start restarts the group from "
+                    + "this node alone (it becomes the only voter; the missing voters come back only by a full "
+                    + "transfer; what they ordered beyond this node's log is lost). Refused, and the sidecar exits "
+                    + "with status 1 saying why, while another present node is ahead (run it there). See "
+                    + "SELECT * FROM chorus.bootstrap_plan() first")
+    boolean forceBootstrap;
+
+    @Option(names = "--force-bootstrap-wait", paramLabel = "SECONDS", defaultValue = "30",
+            description = "with --force-bootstrap: how long a database waits for a primary component before it "
+                    + "forces one (default: ${DEFAULT-VALUE})")
+    int forceBootstrapWait;
 
     @Override
     public Integer call() throws Exception {
@@ -41,7 +59,10 @@ public final class RunCommand implements Callable<Integer> {
             set.put(o.substring(0, eq), o.substring(eq + 1));
         }
         NodeConfig cfg = ConfigLoader.load(config, set, System.getenv());
-        Sidecar sidecar = new Sidecar(cfg);
+        if (forceBootstrapWait < 0) {
+            throw new IllegalArgumentException("--force-bootstrap-wait takes seconds >= 0, got " + forceBootstrapWait);
+        }
+        Sidecar sidecar = new Sidecar(cfg, forceBootstrap ? Duration.ofSeconds(forceBootstrapWait) : null);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             LogManager.getLogger(RunCommand.class).info("JVM shutting down (signal or exit): stopping the sidecar");
             sidecar.close();
@@ -49,6 +70,10 @@ public final class RunCommand implements Callable<Integer> {
         exitWithParent(sidecar);
         sidecar.start();
         sidecar.await();
+        if (sidecar.failure() != null) {
+            System.err.println("chorus run: " + sidecar.failure());
+            return FORCE_REFUSED;
+        }
         return 0;
     }
 

@@ -107,6 +107,11 @@ public final class LocalCluster implements AutoCloseable {
 
     /** Starts (or restarts) the sidecar of node {@code i} (1-based). */
     public void startSidecar(int i) {
+        startSidecar(i, new String[0]);
+    }
+
+    /** Starts (or restarts) the sidecar of node {@code i} (1-based) with more options of {@code chorus run}. */
+    public void startSidecar(int i, String... runOptions) {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> command = new ArrayList<>(network.launchPrefix(i));
         // a sidecar that runs out of heap leaves its heap in the cluster folder, next to its log
@@ -115,6 +120,7 @@ public final class LocalCluster implements AutoCloseable {
                 "-Dlog4j2.configurationFile=classpath:chorus-log4j2.xml",
                 "-cp", sidecarClasspath(),
                 "io.chorus.coordinator.cli.ChorusCli", "run", "--config", configs.get(i - 1).toString()));
+        command.addAll(List.of(runOptions));
         ProcessBuilder pb = new ProcessBuilder(command)
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("node" + i + ".log").toFile()));

@@ -47,6 +47,11 @@ final class DdlOrder implements AutoCloseable {
     static final String INTENT = "ddl:";
     /** Token prefix of a release: {@code ddl-release:<id>}. */
     static final String RELEASE = "ddl-release:";
+    /**
+     * Token prefix of a forget: {@code ddl-forget:<node>}, appended after a forced bootstrap removed that voter for
+     * good; it ends every open intent of that node (no release of them can come any more).
+     */
+    static final String FORGET = "ddl-forget:";
     private static final int MAX_OPEN = 10_000;
     private static final long RELEASE_AGAIN_NANOS = TimeUnit.SECONDS.toNanos(10);
 
@@ -90,6 +95,10 @@ final class DdlOrder implements AutoCloseable {
             if (at != null && open.get(at).node().equals(node)) { // only its origin knows that its transaction ended
                 end(id, gsn, "released");
             }
+        } else if (token.startsWith(FORGET)) {
+            NodeId gone = NodeId.of(token.substring(FORGET.length()));
+            open.values().stream().filter(i -> i.node().equals(gone)).map(Intent::id).toList()
+                    .forEach(id -> end(id, gsn, "its node " + gone + " was removed by a forced bootstrap"));
         } else if (token.startsWith(INTENT)) {
             Intent i = parse(node, token, gsn);
             if (openById.containsKey(i.id()) || ended.contains(i.id())) {

@@ -225,15 +225,16 @@ public final class Domain implements AutoCloseable {
         }
         Group joined = group;
         joined.announceWatermark(w);
+        // through the field: a forced bootstrap replaces the group, and the appender resends to the new one
         appender = new Appender("chorus-append-" + database, new Appender.Sink() {
             @Override
             public java.util.concurrent.CompletableFuture<?> append(long originSeq, byte[] payload) {
-                return joined.append(originSeq, payload);
+                return group.append(originSeq, payload);
             }
 
             @Override
             public void resume() {
-                joined.resumeAppends();
+                group.resumeAppends();
             }
         }, 10_000, APPEND_QUEUE_BYTES, 512, appendSpillFile(cfg, database), () -> !sync.hasWaiters(), this::fail);
         if (closed.get()) { // closed while joining (disabled, or a restart took over): close() missed this appender
@@ -761,6 +762,62 @@ public final class Domain implements AutoCloseable {
         appendUnsequenced("watermark " + report, LogRecord.encode(new LogRecord.Watermark(cfg.node(), report), codec));
     }
 
+    /**
+     * What a forced bootstrap from this node would do and lose; null before the domain joined its group. Non-blocking.
+     */
+    public BootstrapAssessment bootstrapPlan() {
+        Group g = group;
+        return g == null ? null : BootstrapAssessment.of(g.bootstrapPlan());
+    }
+
+    /**
+     * Restarts the group from this node alone after a majority of its voters was lost for good (DESIGN §7; the
+     * design is in {@link Group#forceBootstrap}): confirmed, never automatic. The domain takes over the new handle
+     * everywhere it uses its group ({@link ForcedTakeOver}). Blocks up to the group's join timeout plus the append
+     * timeout per voter added back; one at a time.
+     *
+     * @return the assessment it acted on
+     * @throws ChorusException refused (nothing changed: the message says why and what to do), or failed (the domain
+     *     is then FAILED)
+     */
+    public synchronized String forceBootstrap() {
+        Group old = group;
+        DomainState now = state;
+        if (old == null || (now != DomainState.NON_PRIMARY && now != DomainState.ONLINE)) {
+            throw new ChorusException("database " + database + " is " + now + " (" + status().phase() + "): a forced "
+                    + "bootstrap needs a domain that joined its group and waits for a primary component (NON_PRIMARY); "
+                    + "see chorus.status()");
+        }
+        ForcedTakeOver takeOver = new ForcedTakeOver(old, groupListener(), Gsn.of(delivery.delivered()),
+                () -> delivery.delivered());
+        Group g;
+        try {
+            g = takeOver.run();
+        } catch (io.chorus.gcs.GcsException e) {
+            if (e.kind() == io.chorus.gcs.GcsException.Kind.REFUSED) {
+                throw new ChorusException(e.getMessage(), e);
+            }
+            ChorusException failed = new ChorusException("forced bootstrap of database " + database + " failed: "
+                    + e.getMessage(), e);
+            fail(failed);
+            throw failed;
+        }
+        group = g;
+        if (closed.get()) { // closed while the bootstrap ran: its close saw the old handle
+            g.close();
+            throw new ChorusException("database " + database + " was stopped during its forced bootstrap; the group's "
+                    + "log has this node as its only voter: it restarts from it");
+        }
+        membershipChanged(g.membership());
+        g.announceWatermark(appliedGsn());
+        for (String token : takeOver.ddlForgets()) {
+            appendRecord(LogRecord.encode(new LogRecord.Barrier(cfg.node(), token), codec));
+        }
+        LOG.warn("domain {}: forced bootstrap done: {} in group {} at GSN {}", database, state, groupName,
+                g.appliedGsn());
+        return takeOver.assessment();
+    }
+
     private void membershipChanged(Membership m) {
         membership = m;
         if (state != DomainState.ONLINE && state != DomainState.NON_PRIMARY) {
@@ -898,9 +955,8 @@ public final class Domain implements AutoCloseable {
         }
         if (joining != null) {
             joining.closeWhenJoined();
-        } else {
-            closeQuietly(group);
         }
+        closeQuietly(group); // idempotent; after a forced bootstrap it is not the joined one
         closeQuietly(enricher);
         closeQuietly(ddlOrder);
         LOG.info("domain {} stopped (was {})", database, before);

@@ -43,12 +43,25 @@ final class DatabaseControl implements AutoCloseable {
     private volatile String startError;
     private volatile long startingRequest;
     private volatile String phase;
+    private final ForcedBootstrapControl forced;
+    /** {@code --force-bootstrap}: the wait for a primary component before it forces one, or null. */
+    private final java.time.Duration forceAfter;
+    private final java.util.function.Consumer<String> forceRefused;
 
-    DatabaseControl(NodeConfig cfg, String database) {
+    /**
+     * @param forceAfter   with {@code --force-bootstrap}, how long the domain waits for a primary component at start
+     *                     before it forces one (null without the flag)
+     * @param forceRefused receives the message when that forced bootstrap is refused or fails
+     */
+    DatabaseControl(NodeConfig cfg, String database, java.time.Duration forceAfter,
+                    java.util.function.Consumer<String> forceRefused) {
         this.cfg = cfg;
         this.database = database;
         this.thread = new Thread(this::run, "chorus-control-" + database);
         this.starter = Executors.newSingleThreadExecutor(r -> new Thread(r, "chorus-start-" + database));
+        this.forced = new ForcedBootstrapControl(cfg.node().value(), database, starter, () -> domain);
+        this.forceAfter = forceAfter;
+        this.forceRefused = forceRefused;
     }
 
     void start() {
@@ -113,6 +126,11 @@ final class DatabaseControl implements AutoCloseable {
             if (rs.getString(1) != null && "true".equals(rs.getString(2))) {
                 LOG.info("database {} was enabled in group {}: rejoining", database, rs.getString(1));
                 startDomain(0, rs.getString(1), false, mode(rs.getString(3)));
+                if (forceAfter != null) {
+                    forced.atStart(forceAfter, forceRefused);
+                }
+            } else if (forceAfter != null) {
+                LOG.warn("database {} is not enabled in a group: --force-bootstrap has nothing to do for it", database);
             }
         }
     }
@@ -125,13 +143,15 @@ final class DatabaseControl implements AutoCloseable {
                 String kind = rs.getString(2);
                 String group = rs.getString(3);
                 Map<?, ?> options = parse(rs.getString(4));
-                if (kind.equals("enable")) {
-                    enable(c, id, group, Boolean.TRUE.equals(options.get("bootstrap")), mode(String.valueOf(options.get("mode"))));
-                } else {
-                    disable(c, id, Boolean.TRUE.equals(options.get("keep_slot")));
+                switch (kind) {
+                    case "enable" -> enable(c, id, group, Boolean.TRUE.equals(options.get("bootstrap")),
+                            mode(String.valueOf(options.get("mode"))));
+                    case "force_bootstrap" -> forced.requested(c, id);
+                    default -> disable(c, id, Boolean.TRUE.equals(options.get("keep_slot")));
                 }
             }
         }
+        forced.report(c);
         if (startingRequest != 0) {
             Domain d = domain;
             if (startError != null) {
@@ -289,7 +309,7 @@ final class DatabaseControl implements AutoCloseable {
         try (PreparedStatement ps = c.prepareStatement("UPDATE chorus.node_state SET node = ?, group_name = ?, state = ?, "
                 + "phase = ?, view_id = ?, members = ?::jsonb, is_primary = ?, mode = ?, policy = ?, watermark = ?, "
                 + "delivered = ?, queue_depth = ?, lag_gsn = ?, lag_ms = ?, conflicts = ?, last_error = ?, "
-                + "heartbeat = clock_timestamp(), updated_at = clock_timestamp()")) {
+                + "bootstrap = ?::jsonb, heartbeat = clock_timestamp(), updated_at = clock_timestamp()")) {
             ps.setString(1, cfg.node().value());
             ps.setString(2, s == null ? null : s.group());
             String state = s == null ? "OFFLINE" : (startError != null ? "FAILED" : s.state().name());
@@ -307,6 +327,9 @@ final class DatabaseControl implements AutoCloseable {
             ps.setLong(14, s == null ? 0 : s.lagMillis());
             ps.setLong(15, s == null ? 0 : s.conflicts());
             ps.setString(16, startError != null ? startError : (s == null ? null : s.lastError()));
+            // what a forced bootstrap from here would do, for chorus.bootstrap_plan() and chorus.force_bootstrap()
+            io.chorus.coordinator.domain.BootstrapAssessment plan = d == null ? null : d.bootstrapPlan();
+            ps.setString(17, plan == null ? null : toJson(plan));
             ps.executeUpdate();
         }
     }
@@ -331,7 +354,7 @@ final class DatabaseControl implements AutoCloseable {
         return "sync".equalsIgnoreCase(m) ? NodeConfig.Mode.SYNC : NodeConfig.Mode.ASYNC;
     }
 
-    private static void request(Connection c, long id, String state, String phase, String error) throws SQLException {
+    static void request(Connection c, long id, String state, String phase, String error) throws SQLException {
         if (id == 0) {
             return;
         }

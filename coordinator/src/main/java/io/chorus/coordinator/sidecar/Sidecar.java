@@ -34,13 +34,41 @@ public final class Sidecar implements AutoCloseable {
     static final int DISCOVERY_SECONDS = 5;
 
     private final NodeConfig cfg;
+    private final java.time.Duration forceBootstrapAfter;
+    private volatile String failure;
     private final List<DatabaseControl> controls = new ArrayList<>();
     private final CountDownLatch stopped = new CountDownLatch(1);
     private ScheduledExecutorService discovery;
     private FaultControl faultControl;
 
     public Sidecar(NodeConfig cfg) {
+        this(cfg, null);
+    }
+
+    /**
+     * A sidecar started with {@code --force-bootstrap}: each enabled database whose group has no primary component
+     * within {@code forceBootstrapAfter} of its start is restarted from this node alone ({@code Domain.forceBootstrap},
+     * DESIGN §7). When one is refused or fails, the sidecar stops and {@link #failure()} says why.
+     *
+     * @param forceBootstrapAfter the wait for a primary component; null without the flag
+     */
+    public Sidecar(NodeConfig cfg, java.time.Duration forceBootstrapAfter) {
         this.cfg = cfg;
+        this.forceBootstrapAfter = forceBootstrapAfter;
+    }
+
+    /** Why the sidecar stopped by itself (a refused {@code --force-bootstrap}), or null. */
+    public String failure() {
+        return failure;
+    }
+
+    /** A refused {@code --force-bootstrap}: logged, and the sidecar stops (on its own thread: the caller is one it closes). */
+    private void abort(String why) {
+        LOG.error("{}; the sidecar stops", why);
+        failure = why;
+        Thread t = new Thread(this::close, "chorus-abort");
+        t.setDaemon(true);
+        t.start();
     }
 
     /** Starts serving the configured databases; returns at once. */
@@ -64,7 +92,7 @@ public final class Sidecar implements AutoCloseable {
     }
 
     private void serve(String db) {
-        DatabaseControl c = new DatabaseControl(cfg, db);
+        DatabaseControl c = new DatabaseControl(cfg, db, forceBootstrapAfter, this::abort);
         controls.add(c);
         c.start();
     }

@@ -4,11 +4,13 @@
  * <p>Design note. SQL functions cannot wait for an outside process to see their uncommitted rows, so the surface
  * uses three channels:
  * <ul>
- *   <li>requests ({@code chorus.enable()}, {@code disable()}) are rows of {@code chorus.requests}, announced with
- *   {@code NOTIFY chorus_control}; the sidecar acts after the caller's commit and reports the phase and any error in
- *   the request row and {@code chorus.node_state};</li>
- *   <li>the sidecar publishes the node's state every second; the heartbeat lets every function tell "no sidecar"
- *   within seconds;</li>
+ *   <li>requests ({@code chorus.enable()}, {@code disable()}, {@code force_bootstrap(confirm => true)}) are rows of
+ *   {@code chorus.requests}, announced with {@code NOTIFY chorus_control}; the sidecar acts after the caller's commit
+ *   and reports the phase and any error in the request row and {@code chorus.node_state};</li>
+ *   <li>the sidecar publishes the node's state every second, with what a forced bootstrap from here would do
+ *   ({@code chorus.node_state.bootstrap}, read by {@code chorus.bootstrap_plan()} and an unconfirmed
+ *   {@code chorus.force_bootstrap()}: {@link io.chorus.coordinator.sidecar.ForcedBootstrapControl}); the heartbeat
+ *   lets every function tell "no sidecar" within seconds;</li>
  *   <li>read barriers ({@code chorus.sync_wait()}) travel as a non-transactional logical message, decoded at once by
  *   the domain's capture, ordered through the group, and answered in {@code chorus.barriers} once applied — all
  *   while the calling transaction is still open.</li>

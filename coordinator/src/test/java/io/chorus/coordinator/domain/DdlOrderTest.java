@@ -69,6 +69,21 @@ class DdlOrderTest {
     }
 
     @Test
+    void aForgetEndsTheOpenIntentsOfAVoterRemovedByAForcedBootstrap() {
+        DdlOrder a = order(A);
+        Map<String, Gsn> answers = new HashMap<>();
+        a.onBarrier(B, "ddl:lost:7", Gsn.of(4), answers);
+        a.onBarrier(A, "ddl:mine:8", Gsn.of(5), answers);
+        assertThat(answers).as("node b's intent is open and b is gone").isEmpty();
+        assertThat(a.onBarrier(A, "ddl-forget:c", Gsn.of(6), answers)).as("a forget is about DDL").isTrue();
+        assertThat(answers).as("a forget of another node ends nothing of b's").isEmpty();
+        a.onBarrier(A, "ddl-forget:b", Gsn.of(7), answers);
+        assertThat(answers).as("granted once the forget at GSN 7 is applied here")
+                .containsOnly(Map.entry("ddl:mine:8", Gsn.of(7)));
+        assertThat(a.openIntents()).extracting(DdlOrder.Intent::id).containsExactly("mine");
+    }
+
+    @Test
     void anIntentWithNothingOpenBeforeItIsGrantedAtOnceAndPlainBarriersAreLeftAlone() {
         DdlOrder a = order(A);
         Map<String, Gsn> answers = new HashMap<>();

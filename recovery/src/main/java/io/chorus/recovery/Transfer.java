@@ -214,6 +214,7 @@ public final class Transfer {
             SchemaFingerprint.requireSame(dst, src, "donor " + o.donor() + " at GSN " + o.gsn()); // DESIGN §6
             empty(dst, schema.tables());
             TransferProgress p = new TableCopier(donor, local, o.snapshotId(), 4).copy(schema.tables(), o.donor(), o.gsn(), progress);
+            advanceHelperOrigins(dst, o.gsn());
             finish(src, dst, schema, o.gsn());
             src.rollback();
             LOG.info("full transfer from {} done: W = {}; {}", o.donor(), o.gsn(), p.describe());
@@ -254,6 +255,35 @@ public final class Transfer {
                     ps.setString(1, s.name().quoted());
                     ps.setLong(2, s.lastValue());
                     ps.execute();
+                }
+            }
+        }
+    }
+
+    /**
+     * Sets the progress of this node's helper origins to {@code gsn} (the first one created if none exists yet): the
+     * capture's new slot starts its deps at their highest progress, so local commits after the transfer carry deps W.
+     * Without it a joiner's first local commits carried deps 0 (or the W of before a rejoin) until the first helper
+     * commit was decoded: below the certifier's low mark they lost as uncertifiable, and a restart could not rebuild
+     * the pending rows from a log that starts at the transfer's GSN. Runs before the transaction that sets W: a
+     * transfer that fails after it is started again and sets both again ({@code pg_replication_origin_advance} may go
+     * backwards, and is WAL-logged).
+     */
+    private void advanceHelperOrigins(Connection dst, Gsn gsn) throws SQLException {
+        String first = originPrefix + "1";
+        try (PreparedStatement create = dst.prepareStatement("SELECT pg_replication_origin_create(?) WHERE NOT EXISTS "
+                + "(SELECT 1 FROM pg_replication_origin WHERE roname = ?)")) {
+            create.setString(1, first);
+            create.setString(2, first);
+            create.execute();
+        }
+        try (PreparedStatement advance = dst.prepareStatement("SELECT roname, pg_replication_origin_advance(roname, "
+                + "?::pg_lsn) FROM pg_replication_origin WHERE roname ~ ('^' || ? || '[0-9]+$')")) {
+            advance.setString(1, gsn.asLsn().toString());
+            advance.setString(2, originPrefix);
+            try (ResultSet rs = advance.executeQuery()) {
+                while (rs.next()) {
+                    LOG.debug("helper origin {} advanced to GSN {}", rs.getString(1), gsn);
                 }
             }
         }

@@ -16,8 +16,9 @@ final class Bases {
      * Advances the base of every tracked row the winner writes, or of the rows in {@code only} when it is not null,
      * recording each replaced base in {@code undo} (first replacement only).
      */
-    static void advance(Verdict v, Map<RowId, RowState> rows, Set<RowId> only, WinnerUndo undo) {
+    static void advance(Verdict v, Map<RowId, RowState> rows, Set<RowId> only, WinnerUndo undo, Visits visits) {
         for (Change c : v.winningChanges()) {
+            visits.add(1);
             if (c instanceof RowChange rc) {
                 for (RowStep step : RowStep.of(rc)) {
                     RowState st = rows.get(step.row());

@@ -29,11 +29,13 @@ final class LateCommit {
     private final PendingSet ps;
     private final List<KeptWinner> winners;
     private final LateLedger ledger;
+    private final Visits visits;
 
-    private LateCommit(PendingSet ps, List<KeptWinner> winners, LateLedger ledger) {
+    private LateCommit(PendingSet ps, List<KeptWinner> winners, LateLedger ledger, Visits visits) {
         this.ps = ps;
         this.winners = winners;
         this.ledger = ledger;
+        this.visits = visits;
     }
 
     /**
@@ -46,15 +48,15 @@ final class LateCommit {
      *                               awaited before that commit)
      */
     static Set<RowId> doom(PendingSet ps, Iterable<PendingSet> pending, Map<RowId, RowState> rows,
-                           Set<RowId> created, LateLedger ledger) {
+                           Set<RowId> created, LateLedger ledger, Visits visits) {
         List<KeptWinner> winners = ledger.after(ps.cs.deps());
         if (!enabled || winners.isEmpty()) {
             return Set.of();
         }
-        LateCommit late = new LateCommit(ps, winners, ledger);
+        LateCommit late = new LateCommit(ps, winners, ledger, visits);
         Set<RowId> touched = late.markLosers(pending) ? late.rollBack(rows) : Set.of();
         for (KeptWinner w : winners) {
-            Bases.advance(w.verdict, rows, created, w.undo);
+            Bases.advance(w.verdict, rows, created, w.undo, visits);
         }
         return touched;
     }
@@ -63,6 +65,7 @@ final class LateCommit {
     private boolean markLosers(Iterable<PendingSet> pending) {
         List<PendingChange> lostSoFar = new ArrayList<>(ledger.deliveredLosses());
         for (PendingSet earlier : pending) {
+            visits.add(1 + earlier.changes.size());
             if (earlier != ps && earlier.doomed()) {
                 for (PendingChange pc : earlier.changes) {
                     if (pc.doomCause() != null) {
@@ -92,7 +95,9 @@ final class LateCommit {
     /** The certifier's cause for one change: the lower of the first clashing winner and the R2 dependency. */
     private Gsn cause(PendingChange pc, List<PendingChange> lostSoFar) {
         Gsn cause = null;
+        visits.add(lostSoFar.size());
         for (KeptWinner w : winners) {
+            visits.add(1);
             if (w.applied.clashesAny(pc.keys)) {
                 cause = w.gsn();
                 break;
@@ -137,6 +142,7 @@ final class LateCommit {
             RowState st = rows.get(row);
             current.put(st, st.base);
             st.base = ledger.baseBefore(st, g);
+            visits.add(st.chain.size());
             for (Version v : st.chain) {
                 if (v.doomed() && v.owner.doomCause().isAfter(g)) {
                     later.put(v.owner, v.owner.doomCause());

@@ -40,6 +40,11 @@ final class LateLedger {
     private final List<PendingChange> deliveredLosses = new ArrayList<>();
     private final ArrayDeque<Retired> retired = new ArrayDeque<>();
     private Gsn committed = Gsn.NONE;
+    private final Visits visits;
+
+    LateLedger(Visits visits) {
+        this.visits = visits;
+    }
 
     void keep(KeptWinner w) {
         winners.addLast(w);
@@ -60,6 +65,7 @@ final class LateLedger {
     /** The kept winners with a GSN above {@code deps}, in GSN order. */
     List<KeptWinner> after(Gsn deps) {
         List<KeptWinner> out = new ArrayList<>();
+        visits.add(winners.size());
         for (KeptWinner w : winners) {
             if (w.gsn().isAfter(deps)) {
                 out.add(w);
@@ -71,6 +77,7 @@ final class LateLedger {
     /** The kept winner at {@code g}, or null. */
     KeptWinner at(Gsn g) {
         for (KeptWinner w : winners) {
+            visits.add(1);
             if (w.gsn().equals(g)) {
                 return w;
             }
@@ -81,6 +88,7 @@ final class LateLedger {
     /** The row's base as it was before the winner at {@code g} (and every later kept winner) replaced it. */
     RowImage baseBefore(RowState st, Gsn g) {
         for (KeptWinner w : winners) {
+            visits.add(1);
             if (!w.gsn().isBefore(g) && w.undo.bases.containsKey(st)) {
                 return w.undo.bases.get(st);
             }
@@ -198,6 +206,7 @@ final class LateLedger {
         while (!winners.isEmpty() && !winners.peekFirst().gsn().isAfter(upTo)) {
             winners.pollFirst();
         }
+        visits.add(deliveredLosses.size());
         deliveredLosses.removeIf(pc -> !pc.doomCause().isAfter(upTo));
         for (Iterator<Retired> it = retired.iterator(); it.hasNext(); ) {
             Retired r = it.next();

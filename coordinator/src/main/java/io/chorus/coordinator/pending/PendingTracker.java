@@ -49,7 +49,8 @@ public final class PendingTracker implements PendingRows {
     private final Deque<PendingSet> pending = new ArrayDeque<>();
     private final Map<RowId, RowState> rows = new HashMap<>();
     private final Set<RowId> pendingRows = ConcurrentHashMap.newKeySet();
-    private final LateLedger ledger = new LateLedger();
+    private final Visits visits = new Visits();
+    private final LateLedger ledger = new LateLedger(visits);
     private WinnerUndo lastWinner;
 
     public PendingTracker(NodeId self) {
@@ -158,7 +159,7 @@ public final class PendingTracker implements PendingRows {
             ps.changes.add(pc);
         }
         pending.addLast(ps);
-        LateCommit.doom(ps, pending, rows, created, ledger).forEach(this::refresh);
+        LateCommit.doom(ps, pending, rows, created, ledger, visits).forEach(this::refresh);
         LOG.trace("pending local changeset {} (deps {}): {} changes", cs.gtid(), cs.deps(), ps.changes.size());
     }
 
@@ -213,7 +214,7 @@ public final class PendingTracker implements PendingRows {
         undo.rows.addAll(touched);
         List<RestoreRow> restores = RestorePlan.restores(touched, rows, v, undo);
         touched.forEach(this::refresh);
-        Bases.advance(v, rows, null, undo);
+        Bases.advance(v, rows, null, undo, visits);
         kept.restores = restores;
         if (!restores.isEmpty()) {
             LOG.debug("GSN {} from {}: {} local rows rolled back", v.gsn(), v.changeSet().origin(), restores.size());
@@ -249,6 +250,7 @@ public final class PendingTracker implements PendingRows {
         Set<RowId> touched = new LinkedHashSet<>();
         List<PendingChange> doomedNow = new ArrayList<>();
         for (PendingSet ps : pending) {
+            visits.add(1);
             Gsn cause = ps.doomed() ? null : wholeCause(ps, g, applied, doomedNow);
             if (cause == null) {
                 continue;
@@ -273,9 +275,10 @@ public final class PendingTracker implements PendingRows {
      * cause among its changes, a clash with the winner or an R2 dependency on {@code lost}), or null when none of
      * its changes loses.
      */
-    private static Gsn wholeCause(PendingSet ps, Gsn g, KeyLookup applied, List<PendingChange> lost) {
+    private Gsn wholeCause(PendingSet ps, Gsn g, KeyLookup applied, List<PendingChange> lost) {
         Gsn cause = null;
         for (PendingChange pc : ps.changes) {
+            visits.add(1 + lost.size());
             Gsn c = applied.clashesAny(pc.keys) ? g : null;
             Dependency<PendingChange> d = lost.isEmpty() ? null : CertRules.sameOriginCause(pc.keys, lost, ps.cs.deps());
             if (d != null && (c == null || d.lost().doomCause().isBefore(c))) {
@@ -397,6 +400,11 @@ public final class PendingTracker implements PendingRows {
     @Override
     public boolean isPendingRow(RelationName rel, List<String> identity) {
         return pendingRows.contains(new RowId(rel, identity));
+    }
+
+    /** The elements the tracker's scans visited so far (for tests that bound the work). */
+    long visits() {
+        return visits.count();
     }
 
     /** Number of pending changesets. */

@@ -1,6 +1,7 @@
 package io.chorus.coordinator.pending;
 
 import io.chorus.changeset.Gsn;
+import io.chorus.changeset.Key;
 import io.chorus.coordinator.apply.RestoreRow;
 import io.chorus.coordinator.certify.KeyLookup;
 import io.chorus.coordinator.certify.Verdict;
@@ -8,18 +9,20 @@ import java.util.List;
 
 /**
  * A remote winner processed by {@code onRemoteWinner} and not yet committed here: a local commit captured late may
- * still be concurrent with it. Keeps its verdict (what it writes), its applied keys, the bases it replaced and the
- * rollbacks of its own transaction.
+ * still be concurrent with it. Keeps its verdict (what it writes), its applied keys (listed and hashed), the bases it
+ * replaced and the rollbacks of its own transaction.
  */
 final class KeptWinner {
     final Verdict verdict;
+    final List<Key> keys;
     final KeyLookup applied;
     final WinnerUndo undo;
     /** The rollbacks returned for its own transaction. */
     List<RestoreRow> restores = List.of();
 
-    KeptWinner(Verdict verdict, KeyLookup applied, WinnerUndo undo) {
+    KeptWinner(Verdict verdict, List<Key> keys, KeyLookup applied, WinnerUndo undo) {
         this.verdict = verdict;
+        this.keys = keys;
         this.applied = applied;
         this.undo = undo;
     }

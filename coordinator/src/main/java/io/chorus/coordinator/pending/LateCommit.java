@@ -2,9 +2,7 @@ package io.chorus.coordinator.pending;
 
 import io.chorus.changeset.Gsn;
 import io.chorus.coordinator.apply.RestoreRow;
-import io.chorus.coordinator.certify.CertRules;
-import io.chorus.coordinator.certify.Dependency;
-import java.util.ArrayList;
+import io.chorus.coordinator.certify.CauseIndex;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -27,13 +25,11 @@ final class LateCommit {
     static volatile boolean enabled = true;
 
     private final PendingSet ps;
-    private final List<KeptWinner> winners;
     private final LateLedger ledger;
     private final Visits visits;
 
-    private LateCommit(PendingSet ps, List<KeptWinner> winners, LateLedger ledger, Visits visits) {
+    private LateCommit(PendingSet ps, LateLedger ledger, Visits visits) {
         this.ps = ps;
-        this.winners = winners;
         this.ledger = ledger;
         this.visits = visits;
     }
@@ -41,42 +37,36 @@ final class LateCommit {
     /**
      * Certifies {@code ps}, the newest pending changeset, against the kept winners above its deps; dooms its losing
      * changes, records their rollbacks in the ledger and brings the bases of the rows it was first to touch
-     * ({@code created}) up to date with those winners.
+     * ({@code created}) up to date with those winners. It asks the index and the ledger by key and by row, so the
+     * work is its own changes, the winners that write its new rows and the versions it rolls back, not the backlog.
      *
      * @return the rows whose doomed state changed
      * @throws IllegalStateException when a winner that dooms it has already committed here (the capture was not
      *                               awaited before that commit)
      */
-    static Set<RowId> doom(PendingSet ps, Iterable<PendingSet> pending, Map<RowId, RowState> rows,
-                           Set<RowId> created, LateLedger ledger, Visits visits) {
-        List<KeptWinner> winners = ledger.after(ps.cs.deps());
-        if (!enabled || winners.isEmpty()) {
+    static Set<RowId> doom(PendingSet ps, PendingIndex index, Map<RowId, RowState> rows, Set<RowId> created,
+                           LateLedger ledger, Visits visits) {
+        if (!enabled || !ledger.anyAfter(ps.cs.deps())) {
             return Set.of();
         }
-        LateCommit late = new LateCommit(ps, winners, ledger, visits);
-        Set<RowId> touched = late.markLosers(pending) ? late.rollBack(rows) : Set.of();
-        for (KeptWinner w : winners) {
+        LateCommit late = new LateCommit(ps, ledger, visits);
+        Set<RowId> touched = late.markLosers(index) ? late.rollBack(rows) : Set.of();
+        // only the winners that write a created row change its base
+        for (KeptWinner w : created.isEmpty() ? List.<KeptWinner>of() : ledger.writingAfter(created, ps.cs.deps())) {
             Bases.advance(w.verdict, rows, created, w.undo, visits);
         }
         return touched;
     }
 
-    /** Dooms the losing changes of the set; returns whether any lost. */
-    private boolean markLosers(Iterable<PendingSet> pending) {
-        List<PendingChange> lostSoFar = new ArrayList<>(ledger.deliveredLosses());
-        for (PendingSet earlier : pending) {
-            visits.add(1 + earlier.changes.size());
-            if (earlier != ps && earlier.doomed()) {
-                for (PendingChange pc : earlier.changes) {
-                    if (pc.doomCause() != null) {
-                        lostSoFar.add(pc);
-                    }
-                }
-            }
-        }
+    /**
+     * Dooms the losing changes of the set; returns whether any lost. The earlier losses of this origin it may depend
+     * on (R2) are the doomed pending changes and the delivered losses whose cause has not committed: the index's.
+     */
+    private boolean markLosers(PendingIndex index) {
         Gsn whole = null;
         for (PendingChange pc : ps.changes) {
-            Gsn cause = cause(pc, lostSoFar);
+            visits.add(1);
+            Gsn cause = cause(pc, index.lost);
             if (cause != null && (whole == null || cause.isBefore(whole))) {
                 whole = cause;
             }
@@ -86,26 +76,18 @@ final class LateCommit {
         }
         for (PendingChange pc : ps.changes) {
             if (!pc.keys.isEmpty()) {
-                PendingTracker.markDoomed(pc, whole, whole); // a transaction loses as a whole (see Certifier)
+                WinnerDoom.markDoomed(pc, whole, whole); // a transaction loses as a whole (see Certifier)
             }
         }
         return true;
     }
 
     /** The certifier's cause for one change: the lower of the first clashing winner and the R2 dependency. */
-    private Gsn cause(PendingChange pc, List<PendingChange> lostSoFar) {
-        Gsn cause = null;
-        visits.add(lostSoFar.size());
-        for (KeptWinner w : winners) {
-            visits.add(1);
-            if (w.applied.clashesAny(pc.keys)) {
-                cause = w.gsn();
-                break;
-            }
-        }
-        Dependency<PendingChange> d = CertRules.sameOriginCause(pc.keys, lostSoFar, ps.cs.deps());
-        if (d != null && (cause == null || d.lost().doomCause().isBefore(cause))) {
-            cause = d.lost().doomCause();
+    private Gsn cause(PendingChange pc, CauseIndex lost) {
+        Gsn cause = ledger.lowestClashAbove(pc.keys, ps.cs.deps());
+        Gsn d = lost.lowestDependencyAbove(pc.keys, ps.cs.deps());
+        if (d != null && (cause == null || d.isBefore(cause))) {
+            cause = d;
         }
         return cause;
     }
@@ -141,12 +123,10 @@ final class LateCommit {
         for (RowId row : group) {
             RowState st = rows.get(row);
             current.put(st, st.base);
-            st.base = ledger.baseBefore(st, g);
-            visits.add(st.chain.size());
-            for (Version v : st.chain) {
-                if (v.doomed() && v.owner.doomCause().isAfter(g)) {
-                    later.put(v.owner, v.owner.doomCause());
-                }
+            st.base = ledger.baseBefore(row, st, g);
+            for (Version v : st.doomedAfter(g)) {
+                visits.add(1);
+                later.put(v.owner, v.owner.doomCause());
             }
         }
         later.keySet().forEach(pc -> pc.doom(null));

@@ -1,9 +1,11 @@
 package io.chorus.coordinator.pending;
 
 import io.chorus.changeset.Gsn;
+import io.chorus.changeset.Key;
 import io.chorus.coordinator.apply.RestoreRow;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -16,16 +18,16 @@ import java.util.TreeMap;
 /**
  * What the tracker keeps so that a local commit captured late (after remote winners it is concurrent with were
  * processed, before they committed here) can still be doomed exactly as if it had been known in time: the uncommitted
- * winners, the losses of own changesets already delivered (for R2), rows whose last pending version went away while
- * winners were still uncommitted, and the rollbacks recorded for uncommitted winners. Everything up to a GSN is
- * forgotten once that GSN is committed here. Not thread-safe.
+ * winners ({@link KeptWinners}), rows whose last pending version went away while winners were still uncommitted, and
+ * the rollbacks recorded for uncommitted winners (the losses of own changesets already delivered, for R2, are in the
+ * {@link PendingIndex}). Everything up to a GSN is forgotten once that GSN is committed here. Not thread-safe.
  */
 final class LateLedger {
     /** A row state whose chain emptied at an own delivery; kept while an earlier winner may still be uncommitted. */
     private record Retired(RowId row, RowState state, Gsn until) {
     }
 
-    private final ArrayDeque<KeptWinner> winners = new ArrayDeque<>();
+    private final KeptWinners winners;
     private final TreeMap<Gsn, Map<RowId, RestoreRow>> restores = new TreeMap<>();
     /**
      * GSNs with rollbacks recorded since the last take that covered them, each with the rows among them that go back
@@ -37,23 +39,24 @@ final class LateLedger {
     private final TreeMap<Gsn, Set<RowId>> fresh = new TreeMap<>();
     /** Per first GSN of a transaction: the rows already returned for it, with their targets. */
     private final TreeMap<Gsn, Map<RowId, RestoreRow>> returned = new TreeMap<>();
-    private final List<PendingChange> deliveredLosses = new ArrayList<>();
     private final ArrayDeque<Retired> retired = new ArrayDeque<>();
     private Gsn committed = Gsn.NONE;
     private final Visits visits;
 
     LateLedger(Visits visits) {
         this.visits = visits;
+        this.winners = new KeptWinners(visits);
     }
 
     void keep(KeptWinner w) {
-        winners.addLast(w);
+        winners.add(w);
     }
 
     /** Forgets the newest kept winner if it is the one {@code undo} belongs to (it was taken back). */
     void forget(WinnerUndo undo) {
-        if (!winners.isEmpty() && winners.peekLast().undo == undo) {
-            winners.pollLast();
+        KeptWinner newest = winners.newest();
+        if (newest != null && newest.undo == undo) {
+            winners.remove(newest);
         }
     }
 
@@ -62,34 +65,33 @@ final class LateLedger {
         return !winners.isEmpty();
     }
 
-    /** The kept winners with a GSN above {@code deps}, in GSN order. */
-    List<KeptWinner> after(Gsn deps) {
-        List<KeptWinner> out = new ArrayList<>();
-        visits.add(winners.size());
-        for (KeptWinner w : winners) {
-            if (w.gsn().isAfter(deps)) {
-                out.add(w);
-            }
-        }
-        return out;
+    /** Whether a kept winner has a GSN above {@code deps}. */
+    boolean anyAfter(Gsn deps) {
+        return winners.anyAfter(deps);
+    }
+
+    /** The lowest GSN above {@code deps} of a kept winner that one of {@code keys} clashes with, or null. */
+    Gsn lowestClashAbove(List<Key> keys, Gsn deps) {
+        return winners.lowestClashAbove(keys, deps);
+    }
+
+    /** The kept winners above {@code deps} that write one of {@code rows} (or truncate its relation), in GSN order. */
+    Collection<KeptWinner> writingAfter(Collection<RowId> rows, Gsn deps) {
+        return winners.writing(rows, deps, false);
     }
 
     /** The kept winner at {@code g}, or null. */
     KeptWinner at(Gsn g) {
-        for (KeptWinner w : winners) {
-            visits.add(1);
-            if (w.gsn().equals(g)) {
-                return w;
-            }
-        }
-        return null;
+        return winners.at(g);
     }
 
-    /** The row's base as it was before the winner at {@code g} (and every later kept winner) replaced it. */
-    RowImage baseBefore(RowState st, Gsn g) {
-        for (KeptWinner w : winners) {
-            visits.add(1);
-            if (!w.gsn().isBefore(g) && w.undo.bases.containsKey(st)) {
+    /**
+     * The row's base as it was before the winner at {@code g} (and every later kept winner) replaced it: only a winner
+     * that writes the row (or truncates its relation) replaces its base.
+     */
+    RowImage baseBefore(RowId row, RowState st, Gsn g) {
+        for (KeptWinner w : winners.writing(List.of(row), g, true)) {
+            if (w.undo.bases.containsKey(st)) {
                 return w.undo.bases.get(st);
             }
         }
@@ -98,15 +100,6 @@ final class LateLedger {
 
     Gsn committed() {
         return committed;
-    }
-
-    void lost(PendingChange pc) {
-        deliveredLosses.add(pc);
-    }
-
-    /** Doomed changes of own changesets already delivered whose cause is not yet committed (R2 for late commits). */
-    List<PendingChange> deliveredLosses() {
-        return deliveredLosses;
     }
 
     void retire(RowId row, RowState st, Gsn until) {
@@ -167,11 +160,10 @@ final class LateLedger {
             highest = range.lastKey();
         }
         Map<RowId, RestoreRow> merged = new LinkedHashMap<>();
-        for (KeptWinner w : winners) {
-            if (!w.gsn().isBefore(first) && !w.gsn().isAfter(highest)) {
-                w.restores.forEach(r -> merged.put(id(r), r));
-                merged.putAll(range.getOrDefault(w.gsn(), Map.of()));
-            }
+        for (KeptWinner w : winners.between(first, highest)) {
+            visits.add(1);
+            w.restores.forEach(r -> merged.put(id(r), r));
+            merged.putAll(range.getOrDefault(w.gsn(), Map.of()));
         }
         range.values().forEach(m -> m.forEach(merged::putIfAbsent));
         Map<RowId, RestoreRow> before = returned.computeIfAbsent(first, g -> new LinkedHashMap<>());
@@ -185,8 +177,7 @@ final class LateLedger {
     }
 
     /**
-     * GSNs up to {@code upTo} are committed: forgets their winners, the losses they caused and the retired rows they
-     * kept.
+     * GSNs up to {@code upTo} are committed: forgets their winners and the retired rows they kept.
      *
      * @throws IllegalStateException when a rollback recorded for such a GSN was never taken (it was not written)
      */
@@ -203,11 +194,9 @@ final class LateLedger {
         committed = Gsn.max(committed, upTo);
         restores.headMap(upTo, true).clear();
         returned.headMap(upTo, true).clear();
-        while (!winners.isEmpty() && !winners.peekFirst().gsn().isAfter(upTo)) {
-            winners.pollFirst();
+        while (!winners.isEmpty() && !winners.oldest().gsn().isAfter(upTo)) {
+            winners.remove(winners.oldest());
         }
-        visits.add(deliveredLosses.size());
-        deliveredLosses.removeIf(pc -> !pc.doomCause().isAfter(upTo));
         for (Iterator<Retired> it = retired.iterator(); it.hasNext(); ) {
             Retired r = it.next();
             if (r.until().isAfter(upTo)) {

@@ -38,11 +38,21 @@ final class PendingChange implements LostChange {
         return doomCause;
     }
 
-    /** Dooms it with {@code cause}, or undooms it (null); keeps its set's count of doomed changes. */
+    /**
+     * Dooms it with {@code cause}, or undooms it (null); keeps its set's count of doomed changes, its rows' counts and
+     * the tracker's index in step.
+     */
     void doom(Gsn cause) {
-        if ((doomCause == null) != (cause == null)) {
+        Gsn before = doomCause;
+        if ((before == null) != (cause == null)) {
             owner.doomedChanges += cause == null ? -1 : 1;
         }
         doomCause = cause;
+        for (Version v : versions) {
+            v.state.recount(v, before, cause);
+        }
+        if (owner.index != null) {
+            owner.index.recount(this, before, cause);
+        }
     }
 }

@@ -8,11 +8,9 @@ import io.chorus.changeset.Key;
 import io.chorus.changeset.NodeId;
 import io.chorus.changeset.RelationName;
 import io.chorus.changeset.RowChange;
-import io.chorus.changeset.TruncateChange;
 import io.chorus.coordinator.apply.PendingRows;
 import io.chorus.coordinator.apply.RestoreRow;
 import io.chorus.coordinator.certify.CertRules;
-import io.chorus.coordinator.certify.Dependency;
 import io.chorus.coordinator.certify.KeyLookup;
 import io.chorus.coordinator.certify.Verdict;
 import java.util.ArrayDeque;
@@ -50,7 +48,9 @@ public final class PendingTracker implements PendingRows {
     private final Map<RowId, RowState> rows = new HashMap<>();
     private final Set<RowId> pendingRows = ConcurrentHashMap.newKeySet();
     private final Visits visits = new Visits();
+    private final PendingIndex index = new PendingIndex();
     private final LateLedger ledger = new LateLedger(visits);
+    private long seq;
     private WinnerUndo lastWinner;
 
     public PendingTracker(NodeId self) {
@@ -141,7 +141,7 @@ public final class PendingTracker implements PendingRows {
     public void addLocal(ChangeSet cs) {
         requireOrigin(cs, true);
         lastWinner = null;
-        PendingSet ps = new PendingSet(cs);
+        PendingSet ps = new PendingSet(cs, ++seq, index);
         Set<RowId> created = new LinkedHashSet<>();
         List<Change> changes = cs.changes();
         for (int i = 0; i < changes.size(); i++) {
@@ -157,9 +157,10 @@ public final class PendingTracker implements PendingRows {
                 }
             }
             ps.changes.add(pc);
+            index.added(pc);
         }
         pending.addLast(ps);
-        LateCommit.doom(ps, pending, rows, created, ledger, visits).forEach(this::refresh);
+        LateCommit.doom(ps, index, rows, created, ledger, visits).forEach(this::refresh);
         LOG.trace("pending local changeset {} (deps {}): {} changes", cs.gtid(), cs.deps(), ps.changes.size());
     }
 
@@ -174,8 +175,8 @@ public final class PendingTracker implements PendingRows {
             st.leftToWinner = false;
         }
         st.relation = step.relation();
-        Version v = new Version(pc, step.row(), step.after(st.current()));
-        st.chain.add(v);
+        Version v = new Version(pc, step.row(), st, step.after(st.current()));
+        st.add(v);
         pc.versions.add(v);
         refresh(step.row());
     }
@@ -208,9 +209,10 @@ public final class PendingTracker implements PendingRows {
             return List.of();
         }
         KeyLookup lookup = new KeyLookup(applied);
-        KeptWinner kept = new KeptWinner(v, lookup, undo);
+        KeptWinner kept = new KeptWinner(v, applied, lookup, undo);
         ledger.keep(kept);
-        Set<RowId> touched = pending.isEmpty() ? Set.of() : doom(v.gsn(), lookup, undo);
+        Set<RowId> touched = pending.isEmpty() ? Set.of()
+                : WinnerDoom.doom(v.gsn(), applied, lookup, index, undo, visits);
         undo.rows.addAll(touched);
         List<RestoreRow> restores = RestorePlan.restores(touched, rows, v, undo);
         touched.forEach(this::refresh);
@@ -238,67 +240,6 @@ public final class PendingTracker implements PendingRows {
         lastWinner.rows.forEach(this::refresh);
         ledger.forget(lastWinner);
         lastWinner = null;
-    }
-
-    /**
-     * Dooms the pending changesets that lose to the winner at {@code g}: a clash with its keys, or (R2) a dependency
-     * on a change doomed by this same winner. A dependency on a change doomed earlier was settled when that change
-     * was doomed (or when the later changeset was added), so only this call's dooms are candidates: the cost is the
-     * pending changes times the new dooms, not times every doom so far.
-     */
-    private Set<RowId> doom(Gsn g, KeyLookup applied, WinnerUndo undo) {
-        Set<RowId> touched = new LinkedHashSet<>();
-        List<PendingChange> doomedNow = new ArrayList<>();
-        for (PendingSet ps : pending) {
-            visits.add(1);
-            Gsn cause = ps.doomed() ? null : wholeCause(ps, g, applied, doomedNow);
-            if (cause == null) {
-                continue;
-            }
-            for (PendingChange pc : ps.changes) {
-                if (pc.keys.isEmpty()) {
-                    continue;
-                }
-                markDoomed(pc, cause, g);
-                undo.doomed.add(pc);
-                doomedNow.add(pc);
-                for (Version ver : pc.versions) {
-                    touched.add(ver.row);
-                }
-            }
-        }
-        return touched;
-    }
-
-    /**
-     * The cause for which the winner at {@code g} dooms the whole pending changeset (the certifier's rule: the lowest
-     * cause among its changes, a clash with the winner or an R2 dependency on {@code lost}), or null when none of
-     * its changes loses.
-     */
-    private Gsn wholeCause(PendingSet ps, Gsn g, KeyLookup applied, List<PendingChange> lost) {
-        Gsn cause = null;
-        for (PendingChange pc : ps.changes) {
-            visits.add(1 + lost.size());
-            Gsn c = applied.clashesAny(pc.keys) ? g : null;
-            Dependency<PendingChange> d = lost.isEmpty() ? null : CertRules.sameOriginCause(pc.keys, lost, ps.cs.deps());
-            if (d != null && (c == null || d.lost().doomCause().isBefore(c))) {
-                c = d.lost().doomCause();
-            }
-            if (c != null && (cause == null || c.isBefore(cause))) {
-                cause = c;
-            }
-        }
-        return cause;
-    }
-
-    static void markDoomed(PendingChange pc, Gsn cause, Gsn g) {
-        if (pc.change instanceof TruncateChange tc) {
-            throw new ChorusException("pending local TRUNCATE of " + tc.relations() + " in changeset "
-                    + pc.owner.cs.gtid() + " loses to GSN " + g + ": the truncated rows cannot be restored on this "
-                    + "node; stop applying, save the node's data if needed and rejoin it by full state transfer");
-        }
-        pc.doom(cause);
-        LOG.trace("pending change {} of {} doomed at GSN {} (cause GSN {})", pc.index, pc.owner.cs.gtid(), g, cause);
     }
 
     /**
@@ -336,15 +277,13 @@ public final class PendingTracker implements PendingRows {
         }
         pending.pollFirst();
         for (PendingChange pc : ps.changes) {
-            if (pc.doomCause() != null) {
-                ledger.lost(pc);
-            }
+            index.delivered(pc);
             for (Version ver : pc.versions) {
-                RowState st = rows.get(ver.row);
+                RowState st = ver.state;
                 if (pc.doomCause() == null) {
                     st.base = ver.after;
                 }
-                st.chain.remove(ver);
+                st.remove(ver);
                 if (st.chain.isEmpty() && !ledger.holdsWinners()) {
                     rows.remove(ver.row);
                 } else if (st.chain.isEmpty()) {
@@ -376,6 +315,7 @@ public final class PendingTracker implements PendingRows {
      */
     public void committed(Gsn upTo) {
         ledger.committed(upTo, rows);
+        index.committed(upTo, visits);
         lastWinner = null;
     }
 

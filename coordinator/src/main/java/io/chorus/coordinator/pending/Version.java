@@ -4,11 +4,13 @@ package io.chorus.coordinator.pending;
 final class Version {
     final PendingChange owner;
     final RowId row;
+    final RowState state;
     final RowImage after;
 
-    Version(PendingChange owner, RowId row, RowImage after) {
+    Version(PendingChange owner, RowId row, RowState state, RowImage after) {
         this.owner = owner;
         this.row = row;
+        this.state = state;
         this.after = after;
     }
 

@@ -29,6 +29,16 @@
  * winners' writes; a row whose last pending version is delivered stays tracked, base only, until that delivery's GSN
  * commits, so a late changeset on it starts from the group's version.
  *
+ * <p>Work under the pending lock: the delivery thread and the helpers share it, so no call may scan the backlog. A
+ * winner visits only the pending changesets with a live change its keys clash with, then (R2) those with a live change
+ * that depends on one it just doomed, in commit order ({@code WinnerDoom}, through the live changes by item and kind
+ * in {@code PendingIndex}); a late commit asks for the lowest clashing kept winner and the lowest R2 cause among this
+ * origin's losses (doomed pending changes, delivered losses until their cause commits) by key
+ * ({@code io.chorus.coordinator.certify.CauseIndex}: GSNs sorted per item and kind), advances only the bases the kept
+ * winners that write its new rows replaced ({@code KeptWinners}), and finds the versions a winner had not doomed yet
+ * per row ({@code RowState}, doomed versions by cause). The decisions are those of a full scan: a change that loses
+ * or depends on a loss has a key that meets the winner's or the loss's. {@code BacklogScenario} counts the visits.
+ *
  * <p>Restart: {@link io.chorus.coordinator.pending.PendingTracker#rebuild} re-adds the re-decoded pending changesets
  * (the slot is never confirmed past them) interleaved with the verdicts of the remote winners applied above their
  * deps, re-certified from the log; the restores are not repeated (they committed with their GSN).

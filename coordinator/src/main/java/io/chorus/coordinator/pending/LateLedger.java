@@ -115,7 +115,7 @@ final class LateLedger {
     void record(KeptWinner winner, List<RestoreRow> rows) {
         Map<RowId, RestoreRow> here = restores.computeIfAbsent(winner.gsn(), g -> new LinkedHashMap<>());
         for (RestoreRow r : rows) {
-            boolean own = winner.restores.contains(r);
+            boolean own = winner.restores(r);
             if (own) {
                 here.remove(id(r));
             } else {
@@ -161,8 +161,8 @@ final class LateLedger {
         }
         Map<RowId, RestoreRow> merged = new LinkedHashMap<>();
         for (KeptWinner w : winners.between(first, highest)) {
-            visits.add(1);
-            w.restores.forEach(r -> merged.put(id(r), r));
+            visits.add(1 + w.restores().size());
+            w.restores().forEach(r -> merged.put(id(r), r));
             merged.putAll(range.getOrDefault(w.gsn(), Map.of()));
         }
         range.values().forEach(m -> m.forEach(merged::putIfAbsent));
@@ -205,7 +205,7 @@ final class LateLedger {
             it.remove();
             // an earlier retirement of a row that pending versions took up and left again must not drop it: the base
             // is still needed by late commits until the latest retirement's GSN (and the rollbacks before it) commit
-            if (rows.get(r.row()) == r.state() && r.state().chain.isEmpty()
+            if (rows.get(r.row()) == r.state() && r.state().isEmpty()
                     && !r.state().retiredUntil.isAfter(upTo)) {
                 rows.remove(r.row());
             }

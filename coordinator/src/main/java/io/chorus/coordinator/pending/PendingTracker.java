@@ -171,7 +171,7 @@ public final class PendingTracker implements PendingRows {
             rows.put(step.row(), st);
             created.add(step.row());
         }
-        if (st.chain.isEmpty()) {
+        if (st.isEmpty()) {
             st.leftToWinner = false;
         }
         st.relation = step.relation();
@@ -184,7 +184,7 @@ public final class PendingTracker implements PendingRows {
     /** Keeps the thread-safe view of {@link #isPendingRow} in step with the row's state. */
     private void refresh(RowId row) {
         RowState st = rows.get(row);
-        if (st != null && !st.chain.isEmpty() && (!st.newestDoomed() || st.leftToWinner)) {
+        if (st != null && !st.isEmpty() && (!st.newestDoomed() || st.leftToWinner)) {
             pendingRows.add(row);
         } else {
             pendingRows.remove(row);
@@ -217,7 +217,7 @@ public final class PendingTracker implements PendingRows {
         List<RestoreRow> restores = RestorePlan.restores(touched, rows, v, undo);
         touched.forEach(this::refresh);
         Bases.advance(v, rows, null, undo, visits);
-        kept.restores = restores;
+        kept.restores(restores);
         if (!restores.isEmpty()) {
             LOG.debug("GSN {} from {}: {} local rows rolled back", v.gsn(), v.changeSet().origin(), restores.size());
         }
@@ -284,9 +284,9 @@ public final class PendingTracker implements PendingRows {
                     st.base = ver.after;
                 }
                 st.remove(ver);
-                if (st.chain.isEmpty() && !ledger.holdsWinners()) {
+                if (st.isEmpty() && !ledger.holdsWinners()) {
                     rows.remove(ver.row);
-                } else if (st.chain.isEmpty()) {
+                } else if (st.isEmpty()) {
                     ledger.retire(ver.row, st, v.gsn());
                 }
                 refresh(ver.row);
@@ -356,7 +356,7 @@ public final class PendingTracker implements PendingRows {
     public int pendingRowCount() {
         int n = 0;
         for (RowState st : rows.values()) {
-            n += st.chain.isEmpty() ? 0 : 1;
+            n += st.isEmpty() ? 0 : 1;
         }
         return n;
     }

@@ -2,29 +2,33 @@ package io.chorus.coordinator.pending;
 
 import io.chorus.changeset.Gsn;
 import io.chorus.changeset.Relation;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Deque;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * A row touched by pending changes: the group's version (base) and the pending versions in commit order. It counts
- * its live versions and keeps its doomed ones by cause (kept in step by {@link PendingChange#doom}), so the row as the
- * database holds it and the versions a winner had not doomed yet are found without walking a long chain of a hot
- * row.
+ * A row touched by pending changes: the group's version (base) and the pending versions in commit order. It keeps its
+ * live versions in order and its doomed ones by cause (in step with {@link PendingChange#doom}), so the row as the
+ * database holds it and the versions a winner had not doomed yet are found without walking the long chain of a hot
+ * row; the oldest version, the one delivered next, leaves from the head of the chain.
  */
 final class RowState {
     Relation relation;
     RowImage base;
     /** The winner deletes the row in the transaction that dooms it, so the rollback was not written. */
     boolean leftToWinner;
-    /** Pending versions in commit order; change it only through {@link #add} and {@link #remove}. */
-    final List<Version> chain = new ArrayList<>();
+    /** Pending versions in commit order. */
+    private final Deque<Version> chain = new ArrayDeque<>();
     /** The GSN of the own delivery that last left the chain empty while winners were uncommitted (LateLedger). */
     Gsn retiredUntil = Gsn.NONE;
-    private int live;
+    /** The live versions by their order in the chain. */
+    private final TreeMap<Long, Version> live = new TreeMap<>();
+    private long added;
     private final TreeMap<Gsn, Set<Version>> doomedByCause = new TreeMap<>();
 
     RowState(RowImage base) {
@@ -32,7 +36,8 @@ final class RowState {
     }
 
     void add(Version v) {
-        chain.add(v);
+        v.ord = ++added;
+        chain.addLast(v);
         enter(v, v.owner.doomCause());
     }
 
@@ -50,7 +55,7 @@ final class RowState {
 
     private void enter(Version v, Gsn cause) {
         if (cause == null) {
-            live++;
+            live.put(v.ord, v);
         } else {
             doomedByCause.computeIfAbsent(cause, g -> Collections.newSetFromMap(new IdentityHashMap<>())).add(v);
         }
@@ -58,7 +63,7 @@ final class RowState {
 
     private void leave(Version v, Gsn cause) {
         if (cause == null) {
-            live--;
+            live.remove(v.ord);
             return;
         }
         Set<Version> same = doomedByCause.get(cause);
@@ -77,15 +82,15 @@ final class RowState {
 
     /** The row as the database holds it: the newest live pending version, else the base. */
     RowImage current() {
-        for (int i = chain.size() - 1; live > 0 && i >= 0; i--) {
-            if (!chain.get(i).doomed()) {
-                return chain.get(i).after;
-            }
-        }
-        return base;
+        return live.isEmpty() ? base : live.lastEntry().getValue().after;
     }
 
     boolean newestDoomed() {
-        return !chain.isEmpty() && chain.get(chain.size() - 1).doomed();
+        return !chain.isEmpty() && chain.peekLast().doomed();
+    }
+
+    /** Whether no pending version is left. */
+    boolean isEmpty() {
+        return chain.isEmpty();
     }
 }

@@ -6,6 +6,8 @@ final class Version {
     final RowId row;
     final RowState state;
     final RowImage after;
+    /** Its place in its row's chain, set when the row takes it ({@link RowState#add}). */
+    long ord;
 
     Version(PendingChange owner, RowId row, RowState state, RowImage after) {
         this.owner = owner;

@@ -92,8 +92,24 @@ public final class NetNamespaces implements NodeNetwork, AutoCloseable {
         } catch (IOException e) {
             return;
         }
+        if (!onPath("iptables")) {
+            // no iptables on this host: nothing set a FORWARD policy through it (a Docker engine needs it)
+            LOG.info("bridged frames pass through netfilter but iptables is not installed: no FORWARD rule added for {}",
+                    bridge());
+            return;
+        }
         run(List.of("iptables", "-I", "FORWARD", "-i", bridge(), "-o", bridge(), "-j", "ACCEPT"));
         forwardRule = true;
+    }
+
+    private static boolean onPath(String program) {
+        String path = System.getenv().getOrDefault("PATH", "") + java.io.File.pathSeparator + "/usr/sbin:/sbin";
+        for (String dir : path.split(java.io.File.pathSeparator)) {
+            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, program))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Cuts every path between {@code sideA} and {@code sideB} (1-based node numbers), in both directions. */

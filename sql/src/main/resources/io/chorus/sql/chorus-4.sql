@@ -95,3 +95,55 @@ $$;
 
 INSERT INTO chorus.meta (key, value) VALUES ('schema_version', '4')
 ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+
+-- ===== read barrier through a partition ==========================================================================
+--
+-- sync_wait() waits up to its timeout while this node is outside the primary component (NON_PRIMARY): the barrier
+-- is captured like a local commit, ordered after the heal and answered once applied here. It used to fail at once,
+-- so a reader right after a heal could meet a passing NON_PRIMARY and fail although its barrier would have gone
+-- through a moment later. A node that does not replicate (OFFLINE, JOINING, FAILED) still fails at once.
+-- ============================================================================================================
+
+CREATE OR REPLACE FUNCTION chorus.sync_wait(timeout interval DEFAULT '30 s') RETURNS bigint
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    v_token text := gen_random_uuid()::text;
+    deadline timestamptz := clock_timestamp() + timeout;
+    st text;
+    b chorus.barriers;
+BEGIN
+    -- control writes never wait for synchronous replication: in sync mode it waits for this node's own capture
+    PERFORM set_config('synchronous_commit', 'local', true);
+    SELECT state INTO st FROM chorus.node_state;
+    IF chorus._sidecar_gone() THEN
+        RAISE EXCEPTION '%', chorus._no_sidecar_message();
+    END IF;
+    IF st NOT IN ('ONLINE', 'CATCHING_UP', 'NON_PRIMARY') THEN
+        RAISE EXCEPTION 'chorus.sync_wait: database % is %, not replicating', current_database(), st
+            USING HINT = 'enable replication with SELECT chorus.enable(''group''); see chorus.status() for the last error';
+    END IF;
+    -- the walsender decodes only flushed WAL: PostgreSQL 17 flushes the message on request; before 17 it is flushed
+    -- by the next commit that flushes (the sidecar commits its state every second)
+    IF current_setting('server_version_num')::int >= 170000 THEN
+        EXECUTE 'SELECT pg_logical_emit_message(false, $1, $2, true)' USING 'chorus_sync_wait', v_token;
+    ELSE
+        PERFORM pg_logical_emit_message(false, 'chorus_sync_wait', v_token);
+    END IF;
+    LOOP
+        SELECT * INTO b FROM chorus.barriers WHERE token = v_token;
+        IF b.applied_at IS NOT NULL THEN
+            DELETE FROM chorus.barriers WHERE token = v_token;
+            RETURN b.gsn;
+        END IF;
+        IF clock_timestamp() > deadline THEN
+            SELECT state INTO st FROM chorus.node_state;
+            RAISE EXCEPTION 'chorus.sync_wait: not applied within %; barrier %', timeout,
+                coalesce('ordered at GSN ' || b.gsn || ', this node applied ' || (SELECT watermark FROM chorus.node_state),
+                         'not yet ordered (this node is ' || st || CASE WHEN st = 'NON_PRIMARY'
+                             THEN ', outside the primary component: it is ordered once the group is whole again'
+                             ELSE '' END || '; see chorus.status())');
+        END IF;
+        PERFORM pg_sleep(0.01);
+    END LOOP;
+END
+$$;

@@ -113,6 +113,21 @@ class SqlSurfaceTest {
     }
 
     @Test
+    void syncWaitWaitsThroughAPartitionUpToItsTimeoutAndSaysWhy() throws SQLException {
+        pg.createDatabase("partitioned");
+        try (Connection c = pg.connect("partitioned"); Statement st = c.createStatement()) {
+            SqlSurface.install(c);
+            st.execute("UPDATE chorus.node_state SET state = 'NON_PRIMARY', heartbeat = clock_timestamp()");
+            assertThatThrownBy(() -> query(c, "SELECT chorus.sync_wait('1 s')"))
+                    .hasMessageContaining("not applied within 00:00:01")
+                    .hasMessageContaining("not yet ordered (this node is NON_PRIMARY, outside the primary component");
+            st.execute("UPDATE chorus.node_state SET state = 'FAILED', heartbeat = clock_timestamp()");
+            assertThatThrownBy(() -> query(c, "SELECT chorus.sync_wait('1 s')"))
+                    .hasMessageContaining("database partitioned is FAILED, not replicating");
+        }
+    }
+
+    @Test
     void forceBootstrapRaisesThePublishedAssessmentAndQueuesOnlyOnceConfirmed() throws SQLException {
         pg.createDatabase("forced");
         try (Connection c = pg.connect("forced"); Statement st = c.createStatement()) {

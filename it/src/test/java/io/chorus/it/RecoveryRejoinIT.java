@@ -40,7 +40,6 @@ class RecoveryRejoinIT {
     }
 
     @Test
-    @Tag("known-race") // failed in the session's last full run: node3 FAILED rebuilding its pending rows after the transfer ("the replay must start after GSN 0 but the delivered verdicts start at GSN 7148")
     void crashedNodePastRetentionRejoinsByFullTransfer() throws Exception {
         String log = rejoin("retention", s -> s.replace("group:\n", "group:\n  retentionAge: 20s\n"), true);
         assertThat(log).as("node3 needed a full transfer").contains("it needs a full state transfer");

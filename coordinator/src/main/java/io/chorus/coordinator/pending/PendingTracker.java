@@ -62,7 +62,10 @@ public final class PendingTracker implements PendingRows {
      * matter: from the lowest deps of the undelivered changesets, extended back over this node's own changesets
      * delivered above it (their losses feed R2) until stable. Local commits and deliveries are interleaved as they
      * happened: a changeset with deps d committed after GSN d was applied and before GSN d + 1. Restores are not
-     * returned: they committed before the restart, atomically with the GSN they belong to.
+     * returned: they committed before the restart, atomically with the GSN they belong to. Each GSN is reported
+     * {@link #committed} as soon as no local changeset still to add has deps below it (no late doom can happen here:
+     * a local changeset comes before every winner above its deps), so the tracker holds only what it would hold live,
+     * not every winner of the replay.
      *
      * @param logFrom     the first GSN {@code delivered} covers
      * @param delivered   verdicts of the changesets delivered here (own and remote), in GSN order, from
@@ -86,6 +89,7 @@ public final class PendingTracker implements PendingRows {
             }
         }
         own.addAll(undelivered);
+        long[] depsFrom = lowestDepsFrom(own);
         PendingTracker t = new PendingTracker(self);
         int next = 0;
         for (Verdict v : delivered) {
@@ -100,6 +104,9 @@ public final class PendingTracker implements PendingRows {
             } else {
                 t.onRemoteWinner(v);
             }
+            // the GSN committed before the restart; as the helpers would report it live, once no local commit still
+            // to add is concurrent with it: the tracker lets go of the winners and rows kept for late commits
+            t.committed(Gsn.of(Math.min(v.gsn().value(), depsFrom[next])));
         }
         while (next < own.size()) {
             t.addLocal(own.get(next++));
@@ -110,6 +117,16 @@ public final class PendingTracker implements PendingRows {
         LOG.info("pending-row tracker of {} rebuilt from GSN {}: {} pending changesets, {} rows", self, start + 1,
                 t.pendingCount(), t.rows.size());
         return t;
+    }
+
+    /** Per position in {@code own}: the lowest deps from it to the end ({@code Long.MAX_VALUE} past the end). */
+    private static long[] lowestDepsFrom(List<ChangeSet> own) {
+        long[] low = new long[own.size() + 1];
+        low[own.size()] = Long.MAX_VALUE;
+        for (int i = own.size() - 1; i >= 0; i--) {
+            low[i] = Math.min(low[i + 1], own.get(i).deps().value());
+        }
+        return low;
     }
 
     private static long replayStart(NodeId self, List<Verdict> delivered, List<ChangeSet> undelivered) {

@@ -14,7 +14,6 @@ import io.chorus.coordinator.certify.CertRules;
 import io.chorus.coordinator.certify.KeyLookup;
 import io.chorus.coordinator.certify.Verdict;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
@@ -76,72 +75,63 @@ public final class PendingTracker implements PendingRows {
      */
     public static PendingTracker rebuild(NodeId self, Gsn logFrom, List<Verdict> delivered,
                                          List<ChangeSet> undelivered) {
-        long start = replayStart(self, delivered, undelivered);
+        return rebuild(self, logFrom, ReplayedVerdicts.of(self, delivered), undelivered);
+    }
+
+    /**
+     * {@link #rebuild(NodeId, Gsn, List, List)} over verdicts read one at a time: the rebuild holds no changeset the
+     * tracker does not hold (its own changesets are read ahead only up to the next one to add).
+     *
+     * @throws IllegalArgumentException when {@code delivered} does not reach back far enough
+     */
+    public static PendingTracker rebuild(NodeId self, Gsn logFrom, ReplayedVerdicts delivered,
+                                         List<ChangeSet> undelivered) {
+        long start = replayStart(delivered, undelivered);
         if (start + 1 < logFrom.value()) {
             throw new IllegalArgumentException("cannot rebuild the pending rows of " + self + ": the replay must start"
                     + " after GSN " + start + " but the delivered verdicts start at GSN " + logFrom
                     + "; pass the log from GSN " + (start + 1) + " (or rejoin by full transfer)");
         }
-        List<ChangeSet> own = new ArrayList<>();
-        for (Verdict v : delivered) {
-            if (v.gsn().value() > start && v.changeSet().origin().equals(self)) {
-                own.add(v.changeSet());
-            }
-        }
-        own.addAll(undelivered);
-        long[] depsFrom = lowestDepsFrom(own);
         PendingTracker t = new PendingTracker(self);
-        int next = 0;
-        for (Verdict v : delivered) {
-            if (v.gsn().value() <= start) {
-                continue;
+        try (ReplayedVerdicts.Cursor all = delivered.after(Gsn.of(start), false);
+             ReplayedVerdicts.Cursor ownAhead = delivered.after(Gsn.of(start), true)) {
+            OwnCommits own = new OwnCommits(delivered, start, ownAhead, undelivered);
+            while (all.hasNext()) {
+                Verdict v = all.next();
+                while (own.peek() != null && own.peek().deps().isBefore(v.gsn())) {
+                    t.addLocal(own.take());
+                }
+                if (v.changeSet().origin().equals(self)) {
+                    t.onOwnDelivered(v);
+                } else {
+                    t.onRemoteWinner(v);
+                }
+                // the GSN committed before the restart; as the helpers would report it live, once no local commit
+                // still to add is concurrent with it: the tracker lets go of the winners and rows kept for late commits
+                t.committed(Gsn.min(v.gsn(), own.lowestDepsLeft()));
             }
-            while (next < own.size() && own.get(next).deps().isBefore(v.gsn())) {
-                t.addLocal(own.get(next++));
+            while (own.peek() != null) {
+                t.addLocal(own.take());
             }
-            if (v.changeSet().origin().equals(self)) {
-                t.onOwnDelivered(v);
-            } else {
-                t.onRemoteWinner(v);
-            }
-            // the GSN committed before the restart; as the helpers would report it live, once no local commit still
-            // to add is concurrent with it: the tracker lets go of the winners and rows kept for late commits
-            t.committed(Gsn.of(Math.min(v.gsn().value(), depsFrom[next])));
-        }
-        while (next < own.size()) {
-            t.addLocal(own.get(next++));
         }
         if (!delivered.isEmpty()) {
-            t.committed(delivered.get(delivered.size() - 1).gsn());
+            t.committed(delivered.last());
         }
         LOG.info("pending-row tracker of {} rebuilt from GSN {}: {} pending changesets, {} rows", self, start + 1,
                 t.pendingCount(), t.rows.size());
         return t;
     }
 
-    /** Per position in {@code own}: the lowest deps from it to the end ({@code Long.MAX_VALUE} past the end). */
-    private static long[] lowestDepsFrom(List<ChangeSet> own) {
-        long[] low = new long[own.size() + 1];
-        low[own.size()] = Long.MAX_VALUE;
-        for (int i = own.size() - 1; i >= 0; i--) {
-            low[i] = Math.min(low[i + 1], own.get(i).deps().value());
-        }
-        return low;
-    }
-
-    private static long replayStart(NodeId self, List<Verdict> delivered, List<ChangeSet> undelivered) {
+    private static long replayStart(ReplayedVerdicts delivered, List<ChangeSet> undelivered) {
         long start = Long.MAX_VALUE;
         for (ChangeSet cs : undelivered) {
             start = Math.min(start, cs.deps().value());
         }
         if (start == Long.MAX_VALUE) {
-            return delivered.isEmpty() ? 0 : delivered.get(delivered.size() - 1).gsn().value();
+            return delivered.isEmpty() ? 0 : delivered.last().value();
         }
-        for (int i = delivered.size() - 1; i >= 0; i--) {
-            Verdict v = delivered.get(i);
-            if (v.gsn().value() > start && v.changeSet().origin().equals(self)) {
-                start = Math.min(start, v.changeSet().deps().value());
-            }
+        for (int i = delivered.ownCount() - 1; i >= 0 && delivered.ownGsn(i).value() > start; i--) {
+            start = Math.min(start, delivered.ownDeps(i).value());
         }
         return start;
     }

@@ -8,10 +8,11 @@ import io.chorus.coordinator.apply.ApplyUnit;
 import io.chorus.coordinator.certify.Certifier;
 import io.chorus.coordinator.certify.Verdict;
 import io.chorus.coordinator.pending.PendingTracker;
+import io.chorus.coordinator.pending.ReplayedVerdicts;
+import java.nio.file.Path;
 import io.chorus.changeset.Gtid;
 import io.chorus.coordinator.apply.ConflictRow;
 import io.chorus.coordinator.apply.RestoreRow;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -49,7 +50,7 @@ final class Delivery {
     private final Gsn replayFrom;
     private final DdlOrder ddlOrder;
     private final Map<Long, List<ConflictRow>> recorded;
-    private final List<Verdict> replayed = new ArrayList<>();
+    private final ReplaySpill replayed;
     private final Set<Gtid> replayedOwn = new HashSet<>();
     private final CountDownLatch live = new CountDownLatch(1);
     private volatile boolean abandoned;
@@ -70,10 +71,12 @@ final class Delivery {
     /**
      * @param replayFrom GSNs above it and up to {@code replayUpTo} are replayed (certified again, not applied)
      * @param recorded   the conflicts recorded in chorus.conflicts for the replayed GSNs, by GSN
+     * @param replaySpill the file the replayed changesets are kept in until the pending rows are rebuilt
      */
     Delivery(NodeId self, String database, WireCodec codec, Certifier certifier, ReentrantLock pendingLock,
              Runnable drainLocals, UnitSink sink, LocalDelivered localDelivered, Gsn replayFrom, Gsn replayUpTo,
-             Map<Long, List<ConflictRow>> recorded, DdlOrder ddlOrder) {
+             Map<Long, List<ConflictRow>> recorded, DdlOrder ddlOrder, Path replaySpill) {
+        this.replayed = ReplaySpill.open(replaySpill, codec, self);
         this.self = self;
         this.ddlOrder = ddlOrder;
         this.database = database;
@@ -100,7 +103,7 @@ final class Delivery {
             LogRecord record = LogRecord.decode(payload, codec);
             boolean replay = !gsn.isAfter(replayUpTo);
             if (record instanceof LogRecord.Changes c) {
-                changes(gsn, c.changeSet(), replay);
+                changes(gsn, c.changeSet(), replay, payload);
                 ddlOrder.onChanges(c.changeSet(), gsn, barriers);
             } else if (record instanceof LogRecord.Watermark w) {
                 certifier.onWatermark(w.node(), w.watermark());
@@ -122,10 +125,10 @@ final class Delivery {
         }
     }
 
-    private void changes(Gsn gsn, ChangeSet cs, boolean replay) {
+    private void changes(Gsn gsn, ChangeSet cs, boolean replay, byte[] payload) {
         boolean local = cs.origin().equals(self);
         if (replay) {
-            replay(gsn, cs, local);
+            replay(gsn, cs, local, payload);
             return;
         }
         Verdict v = certifier.certify(gsn, cs);
@@ -170,12 +173,15 @@ final class Delivery {
         return sb.toString();
     }
 
-    /** A GSN this node applied before it restarted: decided again (identically), for the index and the pending rows. */
-    private void replay(Gsn gsn, ChangeSet cs, boolean local) {
+    /**
+     * A GSN this node applied before it restarted: decided again (identically), for the index and the pending rows
+     * (the verdict goes to the spill with the record it came in, not kept in memory).
+     */
+    private void replay(Gsn gsn, ChangeSet cs, boolean local, byte[] payload) {
         if (cs.deps().isBefore(replayFrom)) {
             certifier.replayDecided(gsn, cs, recorded.getOrDefault(gsn.value(), List.of()));
         } else {
-            replayed.add(certifier.certify(gsn, cs));
+            replayed.add(certifier.certify(gsn, cs), payload);
         }
         if (local) {
             replayedOwn.add(cs.gtid());
@@ -183,8 +189,11 @@ final class Delivery {
         }
     }
 
-    /** Verdicts of the replayed GSNs whose deps were inside the replay, in GSN order (for the pending-row rebuild). */
-    List<Verdict> replayedVerdicts() {
+    /**
+     * Verdicts of the replayed GSNs whose deps were inside the replay, in GSN order (for the pending-row rebuild), read
+     * back from the spill file; valid until {@link #goLive} or {@link #abandon}.
+     */
+    ReplayedVerdicts replayedVerdicts() {
         return replayed;
     }
 
@@ -195,8 +204,8 @@ final class Delivery {
     /** Ends the replay: deliveries above the watermark go on, with this pending-row tracker. */
     void goLive(PendingTracker tracker) {
         this.pending = tracker;
-        replayed.clear();
         live.countDown();
+        replayed.discard();
     }
 
     /**
@@ -206,6 +215,7 @@ final class Delivery {
     void abandon() {
         abandoned = true;
         live.countDown();
+        replayed.discard();
     }
 
     private void awaitLive() throws InterruptedException {

@@ -194,7 +194,7 @@ public final class Domain implements AutoCloseable {
         });
         ddlOrder = new DdlOrder(cfg.node(), () -> cfg.postgres().connect(database, "chorus-ddl-order"));
         delivery = new Delivery(cfg.node(), database, codec, certifier, pendingLock, this::drainLocals, this::submit,
-                this::localDelivered, from, w, recorded, ddlOrder);
+                this::localDelivered, from, w, recorded, ddlOrder, replaySpillFile(cfg, database));
         enricher = new KeyEnricher(cfg.postgres(), database);
         capture = new SlotCapture(captureConfig(), captureListener());
         capture.start();
@@ -923,6 +923,11 @@ public final class Domain implements AutoCloseable {
     }
 
     /** Where local records wait for the group beyond the append queue's memory bound (a cache: the slot has them). */
+    /** Where the changesets replayed at a start wait for the pending-row rebuild ({@link ReplaySpill}). */
+    static java.nio.file.Path replaySpillFile(NodeConfig cfg, String database) {
+        return cfg.dataDir().resolve(database).resolve("replay-spill").resolve("verdicts.spill");
+    }
+
     static java.nio.file.Path appendSpillFile(NodeConfig cfg, String database) {
         return cfg.dataDir().resolve(database).resolve("append-spill").resolve("records.spill");
     }

@@ -31,7 +31,10 @@
  *   lock, so it commits later and is not concurrent with it.</li>
  *   <li><b>Restart.</b> W is read from {@code chorus.apply_progress}. The group log is replayed from
  *   {@code W - window}: changesets are certified again (or, when their deps fall before the replay, re-entered with
- *   the decisions recorded in {@code chorus.conflicts}) but not applied. The capture re-emits the unconfirmed local
+ *   the decisions recorded in {@code chorus.conflicts}) but not applied. The verdicts the tracker's rebuild needs
+ *   wait in a spill file under the domain's data folder, the changesets as the log records they came in
+ *   ({@link io.chorus.coordinator.domain.ReplaySpill}), so the replay of a long log holds none of them in memory; the
+ *   file is deleted once live. The capture re-emits the unconfirmed local
  *   commits; once the replay reached W and the capture caught up, the tracker is rebuilt from both and deliveries
  *   above W go on. The group join runs meanwhile on its own thread ({@link io.chorus.coordinator.domain.BackgroundJoin}):
  *   a join applies the member's own copy of the log before it returns, and a domain that restarts far behind it holds

@@ -41,6 +41,11 @@
  *
  * <p>Restart: {@link io.chorus.coordinator.pending.PendingTracker#rebuild} re-adds the re-decoded pending changesets
  * (the slot is never confirmed past them) interleaved with the verdicts of the remote winners applied above their
- * deps, re-certified from the log; the restores are not repeated (they committed with their GSN).
+ * deps, re-certified from the log; the restores are not repeated (they committed with their GSN). Every replayed GSN
+ * committed before the restart, so the rebuild reports each one {@code committed} as soon as no local changeset still
+ * to add has deps below it (a local changeset comes before every winner above its deps, so none is doomed late): the
+ * tracker then holds what it holds live, not every winner of the replay. The verdicts come through
+ * {@link io.chorus.coordinator.pending.ReplayedVerdicts}, one at a time (the domain keeps their changesets in a spill
+ * file), the own changesets read ahead only up to the next one to add.
  */
 package io.chorus.coordinator.pending;

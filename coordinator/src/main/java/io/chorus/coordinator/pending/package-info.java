@@ -44,7 +44,9 @@
  * deps, re-certified from the log; the restores are not repeated (they committed with their GSN). Every replayed GSN
  * committed before the restart, so the rebuild reports each one {@code committed} as soon as no local changeset still
  * to add has deps below it (a local changeset comes before every winner above its deps, so none is doomed late): the
- * tracker then holds what it holds live, not every winner of the replay. The verdicts come through
+ * tracker then holds what it holds live, not every winner of the replay. A row whose last pending version is
+ * delivered is let go at once, so a later own changeset on it starts from its old tuple (as live when the helpers
+ * commit before the capture reports it), not from a base carried through the replay. The verdicts come through
  * {@link io.chorus.coordinator.pending.ReplayedVerdicts}, one at a time (the domain keeps their changesets in a spill
  * file), the own changesets read ahead only up to the next one to add.
  */

@@ -22,8 +22,9 @@ import java.util.Random;
 /**
  * A seeded log of large changesets from three origins, generated one at a time (so a test can replay more than its
  * heap holds): each updates one row of a REPLICA IDENTITY FULL table with a {@code size}-byte value, a fifth of them
- * one of ten hot rows, so concurrent changesets conflict. Node {@code a} (the restarting one) commits with deps up to
- * 30 GSNs behind the log, so several of its changesets are always in flight; the others up to 8.
+ * one of ten hot rows, so concurrent changesets conflict. Node {@code a} (the restarting one) commits with deps 40 to
+ * 60 GSNs behind the log, so several of its changesets are always in flight (the rebuild starts at the start of the
+ * log); the others up to 8.
  */
 final class ReplayScenario {
     static final NodeId SELF = NodeId.of("a");
@@ -52,7 +53,7 @@ final class ReplayScenario {
     /** The next record of the log. */
     Record next() {
         int o = rng.nextInt(ORIGINS.size());
-        ChangeSet cs = changeSet(o, gsn, o == 0 ? 30 : 8);
+        ChangeSet cs = changeSet(o, gsn);
         gsn++;
         return new Record(Gsn.of(gsn), cs, LogRecord.encode(new LogRecord.Changes(cs), codec));
     }
@@ -61,7 +62,7 @@ final class ReplayScenario {
     List<ChangeSet> undelivered(int n) {
         List<ChangeSet> out = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            out.add(changeSet(0, gsn, 30));
+            out.add(changeSet(0, gsn));
         }
         return out;
     }
@@ -71,8 +72,9 @@ final class ReplayScenario {
         return Gsn.of(gsn);
     }
 
-    private ChangeSet changeSet(int origin, long head, int lag) {
-        long deps = Math.max(lastDeps[origin], Math.max(0, head - rng.nextInt(lag + 1)));
+    private ChangeSet changeSet(int origin, long head) {
+        long lag = origin == 0 ? 40 + rng.nextInt(21) : rng.nextInt(9);
+        long deps = Math.max(lastDeps[origin], Math.max(0, head - lag));
         lastDeps[origin] = deps;
         long row = rng.nextInt(5) == 0 ? rng.nextInt(10) : 10 + rng.nextInt(5_000);
         String id = Long.toString(row);

@@ -60,10 +60,19 @@ public final class CertRules {
      */
     public static <L extends LostChange> Dependency<L> sameOriginCause(List<Key> keys, Iterable<L> earlierLost,
                                                                        Gsn deps) {
+        return sameOriginCause(keys, earlierLost, deps, null);
+    }
+
+    /**
+     * {@link #sameOriginCause(List, Iterable, Gsn)} after {@code before}, the answer for the losses before
+     * {@code earlierLost}, {@code before} (null if none): a loss here replaces it only with a lower cause.
+     */
+    static <L extends LostChange> Dependency<L> sameOriginCause(List<Key> keys, Iterable<L> earlierLost, Gsn deps,
+                                                                Dependency<L> before) {
         if (!sameOriginRule || keys.isEmpty()) {
             return null;
         }
-        Dependency<L> best = null;
+        Dependency<L> best = before;
         for (L lost : earlierLost) {
             if (!lost.cause().isAfter(deps) || best != null && !lost.cause().isBefore(best.lost().cause())) {
                 continue;
@@ -76,7 +85,7 @@ public final class CertRules {
         return best;
     }
 
-    private static <L extends LostChange> Dependency<L> firstDependency(List<Key> keys, L lost) {
+    static <L extends LostChange> Dependency<L> firstDependency(List<Key> keys, L lost) {
         for (Key k : keys) {
             for (Key lk : lost.keys()) {
                 if (dependsOn(k, lk)) {

@@ -35,7 +35,7 @@ public final class Certifier {
 
     private final CertifierConfig cfg;
     private final CertIndex index = new CertIndex();
-    private final Map<NodeId, List<OriginLoss>> lossesByOrigin = new HashMap<>();
+    private final Map<NodeId, OriginLosses<OriginLoss>> lossesByOrigin = new HashMap<>();
     private final Map<NodeId, Gsn> watermarks = new HashMap<>();
     private final Set<NodeId> members = new HashSet<>();
     private Gsn head = Gsn.NONE;
@@ -146,8 +146,9 @@ public final class Certifier {
             return null;
         }
         CertIndex.Hit hit = index.earliestClash(keys, cs.origin(), cs.deps());
-        Dependency<OriginLoss> dep = CertRules.sameOriginCause(keys, sameOriginCandidates(cs.origin(), lostHere),
-                cs.deps());
+        OriginLosses<OriginLoss> earlier = lossesByOrigin.get(cs.origin());
+        Dependency<OriginLoss> dep = CertRules.sameOriginCause(keys, lostHere, cs.deps(),
+                earlier == null || keys.isEmpty() ? null : earlier.cause(keys, cs.deps()));
         if (hit == null && dep == null) {
             return null;
         }
@@ -169,17 +170,6 @@ public final class Certifier {
         return d;
     }
 
-    private Iterable<OriginLoss> sameOriginCandidates(NodeId origin, List<OriginLoss> lostHere) {
-        List<OriginLoss> earlier = lossesByOrigin.get(origin);
-        if (earlier == null || earlier.isEmpty()) {
-            return lostHere;
-        }
-        List<OriginLoss> all = new ArrayList<>(earlier.size() + lostHere.size());
-        all.addAll(earlier);
-        all.addAll(lostHere);
-        return all;
-    }
-
     private void indexApplied(Gsn gsn, NodeId origin, Change change, List<Key> keys) {
         String op = CertRules.opName(change);
         for (Key k : keys) {
@@ -192,9 +182,9 @@ public final class Certifier {
      * cause is at or below this changeset's deps can no longer be depended on.
      */
     private void recordLosses(NodeId origin, Gsn deps, List<OriginLoss> lostHere) {
-        List<OriginLoss> list = lossesByOrigin.computeIfAbsent(origin, o -> new ArrayList<>());
-        list.removeIf(l -> !l.cause().isAfter(deps));
-        list.addAll(lostHere);
+        OriginLosses<OriginLoss> list = lossesByOrigin.computeIfAbsent(origin, o -> new OriginLosses<>());
+        list.dropThrough(deps);
+        lostHere.forEach(list::add);
         if (list.isEmpty()) {
             lossesByOrigin.remove(origin);
         }
@@ -313,9 +303,9 @@ public final class Certifier {
         }
         lowMark = horizon;
         int dropped = index.purgeThrough(lowMark.value());
-        for (Iterator<List<OriginLoss>> it = lossesByOrigin.values().iterator(); it.hasNext(); ) {
-            List<OriginLoss> l = it.next();
-            l.removeIf(x -> !x.cause().isAfter(lowMark));
+        for (Iterator<OriginLosses<OriginLoss>> it = lossesByOrigin.values().iterator(); it.hasNext(); ) {
+            OriginLosses<OriginLoss> l = it.next();
+            l.dropThrough(lowMark);
             if (l.isEmpty()) {
                 it.remove();
             }

@@ -83,6 +83,9 @@ public final class Domain implements AutoCloseable {
      * thread starts with the first task): an intent can come back refused before the start scheduled the reports.
      */
     private final java.util.concurrent.ScheduledExecutorService watermarkTimer;
+    /** How often the stage latencies are logged (at DEBUG, when there were any). */
+    private static final long LATENCY_EVERY_MS = 5_000;
+    private final StageLatency latency = new StageLatency();
     private Applier applier;
     private volatile Group group;
     private final WatermarkExchange exchange = new WatermarkExchange();
@@ -184,6 +187,7 @@ public final class Domain implements AutoCloseable {
         applier = new Applier(applierConfig(), new ApplyListener() {
             @Override
             public void onApplied(Gsn upTo) {
+                latency.applied(upTo);
                 confirmations.applied(upTo); // watermarks are reported by their own timer (reportWatermark)
             }
 
@@ -248,6 +252,8 @@ public final class Domain implements AutoCloseable {
         watermarkTimer.scheduleWithFixedDelay(this::reportWatermarkSafely, WATERMARK_EVERY_MS, WATERMARK_EVERY_MS,
                 TimeUnit.MILLISECONDS);
         watermarkTimer.scheduleWithFixedDelay(ddlOrder::releaseFinished, 500, 500, TimeUnit.MILLISECONDS);
+        watermarkTimer.scheduleWithFixedDelay(this::reportLatency, LATENCY_EVERY_MS, LATENCY_EVERY_MS,
+                TimeUnit.MILLISECONDS);
         if (state != DomainState.FAILED) { // a failure while catching up stands: deliveries stopped with it
             state = group.isPrimary() ? DomainState.ONLINE : DomainState.NON_PRIMARY;
         }
@@ -394,6 +400,7 @@ public final class Domain implements AutoCloseable {
         return new CaptureListener() {
             @Override
             public void onLocalChangeSet(ChangeSet cs) {
+                latency.captured(cs.commitTime());
                 local(cs);
                 sync.decodedThrough(cs.gtid().commitLsn());
             }
@@ -712,7 +719,19 @@ public final class Domain implements AutoCloseable {
         return delivery == null ? java.util.Map.of() : delivery.barriers();
     }
 
+    private void reportLatency() {
+        if (LOG.isDebugEnabled()) {
+            String s = latency.summary();
+            if (s != null) {
+                LOG.debug("latency since the origin's commit over {} s: {}", LATENCY_EVERY_MS / 1000, s);
+            }
+        }
+    }
+
     private void submit(ApplyUnit unit) {
+        if (unit.originCommitTime() != null) {
+            latency.delivered(unit.gsn(), unit.originCommitTime(), unit.local());
+        }
         schemaChanges.delivered(unit);
         try {
             applier.submit(unit);

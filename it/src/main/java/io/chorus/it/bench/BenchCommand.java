@@ -144,7 +144,7 @@ public final class BenchCommand implements Callable<Integer> {
                 return behind;
             }
             try {
-                drains.add(chorusDrain(cluster, w, backlog));
+                drains.add(chorusDrain(cluster, w, backlog, nativeBacklog(drains, w)));
             } catch (SQLException | IllegalStateException e) {
                 String unhealthy = health(cluster);
                 return "backlog drain of " + w.label + ": " + e.getMessage() + (unhealthy == null ? "" : " (" + unhealthy + ")");
@@ -172,7 +172,7 @@ public final class BenchCommand implements Callable<Integer> {
         double cpu0 = sidecars.cpuMs().getAsDouble();
         double jit0 = sidecars.jitMs().getAsDouble();
         for (BenchLoad w : BenchLoad.values()) {
-            backlog(w, cluster::connect, all, each);
+            backlog(w, cluster::connect, all, each, 0, each);
         }
         String behind = caughtUp(cluster);
         double cpu = sidecars.cpuMs().getAsDouble() - cpu0;
@@ -230,11 +230,23 @@ public final class BenchCommand implements Callable<Integer> {
         return new BenchResult.Drain("native", w.label, written, (System.nanoTime() - t0) / 1e9);
     }
 
-    private BenchResult.Drain chorusDrain(ChorusCluster cluster, BenchLoad w, Duration backlog) throws Exception {
+    /** The backlog the native subscriber drained under {@code w} in this run (0 if none). */
+    private static long nativeBacklog(List<BenchResult.Drain> drains, BenchLoad w) {
+        return drains.stream().filter(d -> d.system().equals("native") && d.workload().equals(w.label))
+                .mapToLong(BenchResult.Drain::backlog).findFirst().orElse(0);
+    }
+
+    /**
+     * Node 2's sidecar frozen, node 1 writes for {@code backlog}, and on until the backlog is as large as native's
+     * ({@code atLeast}; at most four times as long): a drain rate depends on the backlog's size (starting costs spread
+     * over more transactions), so both drain the same amount of work.
+     */
+    private BenchResult.Drain chorusDrain(ChorusCluster cluster, BenchLoad w, Duration backlog, long atLeast)
+            throws Exception {
         cluster.local().pauseSidecar(2);
         long written;
         try {
-            written = backlog(w, cluster::connect, backlog);
+            written = backlog(w, cluster::connect, List.of(1), backlog, atLeast, backlog.multipliedBy(4));
         } finally {
             cluster.local().resumeSidecar(2);
         }
@@ -249,15 +261,22 @@ public final class BenchCommand implements Callable<Integer> {
 
     /** Writes {@code length} of load on node 1 (apply paused elsewhere) and returns the committed count. */
     private long backlog(BenchLoad w, WorkloadRunner.Nodes nodesOf, Duration length) throws Exception {
-        return backlog(w, nodesOf, List.of(1), length);
+        return backlog(w, nodesOf, List.of(1), length, 0, length);
     }
 
-    /** Writes {@code length} of load on {@code writers} and returns the committed count. */
-    private long backlog(BenchLoad w, WorkloadRunner.Nodes nodesOf, List<Integer> writers, Duration length)
-            throws Exception {
+    /**
+     * Writes {@code length} of load on {@code writers}, and on until {@code atLeast} transactions committed or
+     * {@code atMost} passed; returns the committed count.
+     */
+    private long backlog(BenchLoad w, WorkloadRunner.Nodes nodesOf, List<Integer> writers, Duration length,
+                         long atLeast, Duration atMost) throws Exception {
         long t0 = System.nanoTime();
         LoadDriver d = LoadDriver.start(w, nodesOf, writers, clients, ++run, seed);
-        Await.until(length.toSeconds() + " s of " + w.label + " load on nodes " + writers, length.plusSeconds(5), () -> System.nanoTime() - t0 >= length.toNanos());
+        Duration cap = atMost.compareTo(length) > 0 ? atMost : length;
+        Await.until(length.toSeconds() + " s of " + w.label + " load on nodes " + writers + " and " + atLeast
+                        + " transactions or " + cap.toSeconds() + " s", cap.plusSeconds(5),
+                () -> System.nanoTime() - t0 >= cap.toNanos()
+                        || (System.nanoTime() - t0 >= length.toNanos() && d.committed() >= atLeast));
         List<String> errors = d.stop();
         if (!errors.isEmpty()) {
             throw new IllegalStateException("backlog clients failed: " + errors);

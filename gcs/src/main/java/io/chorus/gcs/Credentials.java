@@ -4,13 +4,16 @@ import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.util.UUID;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 import javax.crypto.Mac;
 import javax.crypto.SecretKey;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
  * What this member checks joiners against and presents itself: node id, group identity (adopted from the group
- * when not configured), protocol version and the keys derived from the shared secret. Thread-safe; the identity is
+ * when not configured), protocol version, the keys derived from the shared secret, and the history line and last GSN
+ * of its copy of the log (read from the log's state machine when a token is written). Thread-safe; the identity is
  * the only mutable part (set once).
  */
 final class Credentials {
@@ -19,9 +22,13 @@ final class Credentials {
     private final int protocolVersion;
     private final byte[] authKey;
     private final SecretKey encryptionKey;
+    private final Supplier<History> history;
+    private final LongSupplier lastGsn;
     private volatile UUID identity;
 
-    Credentials(GroupConfig cfg, UUID identity) {
+    Credentials(GroupConfig cfg, UUID identity, Supplier<History> history, LongSupplier lastGsn) {
+        this.history = history;
+        this.lastGsn = lastGsn;
         this.groupName = cfg.groupName();
         this.self = cfg.self().value();
         this.protocolVersion = cfg.protocolVersion();
@@ -42,6 +49,23 @@ final class Credentials {
 
     UUID identity() {
         return identity;
+    }
+
+    History history() {
+        return history.get();
+    }
+
+    long lastGsn() {
+        return lastGsn.getAsLong();
+    }
+
+    /**
+     * Null if a member holding {@code theirs} up to {@code theirGsn} may be in one group with this member's copy of
+     * the log, else why not ({@link History#refusal}).
+     */
+    String historyRefusal(String node, History theirs, long theirGsn) {
+        return History.refusal(node, theirs, theirGsn, self, history(), lastGsn()).map(r -> "member " + node
+                + " was refused by " + self + " (group '" + groupName + "'): " + r).orElse(null);
     }
 
     /** Adopts the group's identity if this member has none yet; returns true if it did. */

@@ -1,5 +1,6 @@
 package io.chorus.gcs;
 
+import io.chorus.changeset.NodeId;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -9,6 +10,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.UUID;
 
 /**
  * The byte layout of one log entry: a batch of records appended by one origin.
@@ -24,12 +26,27 @@ import java.util.List;
  * n times: long originSeq, int length, length bytes of payload
  * </pre>
  *
+ * A forced bootstrap writes one history entry ({@link History}), laid out like the head of a data entry so that the
+ * retention reads its time alike:
+ *
+ * <pre>
+ * byte    {@value #HISTORY}
+ * short   0 (no origin), long 0, long 0
+ * long    wall-clock milliseconds at the forced member
+ * long    new history id, most significant bits; long least significant bits
+ * UTF     the forced member's node id
+ * long    the new term
+ * long    agreed GSN: the last GSN the forced member knew committed in the old history
+ * </pre>
+ *
  * The response of the state machine to an entry is a status byte, then for APPLIED n longs (each record's GSN, or 0
  * for a dropped duplicate whose GSN is not known), for OUT_OF_ORDER one long (the entry number the origin must send
  * next). Stateless and thread-safe.
  */
 final class EntryCodec {
     static final byte VERSION = 2;
+    /** Format byte of a history entry (a forced bootstrap's). */
+    static final byte HISTORY = 3;
     static final byte APPLIED = 0;
     static final byte OUT_OF_ORDER = 1;
 
@@ -72,6 +89,45 @@ final class EntryCodec {
             throw new UncheckedIOException(e);
         }
         return bytes.toByteArray();
+    }
+
+    /** A decoded history entry: the fork it starts, less the fork GSN (the state machine's last GSN there). */
+    record HistoryStart(UUID id, NodeId by, long term, long agreedGsn) {
+    }
+
+    static byte[] encodeHistory(HistoryStart h, long timeMillis) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(64);
+        try (DataOutputStream out = new DataOutputStream(bytes)) {
+            out.writeByte(HISTORY);
+            out.writeShort(0);
+            out.writeLong(0);
+            out.writeLong(0);
+            out.writeLong(timeMillis);
+            out.writeLong(h.id().getMostSignificantBits());
+            out.writeLong(h.id().getLeastSignificantBits());
+            out.writeUTF(h.by().value());
+            out.writeLong(h.term());
+            out.writeLong(h.agreedGsn());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return bytes.toByteArray();
+    }
+
+    static boolean isHistory(byte[] buf, int offset, int length) {
+        return length > 0 && buf[offset] == HISTORY;
+    }
+
+    static HistoryStart decodeHistory(byte[] buf, int offset, int length) {
+        try (DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(buf, offset, length))) {
+            in.readByte();
+            in.skipBytes(2 + 8 + 8 + 8);
+            UUID id = new UUID(in.readLong(), in.readLong());
+            NodeId by = NodeId.of(in.readUTF());
+            return new HistoryStart(id, by, in.readLong(), in.readLong());
+        } catch (IOException e) {
+            throw new IllegalStateException("history entry of " + length + " bytes is truncated or corrupt", e);
+        }
     }
 
     static Entry decode(byte[] buf, int offset, int length) {

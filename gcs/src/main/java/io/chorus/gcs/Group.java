@@ -45,9 +45,9 @@ public final class Group implements AutoCloseable {
 
     private Group(GroupConfig cfg, GroupListener listener, Gsn resumeAfter, UUID identity) {
         this.cfg = cfg;
-        this.credentials = new Credentials(cfg, identity);
         this.deliverer = new Deliverer(cfg.self(), listener, resumeAfter, cfg.queueCapacity());
         this.stateMachine = new LogStateMachine(deliverer);
+        this.credentials = new Credentials(cfg, identity, stateMachine::history, stateMachine::appliedGsn);
         this.monitor = new MembershipMonitor("chorus-gcs-watch-" + cfg.self(), this::computeMembership,
                 deliverer::membership);
         this.sender = new Sender(cfg, this::submit, monitor);
@@ -103,8 +103,8 @@ public final class Group implements AutoCloseable {
         sender.start();
         monitor.every(retention.periodMillis(), retention::check);
         monitor.every(1_000, () -> announcements.send(channel));
-        LOG.info("joined group '{}' as {}; identity {}, log applied up to GSN {}", cfg.groupName(), cfg.self(),
-                credentials.identity(), stateMachine.appliedGsn());
+        LOG.info("joined group '{}' as {}; identity {}, {}, log applied up to GSN {}", cfg.groupName(), cfg.self(),
+                credentials.identity(), stateMachine.history(), stateMachine.appliedGsn());
     }
 
     /** Stores the identity once known (adopted at join, or later through a merge). */
@@ -170,6 +170,15 @@ public final class Group implements AutoCloseable {
     /** The group's identity, once known (configured, stored, adopted or created). */
     public Optional<UUID> groupIdentity() {
         return Optional.ofNullable(credentials.identity());
+    }
+
+    /**
+     * The history line of this member's copy of the log, as far as it applied it: {@link History#FIRST} until a
+     * forced bootstrap, then one fork per forced bootstrap. Members in an older history that hold GSNs beyond the
+     * fork are refused at join. Non-blocking.
+     */
+    public History history() {
+        return stateMachine.history();
     }
 
     /** The highest GSN assigned by this member's copy of the log (it may lag the leader's). */
@@ -253,12 +262,13 @@ public final class Group implements AutoCloseable {
             throw new GcsException(GcsException.Kind.REFUSED, refusal.get());
         }
         LOG.warn("forced bootstrap of group '{}' confirmed: {}", cfg.groupName(), plan.describe());
+        long agreed = stateMachine.appliedGsn();
         close();
         Set<NodeId> others = new TreeSet<>(plan.voters());
         cfg.members().forEach(m -> others.add(m.id()));
         others.remove(cfg.self());
         try {
-            ForcedBootstrap.shrinkToSelf(cfg, others);
+            ForcedBootstrap.shrinkToSelf(cfg, others, agreed);
         } catch (Exception e) {
             throw new GcsException(GcsException.Kind.FAILED, "forced bootstrap of group '" + cfg.groupName()
                     + "': the log of " + cfg.self() + " in " + cfg.dataDir() + " could not be rewritten: " + e
@@ -271,8 +281,9 @@ public final class Group implements AutoCloseable {
                 g.addBack(n);
             }
         }
-        LOG.warn("forced bootstrap of group '{}' done: {} restarted the group at GSN {}; voters now {}; {} removed",
-                cfg.groupName(), cfg.self(), g.appliedGsn().value(), g.membership().voters(), plan.missingVoters());
+        LOG.warn("forced bootstrap of group '{}' done: {} restarted the group at GSN {} in {}; voters now {}; {} removed",
+                cfg.groupName(), cfg.self(), g.appliedGsn().value(), g.history(), g.membership().voters(),
+                plan.missingVoters());
         return g;
     }
 

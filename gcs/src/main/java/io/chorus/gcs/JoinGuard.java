@@ -12,7 +12,7 @@ import org.jgroups.protocols.pbcast.GMS;
 
 /**
  * AUTH with reasons: checks every join and merge request against this member's {@link Credentials} (shared secret,
- * protocol version, group identity) and refuses with a message that says which check failed, what each side has and
+ * protocol version, group identity, history: {@link History#refusal}) and refuses with a message that says which check failed, what each side has and
  * what to do; the refused member's join fails with that message, and both sides log it. On a join response the
  * joiner adopts the group's identity if it has none.
  *
@@ -144,6 +144,9 @@ public final class JoinGuard extends AUTH {
             return true;
         }
         String refusal = credentials.refusal(t.nodeId(), t.identity(), t.protocolVersion(), t.proof());
+        if (refusal == null) {
+            refusal = credentials.historyRefusal(t.nodeId(), t.history(), t.lastGsn());
+        }
         if (refusal == null) {
             if (credentials.adopt(t.identity())) {
                 LOG.info("adopted group identity {} from joining member {}", t.identity(), t.nodeId());

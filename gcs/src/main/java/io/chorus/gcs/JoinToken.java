@@ -10,8 +10,8 @@ import org.jgroups.auth.AuthToken;
 
 /**
  * What a member presents when it joins or merges (and what a coordinator answers with): its node id, the group
- * identity it holds (if any), its protocol version and a proof of the shared secret (an HMAC over the other fields,
- * empty without a secret). The instance configured in the stack holds the local {@link Credentials}; instances read
+ * identity it holds (if any), its protocol version, a proof of the shared secret (an HMAC over the fields before it,
+ * empty without a secret), and the {@link History} line of its copy of the log with the last GSN it applied. The instance configured in the stack holds the local {@link Credentials}; instances read
  * from the wire only carry fields. The decision is made by {@link JoinGuard}, which can say why it refuses.
  */
 public final class JoinToken extends AuthToken {
@@ -19,6 +19,8 @@ public final class JoinToken extends AuthToken {
     private String identity = "";
     private int protocolVersion;
     private byte[] proof = new byte[0];
+    private History history = History.FIRST;
+    private long lastGsn;
     private Credentials local;
 
     /** For deserialization. */
@@ -36,7 +38,7 @@ public final class JoinToken extends AuthToken {
 
     @Override
     public int size() {
-        return 2 + nodeId.length() * 3 + 2 + identity.length() * 3 + 4 + 4 + proof.length;
+        return 2 + nodeId.length() * 3 + 2 + identity.length() * 3 + 4 + 4 + proof.length + history.size() + 8;
     }
 
     /** Never called: {@link JoinGuard} decides (with a reason); kept strict in case a plain AUTH uses it. */
@@ -54,12 +56,16 @@ public final class JoinToken extends AuthToken {
             identity = id == null ? "" : id.toString();
             protocolVersion = local.protocolVersion();
             proof = local.proof(nodeId, identity, protocolVersion);
+            history = local.history();
+            lastGsn = local.lastGsn();
         }
         out.writeUTF(nodeId);
         out.writeUTF(identity);
         out.writeInt(protocolVersion);
         out.writeInt(proof.length);
         out.write(proof);
+        history.writeTo(out);
+        out.writeLong(lastGsn);
     }
 
     @Override
@@ -73,6 +79,8 @@ public final class JoinToken extends AuthToken {
         }
         proof = new byte[n];
         in.readFully(proof);
+        history = History.readFrom(in);
+        lastGsn = in.readLong();
     }
 
     String nodeId() {
@@ -85,6 +93,14 @@ public final class JoinToken extends AuthToken {
 
     int protocolVersion() {
         return protocolVersion;
+    }
+
+    History history() {
+        return history;
+    }
+
+    long lastGsn() {
+        return lastGsn;
     }
 
     byte[] proof() {

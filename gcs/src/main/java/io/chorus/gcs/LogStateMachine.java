@@ -9,19 +9,20 @@ import org.jgroups.raft.StateMachine;
 /**
  * The replicated log's state machine: numbers the records of each committed entry (GSN = position among delivered,
  * non-duplicate records), drops duplicates, applies each origin's entries in their order ({@link OriginTable}) and
- * hands records to the {@link Deliverer}. Its
- * state, the GSN counter and the origin table, is what a snapshot holds. Called by the Raft thread; snapshots may
+ * hands records to the {@link Deliverer}; a forced bootstrap's history entry starts a new {@link History}. Its
+ * state, the GSN counter, the origin table and the history line, is what a snapshot holds. Called by the Raft thread; snapshots may
  * be taken from another thread, hence the lock.
  */
 final class LogStateMachine implements StateMachine {
     private static final Logger LOG = LogManager.getLogger(LogStateMachine.class);
-    private static final byte SNAPSHOT_VERSION = 2;
+    private static final byte SNAPSHOT_VERSION = 3;
 
     private final Deliverer deliverer;
     private final OriginTable origins = new OriginTable();
     private long lastGsn;
     private long snapshotGsn;
     private volatile long appliedGsn;
+    private volatile History history = History.FIRST;
     private volatile boolean live;
 
     LogStateMachine(Deliverer deliverer) {
@@ -30,6 +31,10 @@ final class LogStateMachine implements StateMachine {
 
     @Override
     public synchronized byte[] apply(byte[] data, int offset, int length, boolean serializeResponse) {
+        if (EntryCodec.isHistory(data, offset, length)) {
+            startHistory(EntryCodec.decodeHistory(data, offset, length));
+            return serializeResponse ? EntryCodec.encodeResponse(new long[0]) : null;
+        }
         EntryCodec.Entry e = EntryCodec.decode(data, offset, length);
         long[] gsns;
         if (e.version() == 1) {
@@ -50,6 +55,21 @@ final class LogStateMachine implements StateMachine {
             }
         }
         return serializeResponse ? EntryCodec.encodeResponse(gsns) : null;
+    }
+
+    /**
+     * A forced bootstrap: the history it starts forks after the last GSN numbered so far (the forced member's whole
+     * log, replayed before this entry). Numbers no record.
+     */
+    private void startHistory(EntryCodec.HistoryStart h) {
+        long agreed = h.agreedGsn();
+        if (agreed > lastGsn) {
+            LOG.warn("history entry of {} says GSN {} was committed, but this log numbers only up to {}: taking {}",
+                    h.by(), agreed, lastGsn, lastGsn);
+            agreed = lastGsn;
+        }
+        history = history.then(new History.Fork(h.id(), h.by(), h.term(), agreed, lastGsn));
+        LOG.info("the log starts {} (records up to GSN {} shared with the history before)", history, agreed);
     }
 
     /** The answer to an entry applied before: cached, or (applied long ago) 0 = GSN unknown for each record. */
@@ -83,12 +103,13 @@ final class LogStateMachine implements StateMachine {
     @Override
     public synchronized void readContentFrom(DataInput in) throws Exception {
         byte version = in.readByte();
-        if (version != SNAPSHOT_VERSION && version != 1) {
-            throw new IllegalStateException("snapshot has format version " + version + ", this build reads 1 and "
+        if (version > SNAPSHOT_VERSION || version < 1) {
+            throw new IllegalStateException("snapshot has format version " + version + ", this build reads 1 to "
                     + SNAPSHOT_VERSION + "; upgrade this member to the group's version");
         }
         lastGsn = in.readLong();
-        origins.readFrom(in, version);
+        origins.readFrom(in, Math.min(version, 2));
+        history = version >= 3 ? History.readFrom(in) : History.FIRST;
         snapshotGsn = lastGsn;
         appliedGsn = lastGsn;
         LOG.info("state machine loaded from a snapshot ending at GSN {}", lastGsn);
@@ -100,6 +121,7 @@ final class LogStateMachine implements StateMachine {
         out.writeByte(SNAPSHOT_VERSION);
         out.writeLong(lastGsn);
         origins.writeTo(out);
+        history.writeTo(out);
         snapshotGsn = lastGsn;
         LOG.info("snapshot written at GSN {}", lastGsn);
     }
@@ -112,6 +134,11 @@ final class LogStateMachine implements StateMachine {
     /** The highest GSN assigned so far (lags the leader on a follower). */
     long appliedGsn() {
         return appliedGsn;
+    }
+
+    /** The history line of this member's copy of the log (as far as applied). */
+    History history() {
+        return history;
     }
 
     /** The highest originSeq of {@code origin} delivered so far in this member's copy (0 if none). */

@@ -66,8 +66,23 @@
  * voters present are then added back through the log, one at a time: their logs are prefixes of this one's committed
  * history (none was ahead), and the leader repairs any uncommitted tail. The missing voters are removed: their logs
  * and databases may hold GSNs of the lost history, so they must come back by a full transfer with an empty group data
- * directory. Not enforced yet: a removed member restarted with its old log is not refused by the group; the new
- * leader's log overwrites the old tail of its log, but its database keeps what it applied.
+ * directory.
+ *
+ * <p><b>Histories.</b> The rewrite also appends a history entry ({@code EntryCodec}: new id, the forced member, the
+ * new term, the last GSN it knew committed = the agreed GSN). The state machine applies it like any entry: the fork
+ * GSN is the last GSN numbered there (the forced log, uncommitted tail included), and the {@link io.chorus.gcs.History}
+ * line (one fork per forced bootstrap) is part of every snapshot, so every member that receives the log or a snapshot
+ * holds it. The join token carries the member's line and last applied GSN; {@code JoinGuard} compares them with its
+ * own at every join and merge ({@link io.chorus.gcs.History#refusal}). Same history: accepted. One side in an older
+ * history of the other's line: accepted only if it applied nothing past the agreed GSN of the forks since, because
+ * up to there both histories hold Raft's committed prefix of the old one; its uncommitted tail was never delivered,
+ * and the leader's log repairs it. Past that GSN its log and database may hold GSNs the new history does not have, or
+ * other records under the same numbers (the forced member's uncommitted tail was committed in the new history; the
+ * lost majority may have committed something else there): refused, naming the member, both histories, the fork and
+ * the fix. Lines that diverged (forced bootstraps on both sides of a split) are refused both ways. The check is only
+ * as good as the answering member's copy: a member that still lags in the old history at or below the agreed GSN
+ * cannot tell a stale member of that history from a current one, so the forced member's added-back voters should
+ * catch up before the removed ones are started again.
  *
  * <p><b>Joining.</b> {@code JoinGuard} (AUTH with reasons) checks group identity, protocol version and, with a
  * shared secret, an HMAC proof of it on every join and merge; a refusal says which check failed and what each side

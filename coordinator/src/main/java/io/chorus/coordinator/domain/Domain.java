@@ -212,7 +212,7 @@ public final class Domain implements AutoCloseable {
                 Group handed = recovery.takeTransferMembership(listener, from);
                 return handed != null ? handed : GroupFactory.join(cfg, groupName, known, bootstrap, database, listener, from);
             } catch (io.chorus.gcs.GcsException e) {
-                throw GroupIdentity.refused(database, groupName, known, e);
+                throw GroupIdentity.refused(database, groupName, known, GroupFactory.dir(cfg, database), e);
             }
         });
         state = DomainState.CATCHING_UP; // replaying this member's log while the join runs

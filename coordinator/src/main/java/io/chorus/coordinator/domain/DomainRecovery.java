@@ -73,7 +73,7 @@ final class DomainRecovery implements AutoCloseable {
         try {
             group = GroupFactory.join(cfg, groupName, identity, false, database, listener, Gsn.NONE);
         } catch (io.chorus.gcs.GcsException e) {
-            throw GroupIdentity.refused(database, groupName, identity, e);
+            throw GroupIdentity.refused(database, groupName, identity, GroupFactory.dir(cfg, database), e);
         }
         group.holdCompaction(true); // the domain replays this member's log from the snapshot's GSN on
         boolean done = false;

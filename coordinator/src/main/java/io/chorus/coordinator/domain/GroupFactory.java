@@ -40,9 +40,14 @@ final class GroupFactory {
      */
     private static final int HAND_OFF_RECORDS = 1_000;
 
+    /** The folder of the group's log and identity of {@code database} on this node. */
+    static java.nio.file.Path dir(NodeConfig cfg, String database) {
+        return cfg.dataDir().resolve(database).resolve("group");
+    }
+
     /** Only the bootstrapping node may form the group; the others wait to adopt its identity. */
     static GroupConfig config(NodeConfig cfg, String groupName, UUID identity, boolean bootstrap, String database) {
-        return GroupConfig.builder(groupName, cfg.node(), cfg.dataDir().resolve(database).resolve("group"))
+        return GroupConfig.builder(groupName, cfg.node(), dir(cfg, database))
                 .groupIdentity(identity)
                 .createsIdentity(bootstrap)
                 .protocolVersion(PROTOCOL_VERSION)

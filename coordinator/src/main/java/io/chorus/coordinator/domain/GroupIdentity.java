@@ -1,6 +1,7 @@
 package io.chorus.coordinator.domain;
 
 import io.chorus.changeset.ChorusException;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -37,17 +38,25 @@ final class GroupIdentity {
 
     /**
      * The refusal of a join, told from the database's side: which group identity the database belongs to, the
-     * group's refusal (which names the group's identity), and how to move the database into this group.
+     * group's refusal (which names the group's identity, or the group's history and the fork this node's log is
+     * past), and how to bring the database back: for another identity, move it into this group; for a history past
+     * a forced bootstrap's fork, rejoin by a full transfer with the group's log folder {@code groupDir} moved away
+     * (its undelivered local commits are saved in {@code chorus.saved_commits} before the copy).
      */
-    static ChorusException refused(String database, String groupName, UUID stored, io.chorus.gcs.GcsException e) {
-        if (e.kind() != io.chorus.gcs.GcsException.Kind.REFUSED || stored == null) {
+    static ChorusException refused(String database, String groupName, UUID stored, Path groupDir,
+                                   io.chorus.gcs.GcsException e) {
+        if (e.kind() != io.chorus.gcs.GcsException.Kind.REFUSED) {
             return new ChorusException(e.getMessage(), e);
         }
-        return new ChorusException("database " + database + " belongs to group identity " + stored + " (chorus.meta) "
-                + "and group " + groupName + " refused it: " + e.getMessage() + ". If the identities differ, this "
-                + "database holds another group's history; to make it a member of " + groupName + " with the group's "
-                + "data (its own rows are replaced): SELECT chorus.disable(); SELECT chorus.request_full_transfer(); "
-                + "SELECT chorus.enable('" + groupName + "');", e);
+        return new ChorusException("database " + database + (stored == null ? "" : " belongs to group identity "
+                + stored + " (chorus.meta) and")  + " was refused by group " + groupName + ": " + e.getMessage()
+                + ". If the refusal names another group identity, this database holds another group's history; to make "
+                + "it a member of " + groupName + " with the group's data (its own rows are replaced): SELECT "
+                + "chorus.disable(); SELECT chorus.request_full_transfer(); SELECT chorus.enable('" + groupName + "');"
+                + " If it names a forced bootstrap's fork, this node's log and database hold the group's old history: "
+                + "SELECT chorus.request_full_transfer(); then stop this node's sidecar, move " + groupDir + " away "
+                + "and start the sidecar: it rejoins by a full transfer (its rows are replaced, its undelivered local "
+                + "commits are saved in chorus.saved_commits first)", e);
     }
 
     static void store(Connection c, UUID identity) throws SQLException {

@@ -60,5 +60,17 @@
  * every DDL the capture sees commit ({@code chorus.schema_fingerprint()}, {@code chorus.schema_description()}); a full
  * transfer compares the joiner's description with the donor's inside the donor's snapshot after creating what was
  * missing, and refuses with every difference (table, column, type, key, unique index, foreign key) and the fix.
+ * Every other start — restart, rejoin, incremental transfer from the retained log — compares the database with the
+ * group's schema at its watermark W ({@link io.chorus.schema.SchemaAtWatermark}): the description read inside the
+ * helper transaction that passed the last DDL changeset at or below W (a remote one it ran, or this node's own one
+ * delivered back), or after the full transfer that set W, stored in {@code chorus.meta} atomically with the apply
+ * progress. DDL is a barrier applied in GSN order on every node, so every node at W has that schema; a difference
+ * means someone changed this database outside replication ({@code chorus.replicate_ddl = off}, or while the sidecar
+ * was stopped). It is refused once the replay reached W, before anything above W is applied, with every difference in
+ * the log and {@code chorus.status()}; the sidecar's restart back-off checks again, so undoing the change is the fix.
+ * This node's own DDL that committed after W and is not delivered yet is the one expected difference: that start
+ * skips the check (logged). Not caught: a divergence already present when a node first recorded its schema (a
+ * database enabled before this record existed records its current schema as W's), and changes made while the
+ * sidecar runs are caught at its next start only. A joiner's missing tables are created only by a full transfer.
  */
 package io.chorus.schema;

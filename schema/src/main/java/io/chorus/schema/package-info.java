@@ -41,9 +41,14 @@
  * ONLINE and in REPEATABLE READ or SERIALIZABLE transactions. An intent is granted once the DDL that ended the one
  * before it is applied here, not this node's whole apply backlog. A CREATE INDEX CONCURRENTLY (several transactions)
  * keeps its intent while its statement runs (pg_stat_activity; a sidecar role without pg_read_all_stats sees only the
- * first transaction). Known gaps: an open intent ordered before the replay window of its origin's sidecar restart is
- * not released by that origin, so other nodes' DDL times out until that transaction's node restarts again; a DDL
- * transaction that already wrote to a table a remote DDL ordered before it needs waits for its own timeout.
+ * first transaction). A restarted sidecar replays the log from W minus the window only, so it no longer knows its
+ * intents ordered before that and would never release them: once live it appends a sweep
+ * ({@code ddl-sweep:<gsn>:<xids>}, through its WAL, so behind any DDL changeset it committed before) that ends on every
+ * node its intents ordered up to that GSN, except those of the transactions it lists as still in progress; it sweeps
+ * again each time one of those ends. Known gaps: a CREATE INDEX CONCURRENTLY still running across the restart loses
+ * its intent once its first transaction ended; a node that restarted does not know other nodes' intents ordered
+ * before its replay, so grants its own DDL without waiting for them; a DDL transaction that already wrote to a table
+ * a remote DDL ordered before it needs waits for its own timeout.
  *
  * <p>Relation identity and version. A row change names its relation by (schema, table) and carries the definition it
  * was written against — column names, key flags, type oids and modifiers, as pgoutput announced them — which is the

@@ -197,6 +197,7 @@ public final class Domain implements AutoCloseable {
             }
         });
         ddlOrder = new DdlOrder(cfg.node(), () -> cfg.postgres().connect(database, "chorus-ddl-order"));
+        ddlOrder.restartedAfter(from); // its intents ordered before the replay are unknown here: swept once live
         delivery = new Delivery(cfg.node(), database, codec, certifier, pendingLock, this::drainLocals, this::submit,
                 this::localDelivered, from, w, recorded, ddlOrder, replaySpillFile(cfg, database));
         enricher = new KeyEnricher(cfg.postgres(), database);

@@ -100,15 +100,19 @@ public final class SchemaFingerprint {
     public static String record(Connection connection) throws SQLException {
         List<String> lines = describe(connection);
         String sha = sha256(String.join("\n", lines));
-        ObjectNode json = JSON.createObjectNode().put("sha256", sha);
+        store(connection, META_KEY, JSON.createObjectNode().put("sha256", sha), lines);
+        return sha;
+    }
+
+    /** Upserts {@code json} with {@code lines} as its "lines" array into {@code chorus.meta} under {@code key}. */
+    static void store(Connection connection, String key, ObjectNode json, List<String> lines) throws SQLException {
         lines.forEach(json.putArray("lines")::add);
         try (PreparedStatement ps = connection.prepareStatement("INSERT INTO chorus.meta (key, value) "
                 + "VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")) {
-            ps.setString(1, META_KEY);
+            ps.setString(1, key);
             ps.setString(2, json.toString());
             ps.execute();
         }
-        return sha;
     }
 
     /** The {@code chorus.meta} key of the recorded fingerprint. */

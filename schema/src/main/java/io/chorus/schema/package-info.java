@@ -41,9 +41,14 @@
  * ONLINE and in REPEATABLE READ or SERIALIZABLE transactions. An intent is granted once the DDL that ended the one
  * before it is applied here, not this node's whole apply backlog. A CREATE INDEX CONCURRENTLY (several transactions)
  * keeps its intent while its statement runs (pg_stat_activity; a sidecar role without pg_read_all_stats sees only the
- * first transaction). Known gaps: an open intent ordered before the replay window of its origin's sidecar restart is
- * not released by that origin, so other nodes' DDL times out until that transaction's node restarts again; a DDL
- * transaction that already wrote to a table a remote DDL ordered before it needs waits for its own timeout.
+ * first transaction). A restarted sidecar replays the log from W minus the window only, so it no longer knows its
+ * intents ordered before that and would never release them: once live it appends a sweep
+ * ({@code ddl-sweep:<gsn>:<xids>}, through its WAL, so behind any DDL changeset it committed before) that ends on every
+ * node its intents ordered up to that GSN, except those of the transactions it lists as still in progress; it sweeps
+ * again each time one of those ends. Known gaps: a CREATE INDEX CONCURRENTLY still running across the restart loses
+ * its intent once its first transaction ended; a node that restarted does not know other nodes' intents ordered
+ * before its replay, so grants its own DDL without waiting for them; a DDL transaction that already wrote to a table
+ * a remote DDL ordered before it needs waits for its own timeout.
  *
  * <p>Relation identity and version. A row change names its relation by (schema, table) and carries the definition it
  * was written against — column names, key flags, type oids and modifiers, as pgoutput announced them — which is the
@@ -60,5 +65,21 @@
  * every DDL the capture sees commit ({@code chorus.schema_fingerprint()}, {@code chorus.schema_description()}); a full
  * transfer compares the joiner's description with the donor's inside the donor's snapshot after creating what was
  * missing, and refuses with every difference (table, column, type, key, unique index, foreign key) and the fix.
+ * Every other start — restart, rejoin, incremental transfer from the retained log — compares the database with the
+ * group's schema at its watermark W ({@link io.chorus.schema.SchemaAtWatermark}): the description read inside the
+ * helper transaction that passed the last DDL changeset at or below W (a remote one it ran, or this node's own one
+ * delivered back), or after the full transfer that set W, stored in {@code chorus.meta} atomically with the apply
+ * progress. DDL is a barrier applied in GSN order on every node, so every node at W has that schema; a difference
+ * means someone changed this database outside replication ({@code chorus.replicate_ddl = off}, or while the sidecar
+ * was stopped). It is refused once the replay reached W, before anything above W is applied, with every difference in
+ * the log and {@code chorus.status()}; the sidecar's restart back-off checks again, so undoing the change is the fix.
+ * This node's own DDL that committed after W and is not delivered yet is the one expected difference: that start
+ * skips the check (logged). Not caught: a divergence already present when a node first recorded its schema (a
+ * database enabled before this record existed records its current schema as W's), and changes made while the
+ * sidecar runs are caught at its next start only. A joiner's missing tables are created only by a full transfer. In
+ * sync mode an own changeset leaves the slot at its delivery, not its apply ({@code OwnConfirmations}): a crash
+ * between the delivery of this node's own DDL and its apply leaves that DDL neither in the slot nor below W, and the
+ * restart is refused naming it, although it is the group's; releasing own DDL changesets at their apply in sync mode
+ * too would close that window (not done yet).
  */
 package io.chorus.schema;

@@ -12,6 +12,7 @@ import io.chorus.changeset.RowChange;
 import io.chorus.changeset.TruncateChange;
 import io.chorus.schema.DdlMessage;
 import io.chorus.schema.DdlRunner;
+import io.chorus.schema.SchemaAtWatermark;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Savepoint;
@@ -87,8 +88,13 @@ final class RowWriter {
         for (int i = 0; i < units.size(); i++) {
             ApplyUnit u = units.get(i);
             writeRestores(u, i == 0 ? withLate(late, u.restores()) : u.restores());
+            boolean ddl = false;
             for (Change c : u.changes()) {
                 writeChange(u, c);
+                ddl |= DdlMessage.isDdl(c);
+            }
+            if (ddl) { // the group's schema at this GSN, atomically with the progress that passes it (DESIGN §6)
+                SchemaAtWatermark.record(session.connection(), u.gsn());
             }
             for (ConflictRow r : u.conflicts()) {
                 addConflict(r);
@@ -250,7 +256,7 @@ final class RowWriter {
             truncate(t);
         } else if (DdlMessage.isDdl(c)) {
             flush();
-            if (DdlRunner.run(session.connection(), DdlMessage.of((MessageChange) c))) {
+            if (!u.local() && DdlRunner.run(session.connection(), DdlMessage.of((MessageChange) c))) {
                 session.ranDdl();
             }
         } else if (c instanceof MessageChange m) {

@@ -10,6 +10,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -36,7 +37,8 @@ import org.apache.logging.log4j.Logger;
  * control thread writes the answer once this node applied that GSN. Intents are appended at once, not behind this
  * node's queued commits: they order DDL against DDL only. A node releases its own intents whose transaction ended (aborted, or
  * committed without DDL) by writing {@value #RELEASE}{@code <id>} as the same kind of message after the end, so the
- * release follows the transaction's changeset, if any, in the log.
+ * release follows the transaction's changeset, if any, in the log. After a restart a node sweeps the intents it
+ * ordered before its replay started ({@value #SWEEP}): it no longer knows them, so could not release them.
  *
  * <p>Thread-safe: deliveries (delivery thread) and {@link #releaseFinished} (timer thread) synchronise on this object.
  * Bounded: at most {@value #MAX_OPEN} open intents are kept (the oldest is dropped with a warning).
@@ -52,6 +54,15 @@ final class DdlOrder implements AutoCloseable {
      * good; it ends every open intent of that node (no release of them can come any more).
      */
     static final String FORGET = "ddl-forget:";
+    /**
+     * Token prefix of a sweep: {@code ddl-sweep:<gsn>:<xid>,<xid>,...}, appended by a node after it restarted (its
+     * sidecar: PostgreSQL may have run on) and replayed the log from {@code gsn + 1} only. It ends every open intent of
+     * that node ordered at or below {@code gsn} — which the node no longer knows, so would never release — except those
+     * whose transaction (full xid) is listed as still in progress. The node sweeps again once a listed transaction ends.
+     */
+    static final String SWEEP = "ddl-sweep:";
+    /** The most in-progress transactions a sweep lists; with more it waits for fewer. */
+    static final int MAX_SWEEP_XIDS = 1_000;
     private static final int MAX_OPEN = 10_000;
     private static final long RELEASE_AGAIN_NANOS = TimeUnit.SECONDS.toNanos(10);
 
@@ -78,6 +89,10 @@ final class DdlOrder implements AutoCloseable {
     /** The GSN of the latest record that ended an intent: a DDL granted after it must see it applied first. */
     private Gsn lastEnded = Gsn.NONE;
     private Connection connection; // owned by the timer thread
+    /** Intents at or below this GSN are unknown here (the replay started after it); 0: none. Timer thread. */
+    private long sweepBefore;
+    /** The in-progress transactions the last sweep kept; null: no sweep sent yet. Timer thread. */
+    private Set<Long> sweepKept;
 
     DdlOrder(NodeId self, Connector connector) {
         this.self = self;
@@ -99,6 +114,8 @@ final class DdlOrder implements AutoCloseable {
             NodeId gone = NodeId.of(token.substring(FORGET.length()));
             open.values().stream().filter(i -> i.node().equals(gone)).map(Intent::id).toList()
                     .forEach(id -> end(id, gsn, "its node " + gone + " was removed by a forced bootstrap"));
+        } else if (token.startsWith(SWEEP)) {
+            sweep(node, token, gsn);
         } else if (token.startsWith(INTENT)) {
             Intent i = parse(node, token, gsn);
             if (openById.containsKey(i.id()) || ended.contains(i.id())) {
@@ -137,6 +154,28 @@ final class DdlOrder implements AutoCloseable {
         if (ended) {
             grant(gsn, answers);
         }
+    }
+
+    private void sweep(NodeId node, String token, Gsn gsn) {
+        String[] parts = token.substring(SWEEP.length()).split(":", 2);
+        long before;
+        Set<Long> kept = new HashSet<>();
+        try {
+            before = Long.parseLong(parts[0]);
+            if (parts.length > 1) {
+                for (String x : parts[1].split(",")) {
+                    if (!x.isEmpty()) {
+                        kept.add(Long.parseLong(x));
+                    }
+                }
+            }
+        } catch (NumberFormatException e) {
+            LOG.warn("DDL sweep of {} at GSN {} is malformed ({}); ignored", node, gsn, token);
+            return;
+        }
+        open.values().stream().filter(i -> i.node().equals(node) && i.gsn().value() <= before && !kept.contains(i.xid()))
+                .map(Intent::id).toList().forEach(id -> end(id, gsn, "its node " + node + " restarted and replayed the "
+                        + "log from GSN " + (before + 1) + " only, and its transaction is no longer in progress"));
     }
 
     private boolean end(String id, Gsn gsn, String how) {
@@ -198,6 +237,12 @@ final class DdlOrder implements AutoCloseable {
      * the timer thread. A failure is logged and retried on the next call.
      */
     void releaseFinished() {
+        try {
+            sweepIfDue();
+        } catch (SQLException | RuntimeException e) {
+            LOG.warn("cannot sweep the DDL intents this node ordered before its restart ({}); retrying", e.getMessage());
+            closeConnection();
+        }
         List<Intent> mine = new ArrayList<>();
         synchronized (this) {
             long now = System.nanoTime();
@@ -223,6 +268,89 @@ final class DdlOrder implements AutoCloseable {
         }
     }
 
+    /**
+     * This node replayed the log from {@code from + 1} after a restart: its intents ordered at or below {@code from}
+     * are unknown here, so the next {@link #releaseFinished} sweeps them ({@value #SWEEP}). Call before the first
+     * {@link #releaseFinished}.
+     */
+    void restartedAfter(Gsn from) {
+        sweepBefore = from.value();
+    }
+
+    /**
+     * Sends the sweep after a restart, and again each time a transaction the last one kept has ended. Through the WAL,
+     * like a release: it follows every changeset this node committed before it, so a DDL changeset of a swept intent
+     * ends it first.
+     */
+    private void sweepIfDue() throws SQLException {
+        if (sweepBefore <= 0 || (sweepKept != null && sweepKept.isEmpty())) {
+            return;
+        }
+        Set<Long> running = sweepKept == null ? runningNow() : stillRunning(sweepKept);
+        if (running == null || (sweepKept != null && running.size() == sweepKept.size())) {
+            return; // too many to list yet, or nothing the last sweep kept has ended
+        }
+        emit(SWEEP + sweepBefore + ":" + String.join(",", running.stream().sorted().map(String::valueOf).toList()));
+        sweepKept = running;
+        LOG.info("DDL intents of this node ordered up to GSN {} (before its replay) swept{}", sweepBefore,
+                running.isEmpty() ? "" : "; intents of " + running.size() + " transaction(s) still in progress are kept "
+                        + "until they end");
+    }
+
+    /**
+     * The full ids of the transactions in progress now, or null when there are more than {@value #MAX_SWEEP_XIDS}: a
+     * snapshot's in-progress list plus the ids from its xmax (the oldest not yet completed) up to this transaction's
+     * own id, which are assigned but not completed, so in progress too.
+     */
+    private Set<Long> runningNow() throws SQLException {
+        Connection c = connection();
+        c.setAutoCommit(false);
+        try (Statement st = c.createStatement()) {
+            long self;
+            try (ResultSet rs = st.executeQuery("SELECT pg_current_xact_id()::text::bigint")) {
+                rs.next();
+                self = rs.getLong(1);
+            }
+            Set<Long> running = new HashSet<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT x FROM (SELECT pg_snapshot_xip(s)::text::bigint AS x "
+                    + "FROM pg_current_snapshot() s UNION SELECT generate_series(pg_snapshot_xmax(s)::text::bigint, ? - 1) "
+                    + "FROM pg_current_snapshot() s) r WHERE x <> ? LIMIT ?")) {
+                ps.setLong(1, self);
+                ps.setLong(2, self);
+                ps.setInt(3, MAX_SWEEP_XIDS + 1);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        running.add(rs.getLong(1));
+                    }
+                }
+            }
+            if (running.size() > MAX_SWEEP_XIDS) {
+                LOG.info("more than {} transactions are in progress: the sweep of this node's DDL intents ordered up to "
+                        + "GSN {} waits for fewer", MAX_SWEEP_XIDS, sweepBefore);
+                return null;
+            }
+            return running;
+        } finally {
+            c.rollback();
+            c.setAutoCommit(true);
+        }
+    }
+
+    /** Those of {@code xids} still in progress. */
+    private Set<Long> stillRunning(Set<Long> xids) throws SQLException {
+        Set<Long> running = new HashSet<>();
+        try (PreparedStatement ps = connection().prepareStatement(
+                "SELECT x FROM unnest(?::bigint[]) x WHERE pg_xact_status(x::text::xid8) = 'in progress'")) {
+            ps.setArray(1, connection().createArrayOf("bigint", xids.toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    running.add(rs.getLong(1));
+                }
+            }
+        }
+        return running;
+    }
+
     /** Whether the intent's transaction, or its statement (CREATE INDEX CONCURRENTLY runs several), still runs. */
     private boolean inProgress(Intent i) throws SQLException {
         try (PreparedStatement ps = connection().prepareStatement("SELECT pg_xact_status(?::text::xid8) = 'in progress' "
@@ -239,18 +367,23 @@ final class DdlOrder implements AutoCloseable {
     }
 
     private void release(Intent i) throws SQLException {
+        emit(RELEASE + i.id());
+        synchronized (this) {
+            released.put(i.id(), System.nanoTime());
+        }
+        LOG.info("DDL intent {} (GSN {}): its transaction {} ended without ending it; released", i.id(), i.gsn(), i.xid());
+    }
+
+    /** Writes {@code token} as a non-transactional message the capture turns into a record of this node. */
+    private void emit(String token) throws SQLException {
         Connection c = connection();
         String sql = c.getMetaData().getDatabaseMajorVersion() >= 17
                 ? "SELECT pg_logical_emit_message(false, ?, ?, true)" : "SELECT pg_logical_emit_message(false, ?, ?)";
         try (PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setString(1, Domain.SYNC_WAIT_PREFIX);
-            ps.setString(2, RELEASE + i.id());
+            ps.setString(2, token);
             ps.execute();
         }
-        synchronized (this) {
-            released.put(i.id(), System.nanoTime());
-        }
-        LOG.info("DDL intent {} (GSN {}): its transaction {} ended without ending it; released", i.id(), i.gsn(), i.xid());
     }
 
     private Connection connection() throws SQLException {

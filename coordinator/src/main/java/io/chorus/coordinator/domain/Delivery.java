@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import io.chorus.changeset.Gtid;
 import io.chorus.coordinator.apply.ConflictRow;
 import io.chorus.coordinator.apply.RestoreRow;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -158,7 +159,21 @@ final class Delivery {
             localDelivered.delivered(cs, gsn);
         }
         sink.submit(new ApplyUnit(gsn, cs.gtid(), cs.commitTime(), local, restores,
-                local ? List.of() : v.winningChanges(), v.conflictRows(), v.allKeys()));
+                local ? ownDdl(cs) : v.winningChanges(), v.conflictRows(), v.allKeys()));
+    }
+
+    /**
+     * The DDL messages of this node's own changeset: its unit runs nothing (the statements ran here) but records the
+     * schema they left at their GSN ({@code SchemaAtWatermark}).
+     */
+    private static List<io.chorus.changeset.Change> ownDdl(ChangeSet cs) {
+        List<io.chorus.changeset.Change> ddl = new ArrayList<>();
+        for (io.chorus.changeset.Change c : cs.changes()) {
+            if (io.chorus.schema.DdlMessage.isDdl(c)) {
+                ddl.add(c);
+            }
+        }
+        return ddl;
     }
 
     /** The changeset's row images, for tracing a row through the log. */

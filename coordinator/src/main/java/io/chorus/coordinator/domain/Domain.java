@@ -107,6 +107,8 @@ public final class Domain implements AutoCloseable {
     /** Conflict rows recorded up to W when the domain started: the status counts the whole table, not this run's. */
     private volatile long conflictsBefore;
     private final List<ChangeSet> startupLocals = new ArrayList<>();
+    /** The group's schema at W as recorded here, checked once the replay reached W; null: nothing to check. */
+    private io.chorus.schema.SchemaAtWatermark.Recorded schemaAtW;
     private final java.util.Queue<ChangeSet> capturedLocals = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private boolean live;
     private volatile OwnConfirmations confirmations;
@@ -159,10 +161,12 @@ public final class Domain implements AutoCloseable {
         try (Connection c = connect()) {
             phases.phase("initialise");
             w = initialise(c);
-            if (io.chorus.recovery.Transfer.needed(c, w, bootstrap)) {
+            boolean transferred = io.chorus.recovery.Transfer.needed(c, w, bootstrap);
+            if (transferred) {
                 phases.phase("transfer");
                 w = receive(c);
             }
+            schemaAtW = SchemaCheck.prepare(c, w, transferred, database).orElse(null);
             // after a full transfer the log may start above W - window (compacted): replay from where it starts
             from = Gsn.of(Math.min(w.value(), Math.max(Math.max(0, w.value() - certCfg.window()),
                     recovery.logStart().value() - 1)));
@@ -197,6 +201,7 @@ public final class Domain implements AutoCloseable {
             }
         });
         ddlOrder = new DdlOrder(cfg.node(), () -> cfg.postgres().connect(database, "chorus-ddl-order"));
+        ddlOrder.restartedAfter(from); // its intents ordered before the replay are unknown here: swept once live
         delivery = new Delivery(cfg.node(), database, codec, certifier, pendingLock, this::drainLocals, this::submit,
                 this::localDelivered, from, w, recorded, ddlOrder, replaySpillFile(cfg, database));
         enricher = new KeyEnricher(cfg.postgres(), database);
@@ -317,6 +322,7 @@ public final class Domain implements AutoCloseable {
             }
             transferPhase = "replayed the group log up to W=" + w + "; waiting for the capture to reach the end of the WAL";
             sync.await(Duration.ofSeconds(60));
+            checkSchema(w);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new ChorusException("interrupted while catching up", e);
@@ -347,6 +353,23 @@ public final class Domain implements AutoCloseable {
             delivery.goLive(pending);
         } finally {
             pendingLock.unlock();
+        }
+    }
+
+    /** Nothing above W is applied yet: the database must still have the group's schema at W (DESIGN §6). */
+    private void checkSchema(Gsn w) {
+        if (schemaAtW == null) {
+            return;
+        }
+        List<ChangeSet> undelivered = new ArrayList<>();
+        synchronized (startupLocals) {
+            startupLocals.stream().filter(cs -> !delivery.replayedOwn(cs.gtid())).forEach(undelivered::add);
+        }
+        try (Connection c = connect()) {
+            SchemaCheck.verify(c, schemaAtW, w, database, undelivered);
+        } catch (SQLException e) {
+            throw new ChorusException("cannot compare the schema of " + database + " with the group's at W=" + w + ": ["
+                    + e.getSQLState() + "] " + e.getMessage(), e);
         }
     }
 

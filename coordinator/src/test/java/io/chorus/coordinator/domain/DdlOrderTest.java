@@ -137,6 +137,58 @@ class DdlOrderTest {
         }
     }
 
+    @Test
+    void intentsOrderedBeforeTheirOriginsReplayAreSweptOnceTheirTransactionsEnded() throws Exception {
+        try (PgServer pg = PgServer.start("ddlsweep")) {
+            pg.createDatabase("app");
+            try (Connection c = pg.connect("app"); Statement st = c.createStatement();
+                 Connection held = pg.connect("app"); Statement hst = held.createStatement()) {
+                st.execute("SELECT pg_create_logical_replication_slot('t', 'test_decoding')");
+                c.setAutoCommit(false);
+                long aborted = xid(st);
+                c.rollback();
+                c.setAutoCommit(true);
+                held.setAutoCommit(false);
+                long running = xid(hst); // a DDL transaction that outlives the sidecar's restart
+                // node b holds node a's intents: two ordered before a's replay after its restart (GSN <= 20), one after
+                DdlOrder b = order(B);
+                Map<String, Gsn> answers = new HashMap<>();
+                b.onBarrier(A, "ddl:stale:" + aborted, Gsn.of(5), answers);
+                b.onBarrier(A, "ddl:held:" + running, Gsn.of(6), answers);
+                b.onBarrier(A, "ddl:known:" + aborted, Gsn.of(25), answers);
+                b.onBarrier(B, "ddl:mine:1", Gsn.of(30), answers);
+                assertThat(answers).as("b's intent waits behind a's").isEmpty();
+
+                DdlOrder a = new DdlOrder(A, () -> pg.connect("app"));
+                a.restartedAfter(Gsn.of(20));
+                a.releaseFinished();
+                a.releaseFinished(); // no transaction the sweep kept has ended: nothing more is sent
+                List<String> sent = messages(st);
+                assertThat(sent).as("a's sweep, keeping its transaction still in progress")
+                        .containsExactly("ddl-sweep:20:" + running);
+                assertThat(b.onBarrier(A, sent.get(0), Gsn.of(31), answers)).as("a sweep is about DDL").isTrue();
+                assertThat(b.openIntents()).extracting(DdlOrder.Intent::id).containsExactly("held", "known", "mine");
+                b.onBarrier(NodeId.of("c"), "ddl-sweep:40:", Gsn.of(32), answers);
+                assertThat(b.openIntents()).as("a sweep ends only its own node's intents")
+                        .extracting(DdlOrder.Intent::id).containsExactly("held", "known", "mine");
+
+                held.rollback();
+                a.releaseFinished();
+                sent = messages(st);
+                assertThat(sent).as("swept again once the kept transaction ended").containsExactly("ddl-sweep:20:");
+                b.onBarrier(A, sent.get(0), Gsn.of(33), answers);
+                assertThat(b.openIntents()).as("a's intent inside its replay is a's to release, as before")
+                        .extracting(DdlOrder.Intent::id).containsExactly("known", "mine");
+                b.onBarrier(A, "ddl-release:known", Gsn.of(34), answers);
+                assertThat(answers).as("b's DDL may run once the release at GSN 34 is applied")
+                        .containsOnly(Map.entry("ddl:mine:1", Gsn.of(34)));
+                a.releaseFinished();
+                assertThat(messages(st)).as("nothing more to sweep").isEmpty();
+                a.close();
+            }
+        }
+    }
+
     /** {@code <pid>:<statement start in microseconds>} of the sleeping session, once its statement runs. */
     private static String statement(PgServer pg, Connection sleeper) throws Exception {
         try (Connection c = pg.connect("app"); Statement st = c.createStatement()) {

@@ -29,7 +29,7 @@ import picocli.CommandLine.Spec;
  * {@code chorus bench}: PostgreSQL's native publication/subscription against Chorus on the same machine, in the same
  * run, with the same data and clients: TPC-B-like and insert-only; throughput and reader-side lag under full load,
  * CPU per committed transaction, and the apply rate of a backlog drained after apply was paused (native: subscription
- * disabled; Chorus: the reader's sidecar frozen). Prints a table and the ratio lines, writes CSV and a PNG.
+ * disabled; Chorus: the reader's apply held by a table lock). Prints a table and the ratio lines, writes CSV and a PNG.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmark native logical replication against Chorus (throughput, lag, CPU, backlog drain).")
@@ -237,23 +237,30 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     /**
-     * Node 2's sidecar frozen, node 1 writes for {@code backlog}, and on until the backlog is as large as native's
+     * Node 2's apply paused, node 1 writes for {@code backlog}, and on until the backlog is as large as native's
      * ({@code atLeast}; at most four times as long): a drain rate depends on the backlog's size (starting costs spread
-     * over more transactions), so both drain the same amount of work.
+     * over more transactions), so both drain the same amount of work. The pause is a transaction on node 2 that holds
+     * every table of the workloads in EXCLUSIVE mode (reads pass, writes wait): the helpers block on their first row
+     * and node 2's sidecar stays in the group, receiving and ordering as usual, like the native subscriber whose
+     * publisher keeps the WAL. (Freezing the sidecar instead, as an earlier version did, got it excluded from the
+     * group after 8 s, and the drain then timed a rejoin.)
      */
     private BenchResult.Drain chorusDrain(ChorusCluster cluster, BenchLoad w, Duration backlog, long atLeast)
             throws Exception {
-        cluster.local().pauseSidecar(2);
         long written;
-        try {
+        long t0;
+        try (Connection pause = cluster.connect(2)) {
+            pause.setAutoCommit(false);
+            String tables = Sql.one(pause, "SELECT string_agg(format('%I.%I', schemaname, tablename), ', ') "
+                    + "FROM pg_tables WHERE schemaname = 'public'");
+            try (java.sql.Statement st = pause.createStatement()) {
+                st.execute("LOCK TABLE " + tables + " IN EXCLUSIVE MODE"); // node 2 is idle: caught up before
+            }
             written = backlog(w, cluster::connect, List.of(1), backlog, atLeast, backlog.multipliedBy(4));
-        } finally {
-            cluster.local().resumeSidecar(2);
+            t0 = System.nanoTime();
+            pause.commit();
         }
-        long t0 = System.nanoTime();
         try (Connection c = cluster.connect(2)) {
-            Await.until("node2's sidecar to publish its heartbeat again after the thaw", Duration.ofSeconds(60),
-                    () -> "true".equals(Sql.one(c, "SELECT (chorus._sidecar_age() < 5)::text")));
             Sql.one(c, "SELECT chorus.sync_wait('" + catchUp.toSeconds() + " s')::text");
         }
         return new BenchResult.Drain("chorus", w.label, written, (System.nanoTime() - t0) / 1e9);

@@ -215,6 +215,14 @@ public final class Applier implements AutoCloseable {
      * @throws ChorusException on timeout (retriable; the message gives the applier's state), or when the applier
      *                         failed (the failure is the cause) or was closed
      */
+    /**
+     * Mean milliseconds per batched transaction in each phase (writing its rows, the check against racing local
+     * commits, waiting for its turn, committing) since the last call, or null when none committed; for DEBUG logs.
+     */
+    public String phases() {
+        return metrics.phases();
+    }
+
     public void awaitApplied(Gsn gsn, Duration timeout) throws InterruptedException {
         sequencer.awaitCommitted(gsn, timeout, this::state);
     }

@@ -19,8 +19,9 @@ import java.sql.Statement;
  */
 public final class ApplySchema {
     /**
-     * Idempotent DDL: the conflict log (one row per lost row change, identical on every node) and the apply progress
-     * (one row per helper origin: the highest GSN its committed transactions applied).
+     * Idempotent DDL: the conflict log (one row per lost row change, identical on every node), the apply progress
+     * (one row per helper origin: the highest GSN its committed transactions applied) and the key-value table the
+     * helpers record the schema in with every DDL changeset they apply (as the SQL surface defines it, chorus-1.sql).
      */
     public static final String CONFLICTS_DDL = """
             CREATE SCHEMA IF NOT EXISTS chorus;
@@ -39,7 +40,10 @@ public final class ApplySchema {
             CREATE TABLE IF NOT EXISTS chorus.apply_progress (
                 origin text PRIMARY KEY,
                 gsn bigint NOT NULL,
-                updated_at timestamptz NOT NULL DEFAULT now())""";
+                updated_at timestamptz NOT NULL DEFAULT now());
+            CREATE TABLE IF NOT EXISTS chorus.meta (
+                key text PRIMARY KEY,
+                value text NOT NULL)""";
 
     static final String INSERT_CONFLICT = "INSERT INTO chorus.conflicts (gsn, change_index, kind, loser_origin, "
             + "winner_gsn, winner_origin, relation, key, cause_gsn) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";

@@ -257,12 +257,16 @@ final class Helper implements Runnable {
         List<ApplyUnit> rest = b.units().subList(b.committedUnits(), b.units().size());
         b.addLateRestores(config.guard().takeLateRestores(b.next(), b.last()));
         b.executing(session.pid());
+        long t0 = System.nanoTime();
         HelperSession.WalPositions wal = new RowWriter(session, false).write(rest, b.last(), b, b.lateRestores());
+        long t1 = System.nanoTime();
         if (lateRestoresArrived(b, wal)) {
             release(b);
             return Next.RERUN;
         }
+        long t2 = System.nanoTime();
         Sequencer.Turn turn = sequencer.awaitTurn(b, true);
+        long t3 = System.nanoTime();
         if (turn != Sequencer.Turn.GO) {
             release(b);
             if (turn == Sequencer.Turn.YIELD) {
@@ -273,6 +277,12 @@ final class Helper implements Runnable {
             return turn == Sequencer.Turn.STOP ? Next.DONE : Next.RERUN;
         }
         session.commit(passesOwn(rest));
+        long t4 = System.nanoTime();
+        metrics.batched.increment();
+        metrics.writeNanos.add(t1 - t0);
+        metrics.guardNanos.add(t2 - t1);
+        metrics.turnNanos.add(t3 - t2);
+        metrics.commitNanos.add(t4 - t3);
         b.released();
         committed(b, b.last(), rest.size());
         return Next.DONE;

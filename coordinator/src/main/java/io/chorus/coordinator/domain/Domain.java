@@ -748,6 +748,11 @@ public final class Domain implements AutoCloseable {
             if (s != null) {
                 LOG.debug("latency since the origin's commit over {} s: {}", LATENCY_EVERY_MS / 1000, s);
             }
+            Applier a = applier;
+            String phases = a == null ? null : a.phases();
+            if (phases != null) {
+                LOG.debug("applier over {} s: {}", LATENCY_EVERY_MS / 1000, phases);
+            }
         }
     }
 

@@ -22,11 +22,11 @@ import org.junit.jupiter.api.Test;
  */
 @Tag("slow")
 class SchemaCheckIT {
-    private static final String SCHEMA = """
+    static final String SCHEMA = """
             CREATE TABLE items (id int PRIMARY KEY, label text NOT NULL);
             INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 100) g;
             """;
-    private static final Duration BARRIER = Duration.ofSeconds(90);
+    static final Duration BARRIER = Duration.ofSeconds(90);
 
     @Test
     void schemaChangedOutsideReplicationIsRefusedAtRestartUntilUndone() throws Exception {

@@ -26,6 +26,8 @@ import java.util.Optional;
 public final class SchemaAtWatermark {
     /** The {@code chorus.meta} key. */
     public static final String META_KEY = "schema_at_w";
+    /** The {@code chorus.meta} key of the highest GSN this node's own DDL was ordered at ({@link #noteOwnDdlOrdered}). */
+    public static final String OWN_DDL_KEY = "own_ddl_ordered";
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /**
@@ -71,6 +73,43 @@ public final class SchemaAtWatermark {
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new ChorusException("chorus.meta key " + META_KEY + " does not hold the recorded schema ("
                     + e.getOriginalMessage() + "): delete that row, and the next start records the schema again", e);
+        }
+    }
+
+    /**
+     * Notes, committed at once (the connection must be in auto-commit mode), that this node's own DDL changeset was
+     * ordered at {@code gsn}. Sync mode lets the slot forget an own changeset at its delivery, before the helper that
+     * passes it records the schema: a crash in between leaves that DDL in the database, above W, and nowhere else this
+     * node could see it at its restart but here ({@link #ownDdlOrdered}). The caller's connection must not wait for a
+     * synchronous standby (the sidecar is that standby): {@code synchronous_commit = local} makes the note durable.
+     */
+    public static void noteOwnDdlOrdered(Connection connection, Gsn gsn) throws SQLException {
+        try (PreparedStatement ps = connection.prepareStatement("INSERT INTO chorus.meta (key, value) VALUES (?, ?) "
+                + "ON CONFLICT (key) DO UPDATE SET value = excluded.value")) {
+            ps.setString(1, OWN_DDL_KEY);
+            ps.setString(2, JSON.createObjectNode().put("gsn", gsn.value()).toString());
+            ps.execute();
+        }
+    }
+
+    /** The GSN of the last {@link #noteOwnDdlOrdered noted} own DDL, or {@code Gsn.NONE}. */
+    public static Gsn ownDdlOrdered(Connection connection) throws SQLException {
+        try (PreparedStatement ps = connection.prepareStatement("SELECT value FROM chorus.meta WHERE key = ?")) {
+            ps.setString(1, OWN_DDL_KEY);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Gsn.of(JSON.readTree(rs.getString(1)).path("gsn").asLong()) : Gsn.NONE;
+            }
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new ChorusException("chorus.meta key " + OWN_DDL_KEY + " does not hold a GSN ("
+                    + e.getOriginalMessage() + "): delete that row", e);
+        }
+    }
+
+    /** Forgets the {@link #noteOwnDdlOrdered noted} own DDL (a full transfer replaces the database and its W). */
+    public static void forgetOwnDdlOrdered(Connection connection) throws SQLException {
+        try (PreparedStatement ps = connection.prepareStatement("DELETE FROM chorus.meta WHERE key = ?")) {
+            ps.setString(1, OWN_DDL_KEY);
+            ps.execute();
         }
     }
 

@@ -78,8 +78,10 @@
  * database enabled before this record existed records its current schema as W's), and changes made while the
  * sidecar runs are caught at its next start only. A joiner's missing tables are created only by a full transfer. In
  * sync mode an own changeset leaves the slot at its delivery, not its apply ({@code OwnConfirmations}): a crash
- * between the delivery of this node's own DDL and its apply leaves that DDL neither in the slot nor below W, and the
- * restart is refused naming it, although it is the group's; releasing own DDL changesets at their apply in sync mode
- * too would close that window (not done yet).
+ * between the delivery of this node's own DDL and its apply would leave that DDL neither in the slot nor below W, so
+ * the delivery first notes its GSN in {@code chorus.meta} ({@link io.chorus.schema.SchemaAtWatermark#noteOwnDdlOrdered}),
+ * and a start whose W is below the noted GSN skips the check as for undelivered own DDL. (Releasing own DDL only at
+ * its apply would deadlock: the DDL's transaction waits for that release holding its table's lock, and its apply
+ * waits for the earlier remote changes to that table.)
  */
 package io.chorus.schema;

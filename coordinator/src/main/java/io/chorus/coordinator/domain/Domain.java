@@ -109,6 +109,8 @@ public final class Domain implements AutoCloseable {
     private final List<ChangeSet> startupLocals = new ArrayList<>();
     /** The group's schema at W as recorded here, checked once the replay reached W; null: nothing to check. */
     private io.chorus.schema.SchemaAtWatermark.Recorded schemaAtW;
+    /** The GSN of this node's own DDL last noted as ordered ({@link #noteOwnDdlOrdered}), read at the start. */
+    private Gsn ownDdlOrdered = Gsn.NONE;
     private final java.util.Queue<ChangeSet> capturedLocals = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private boolean live;
     private volatile OwnConfirmations confirmations;
@@ -167,6 +169,7 @@ public final class Domain implements AutoCloseable {
                 w = receive(c);
             }
             schemaAtW = SchemaCheck.prepare(c, w, transferred, database).orElse(null);
+            ownDdlOrdered = io.chorus.schema.SchemaAtWatermark.ownDdlOrdered(c);
             // after a full transfer the log may start above W - window (compacted): replay from where it starts
             from = Gsn.of(Math.min(w.value(), Math.max(Math.max(0, w.value() - certCfg.window()),
                     recovery.logStart().value() - 1)));
@@ -366,7 +369,7 @@ public final class Domain implements AutoCloseable {
             startupLocals.stream().filter(cs -> !delivery.replayedOwn(cs.gtid())).forEach(undelivered::add);
         }
         try (Connection c = connect()) {
-            SchemaCheck.verify(c, schemaAtW, w, database, undelivered);
+            SchemaCheck.verify(c, schemaAtW, w, database, undelivered, ownDdlOrdered);
         } catch (SQLException e) {
             throw new ChorusException("cannot compare the schema of " + database + " with the group's at W=" + w + ": ["
                     + e.getSQLState() + "] " + e.getMessage(), e);
@@ -594,9 +597,30 @@ public final class Domain implements AutoCloseable {
 
     private void localDelivered(ChangeSet cs, Gsn gsn) {
         schemaChanges.localDelivered(cs.gtid().commitLsn(), gsn);
+        if (mode == NodeConfig.Mode.SYNC && gsn.isAfter(replayedUpTo) && SchemaChanges.hasDdl(cs)
+                && !noteOwnDdlOrdered(gsn)) {
+            return; // not released: the slot re-sends it after the restart that follows the failure
+        }
         confirmations.delivered(gsn, cs.gtid().commitLsn());
         synchronized (localsMonitor) {
             localsMonitor.notifyAll();
+        }
+    }
+
+    /**
+     * Sync mode releases an own changeset from the slot at its delivery ({@link OwnConfirmations}), before the helper
+     * that passes it records the schema at its GSN: for an own DDL changeset, the GSN is first noted durably, so that a
+     * restart below it knows the schema it finds is the group's ({@link SchemaCheck}). Returns false, with the domain
+     * failed, when the note could not be written (the changeset must then stay in the slot).
+     */
+    private boolean noteOwnDdlOrdered(Gsn gsn) {
+        try (Connection c = connect()) {
+            io.chorus.schema.SchemaAtWatermark.noteOwnDdlOrdered(c, gsn);
+            return true;
+        } catch (SQLException e) {
+            fail(new ChorusException("cannot note in " + database + " that this node's own DDL was ordered at GSN " + gsn
+                    + " before its slot lets go of it: [" + e.getSQLState() + "] " + e.getMessage(), e));
+            return false;
         }
     }
 

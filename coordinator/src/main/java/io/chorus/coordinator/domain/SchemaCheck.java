@@ -17,9 +17,12 @@ import org.apache.logging.log4j.Logger;
  * above W or goes ONLINE, naming every difference; the sidecar's restart back-off checks again, so undoing the change
  * is enough.
  *
- * <p>The one legitimate difference: this node's own DDL that committed after W and has not been delivered back yet
- * (the capture re-emits it from the slot): the check is skipped for that start (logged); the DDL's delivery records
- * the schema again, and the next start compares with that. Stateless.
+ * <p>The one legitimate difference: this node's own DDL that committed after W and is not applied here yet. Either it
+ * was not delivered back yet (the capture re-emits it from the slot), or — sync mode only, where the slot forgets an
+ * own changeset at its delivery ({@code OwnConfirmations}) — it was ordered above W and the node stopped before the
+ * helper passed it; the delivery noted its GSN first ({@link SchemaAtWatermark#noteOwnDdlOrdered}). Both are the
+ * group's DDL, already run here: the check is skipped for that start (logged); the DDL's apply records the schema
+ * again, and the next start compares with that. Stateless.
  */
 final class SchemaCheck {
     private static final Logger LOG = LogManager.getLogger(SchemaCheck.class);
@@ -35,6 +38,7 @@ final class SchemaCheck {
     static Optional<SchemaAtWatermark.Recorded> prepare(Connection c, Gsn w, boolean transferred, String database)
             throws SQLException {
         if (transferred) {
+            SchemaAtWatermark.forgetOwnDdlOrdered(c); // a note of the replaced database's history
             SchemaAtWatermark.record(c, w);
             return Optional.empty();
         }
@@ -49,10 +53,16 @@ final class SchemaCheck {
 
     /**
      * After the replay reached W, before anything above W is applied: refuses a changed schema (see
-     * {@link SchemaAtWatermark#requireUnchanged}) unless {@code ownUndelivered} holds DDL. Blocking.
+     * {@link SchemaAtWatermark#requireUnchanged}) unless {@code ownUndelivered} holds DDL or this node's own DDL was
+     * ordered above W ({@code ownDdlOrdered}, read at the start). Blocking.
      */
     static void verify(Connection c, SchemaAtWatermark.Recorded recorded, Gsn w, String database,
-                       List<ChangeSet> ownUndelivered) {
+                       List<ChangeSet> ownUndelivered, Gsn ownDdlOrdered) {
+        if (ownDdlOrdered.isAfter(w)) {
+            LOG.info("database {}: schema check at W={} skipped: this node's own DDL ordered at GSN {} is not applied "
+                    + "here yet (its slot let go of it at its delivery, sync mode)", database, w, ownDdlOrdered);
+            return;
+        }
         for (ChangeSet cs : ownUndelivered) {
             if (SchemaChanges.hasDdl(cs)) {
                 LOG.info("database {}: schema check at W={} skipped: this node's own DDL ({}) is not delivered yet",

@@ -99,6 +99,14 @@ public record GroupConfig(String groupName, NodeId self, UUID groupIdentity, int
                 + maxBatchRecords + ", queueCapacity=" + queueCapacity + ", createsIdentity=" + createsIdentity + "]";
     }
 
+    /**
+     * The protocol version this build speaks, the default of {@link Builder#protocolVersion} (and of the arbitrator's
+     * {@code protocol-version}): members with another one are refused at join, naming both versions.
+     * 3: the join token carries the member's history line and last GSN ({@link History}), and a refusal past a fork
+     * carries a reason code ({@link RefusalHeader}); a member of version 2 could not read the token.
+     */
+    public static final int PROTOCOL_VERSION = 3;
+
     public static Builder builder(String groupName, NodeId self, Path dataDir) {
         return new Builder(groupName, self, dataDir);
     }
@@ -109,7 +117,7 @@ public record GroupConfig(String groupName, NodeId self, UUID groupIdentity, int
         private final NodeId self;
         private final Path dataDir;
         private UUID groupIdentity;
-        private int protocolVersion = 1;
+        private int protocolVersion = PROTOCOL_VERSION;
         private Transport transport = Transport.TCP;
         private List<Member> members = List.of();
         private boolean voting = true;

@@ -19,7 +19,9 @@ final class GroupFactory {
     /** The protocol version of Chorus' log records; members with another one are refused at join. */
     // 2: the group log's entries, responses and snapshots moved to format 2 (pipelined appends), and certification
     // loses a changeset as a whole; members of version 1 decide differently and are refused at join
-    static final int PROTOCOL_VERSION = 2;
+    // 3: the join token carries the member's history line and last GSN (a forced bootstrap's fork), and a refusal
+    // past a fork carries a reason code; a member of version 2 cannot read the token. The gcs module's current version
+    static final int PROTOCOL_VERSION = GroupConfig.PROTOCOL_VERSION;
 
     private GroupFactory() {
     }

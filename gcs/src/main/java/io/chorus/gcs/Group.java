@@ -124,6 +124,10 @@ public final class Group implements AutoCloseable {
         sender.start();
         monitor.every(retention.periodMillis(), retention::check);
         monitor.every(1_000, () -> announcements.send(channel));
+        if (cfg.readmitsMembers()) {
+            Readmission readmission = new Readmission(cfg, () -> raft, this::membership);
+            monitor.every(1_000, readmission::check);
+        }
         LOG.info("joined group '{}' as {}; identity {}, {}, log applied up to GSN {}", cfg.groupName(), cfg.self(),
                 credentials.identity(), stateMachine.history(), stateMachine.appliedGsn());
     }

@@ -36,7 +36,7 @@ import java.util.UUID;
 public record GroupConfig(String groupName, NodeId self, UUID groupIdentity, int protocolVersion, Path dataDir,
                           Transport transport, List<Member> members, boolean voting, Duration appendTimeout,
                           boolean fsync, long retentionBytes, Duration retentionAge, String sharedSecret,
-                          int maxBatchRecords, int queueCapacity, boolean createsIdentity) {
+                          int maxBatchRecords, int queueCapacity, boolean createsIdentity, boolean readmitsMembers) {
 
     public GroupConfig {
         Objects.requireNonNull(self, "self");
@@ -96,7 +96,8 @@ public record GroupConfig(String groupName, NodeId self, UUID groupIdentity, int
                 + ", members=" + members + ", voting=" + voting + ", appendTimeout=" + appendTimeout
                 + ", fsync=" + fsync + ", retentionBytes=" + retentionBytes + ", retentionAge=" + retentionAge
                 + ", sharedSecret=" + (sharedSecret == null ? "none" : "****") + ", maxBatchRecords="
-                + maxBatchRecords + ", queueCapacity=" + queueCapacity + ", createsIdentity=" + createsIdentity + "]";
+                + maxBatchRecords + ", queueCapacity=" + queueCapacity + ", createsIdentity=" + createsIdentity
+                + ", readmitsMembers=" + readmitsMembers + "]";
     }
 
     /**
@@ -128,6 +129,7 @@ public record GroupConfig(String groupName, NodeId self, UUID groupIdentity, int
         private String sharedSecret;
         private int maxBatchRecords = 32;
         private int queueCapacity = 10_000;
+        private boolean readmitsMembers;
         private boolean createsIdentity = true;
 
         private Builder(String groupName, NodeId self, Path dataDir) {
@@ -162,11 +164,17 @@ public record GroupConfig(String groupName, NodeId self, UUID groupIdentity, int
         public Builder maxBatchRecords(int v) { maxBatchRecords = v; return this; }
         /** Default 10 000. */
         public Builder queueCapacity(int v) { queueCapacity = v; return this; }
+        /**
+         * Default false. When true, this member, while it leads a primary component, adds back as voters the listed
+         * members that are connected but no voters (removed by a forced bootstrap, back with a history the group
+         * accepts): {@code Readmission}. Leave it off where voters are removed on purpose.
+         */
+        public Builder readmitsMembers(boolean v) { readmitsMembers = v; return this; }
 
         public GroupConfig build() {
             return new GroupConfig(groupName, self, groupIdentity, protocolVersion, dataDir, transport, members,
                     voting, appendTimeout, fsync, retentionBytes, retentionAge, sharedSecret, maxBatchRecords,
-                    queueCapacity, createsIdentity);
+                    queueCapacity, createsIdentity, readmitsMembers);
         }
     }
 }

@@ -28,8 +28,15 @@ final class GroupFactory {
 
     static Group join(NodeConfig cfg, String groupName, UUID identity, boolean bootstrap, String database,
                       GroupListener listener, Gsn resumeAfter) {
+        return join(cfg, groupName, identity, bootstrap, database, listener, resumeAfter, null);
+    }
+
+    /** Joins presenting what the database holds beside the log ({@link Group#join(GroupConfig, GroupListener, Gsn,
+     * io.chorus.gcs.History.Held)}); null when its data is about to be replaced (a full transfer). */
+    static Group join(NodeConfig cfg, String groupName, UUID identity, boolean bootstrap, String database,
+                      GroupListener listener, Gsn resumeAfter, io.chorus.gcs.History.Held held) {
         try {
-            return Group.join(config(cfg, groupName, identity, bootstrap, database), listener, resumeAfter);
+            return Group.join(config(cfg, groupName, identity, bootstrap, database), listener, resumeAfter, held);
         } catch (IllegalArgumentException e) {
             throw new ChorusException("group configuration of " + groupName + " is invalid: " + e.getMessage(), e);
         }
@@ -61,6 +68,8 @@ final class GroupFactory {
                 .retentionAge(cfg.group().retentionAge())
                 .sharedSecret(cfg.group().secret())
                 .queueCapacity(HAND_OFF_RECORDS)
+                // voters leave only by a forced bootstrap: one that comes back with an accepted history votes again
+                .readmitsMembers(true)
                 .build();
     }
 

@@ -1,6 +1,7 @@
 package io.chorus.coordinator.domain;
 
 import io.chorus.changeset.ChorusException;
+import io.chorus.gcs.History;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -63,8 +64,38 @@ final class GroupIdentity {
         put(c, "group_identity", identity.toString());
     }
 
+    /**
+     * The group's history line the database's data belongs to ({@value #HISTORY}; {@link History#FIRST} when none was
+     * stored: a database that never saw a forced bootstrap). Presented at every join beside the log's, so that a
+     * database of an older history past a fork is refused even when its group folder was emptied.
+     */
+    static History history(Connection c) throws SQLException {
+        try {
+            return History.decode(get(c, HISTORY));
+        } catch (IllegalArgumentException e) {
+            throw new ChorusException("chorus.meta of database " + c.getCatalog() + " holds an unreadable " + HISTORY
+                    + ": " + e.getMessage() + "; delete that row and request a full transfer", e);
+        }
+    }
+
+    /**
+     * Stores the history line the database's data now belongs to, with its id and fork GSN in words for the
+     * operator ({@value #HISTORY_ID}, {@value #HISTORY_FORK_GSN}); one transaction when the connection commits.
+     */
+    static void storeHistory(Connection c, History line) throws SQLException {
+        put(c, HISTORY, line.encode());
+        put(c, HISTORY_ID, line.id().toString());
+        put(c, HISTORY_FORK_GSN, Long.toString(line.forkGsn()));
+    }
+
+    /** chorus.meta key of the stored history line (Base64, {@link History#encode}). */
+    static final String HISTORY = "group_history";
+    static final String HISTORY_ID = "group_history_id";
+    static final String HISTORY_FORK_GSN = "group_history_fork_gsn";
+
     static void forget(Connection c) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("DELETE FROM chorus.meta WHERE key IN ('group_name', 'group_identity')")) {
+        try (PreparedStatement ps = c.prepareStatement("DELETE FROM chorus.meta WHERE key IN ('group_name', "
+                + "'group_identity', '" + HISTORY + "', '" + HISTORY_ID + "', '" + HISTORY_FORK_GSN + "')")) {
             ps.execute();
         }
     }

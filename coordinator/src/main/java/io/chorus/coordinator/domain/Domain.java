@@ -867,6 +867,7 @@ public final class Domain implements AutoCloseable {
                     + "log has this node as its only voter: it restarts from it");
         }
         membershipChanged(g.membership());
+        storeHistory(g.history()); // stored by its delivery already, unless that store failed
         g.announceWatermark(appliedGsn());
         for (String token : takeOver.ddlForgets()) {
             appendRecord(LogRecord.encode(new LogRecord.Barrier(cfg.node(), token), codec));

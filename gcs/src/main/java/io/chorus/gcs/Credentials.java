@@ -25,6 +25,8 @@ final class Credentials {
     private final Supplier<History> history;
     private final LongSupplier lastGsn;
     private volatile UUID identity;
+    private volatile History.Held database;
+    private volatile byte refusalCode;
 
     Credentials(GroupConfig cfg, UUID identity, Supplier<History> history, LongSupplier lastGsn) {
         this.history = history;
@@ -51,21 +53,56 @@ final class Credentials {
         return identity;
     }
 
+    /**
+     * The line this member presents and judges others by: its copy of the log's, or its database's when that holds
+     * more ({@link History#present}; the database's line was passed at join).
+     */
     History history() {
-        return history.get();
+        return held().line();
     }
 
     long lastGsn() {
-        return lastGsn.getAsLong();
+        return held().gsn();
+    }
+
+    private History.Held held() {
+        History.Held db = database;
+        History log = history.get();
+        long logGsn = lastGsn.getAsLong();
+        if (db == null) {
+            return new History.Held(log, logGsn);
+        }
+        // diverged (checked at join, before the channel opens): the log's, which the group refuses as well
+        return History.present(log, logGsn, db.line(), db.gsn()).orElse(new History.Held(log, logGsn));
+    }
+
+    History.Held databaseHeld() {
+        return database;
+    }
+
+    /** What this member's database holds (its stored line and applied GSN); null when only the log counts. */
+    void database(History.Held db) {
+        this.database = db;
     }
 
     /**
      * Null if a member holding {@code theirs} up to {@code theirGsn} may be in one group with this member's copy of
-     * the log, else why not ({@link History#refusal}).
+     * the log, else why not and whether it is the one past the fork ({@link History#judge}).
      */
-    String historyRefusal(String node, History theirs, long theirGsn) {
-        return History.refusal(node, theirs, theirGsn, self, history(), lastGsn()).map(r -> "member " + node
-                + " was refused by " + self + " (group '" + groupName + "'): " + r).orElse(null);
+    History.Refusal historyRefusal(String node, History theirs, long theirGsn) {
+        return History.judge(node, theirs, theirGsn, self, history(), lastGsn()).map(r -> new History.Refusal(
+                "member " + node + " was refused by " + self + " (group '" + groupName + "'): " + r.text(),
+                r.joinerPastFork())).orElse(null);
+    }
+
+    /** Notes the reason code of a rejection of this member's join ({@link RefusalHeader}). */
+    void refusedWith(byte reason) {
+        this.refusalCode = reason;
+    }
+
+    /** The reason code of the last rejection of this member's join; 0 when it carried none. */
+    byte refusalCode() {
+        return refusalCode;
     }
 
     /** Adopts the group's identity if this member has none yet; returns true if it did. */

@@ -21,7 +21,7 @@ final class Deliverer implements AutoCloseable {
     private static final Logger LOG = LogManager.getLogger(Deliverer.class);
     static final long MAX_QUEUED_BYTES = 64L << 20;
 
-    private sealed interface Event permits Delivered, MembershipChanged, TransferNeeded, Stop {
+    private sealed interface Event permits Delivered, MembershipChanged, TransferNeeded, HistoryChanged, Stop {
     }
 
     private record Delivered(long gsn, NodeId origin, long seq, byte[] payload) implements Event {
@@ -31,6 +31,9 @@ final class Deliverer implements AutoCloseable {
     }
 
     private record TransferNeeded(String reason) implements Event {
+    }
+
+    private record HistoryChanged(History line) implements Event {
     }
 
     private record Stop() implements Event {
@@ -76,6 +79,14 @@ final class Deliverer implements AutoCloseable {
         reserve(payload.length);
         put(new Delivered(gsn, NodeId.of(origin), seq, payload));
         handedOff = gsn;
+    }
+
+    /**
+     * The log's history line changed (a history entry applied, or a snapshot with another line loaded): queued in log
+     * order, so the listener hears of it before any record numbered after the fork.
+     */
+    void history(History line) {
+        put(new HistoryChanged(line));
     }
 
     /** The state machine was loaded from a snapshot ending at {@code snapshotGsn}. */
@@ -177,6 +188,8 @@ final class Deliverer implements AutoCloseable {
                 delivered = d.gsn();
             } else if (e instanceof MembershipChanged m) {
                 listener.onMembership(m.membership());
+            } else if (e instanceof HistoryChanged h) {
+                listener.onHistory(h.line());
             } else if (e instanceof TransferNeeded t) {
                 listener.onFullTransferNeeded(t.reason());
             }

@@ -12,6 +12,13 @@ public final class GcsException extends ChorusException {
         TIMEOUT,
         /** This member was refused by the group (identity, protocol version, credential). */
         REFUSED,
+        /**
+         * This member was refused because its copy of the log, or its database, holds GSNs past a fork of the
+         * group's history (a forced bootstrap it missed; {@link History}): the refusing member is of the newer
+         * history. It can come back only by a full transfer, with its group data directory moved away. Told apart
+         * from {@link #REFUSED} by the refusing member ({@code RefusalHeader}), not by the message's text.
+         */
+        PAST_FORK,
         /** The group handle is closed. */
         CLOSED,
         /** The group could not be joined or an operation failed for another reason. */

@@ -60,20 +60,40 @@ public final class Group implements AutoCloseable {
      * {@code resumeAfter} (replayed from the local log first, then from the group). Blocks until the member is
      * connected (bounded by the stack's join timeout).
      *
-     * @throws GcsException REFUSED when the group refuses this member (identity, protocol version, credential), with
-     *     the reason; FAILED when the stack cannot start (e.g. the port is taken)
+     * @throws GcsException REFUSED when the group refuses this member (identity, protocol version, credential, a
+     *     history it cannot join), with the reason; PAST_FORK when this member holds GSNs past a fork of the group's
+     *     newer history; FAILED when the stack cannot start (e.g. the port is taken)
      */
     public static Group join(GroupConfig cfg, GroupListener listener, Gsn resumeAfter) {
-        LOG.info("joining group: {} (resume after GSN {})", cfg, resumeAfter);
+        return join(cfg, listener, resumeAfter, null);
+    }
+
+    /**
+     * {@link #join(GroupConfig, GroupListener, Gsn)} for a member whose data beside the log (its database) holds
+     * {@code database}: the history line it belongs to and the last GSN it applied. The member presents the newer
+     * of that and its copy of the log ({@link History#present}), so that emptying the group data directory does not
+     * pass a database of an older history off as a new member.
+     *
+     * @throws GcsException as above; REFUSED at once when the log and the database hold diverged lines
+     */
+    public static Group join(GroupConfig cfg, GroupListener listener, Gsn resumeAfter, History.Held database) {
+        LOG.info("joining group: {} (resume after GSN {}{})", cfg, resumeAfter,
+                database == null ? "" : ", database holds " + database.line() + " up to GSN " + database.gsn());
         UUID identity = IdentityFile.reconcile(cfg);
         Group g = new Group(cfg, listener, resumeAfter, identity);
+        g.credentials.database(database);
         try {
             g.start();
             return g;
         } catch (SecurityException e) {
             g.close();
             LOG.error("{}", e.getMessage());
-            throw new GcsException(GcsException.Kind.REFUSED, e.getMessage(), e);
+            GcsException.Kind kind = g.credentials.refusalCode() == RefusalHeader.PAST_FORK
+                    ? GcsException.Kind.PAST_FORK : GcsException.Kind.REFUSED;
+            throw new GcsException(kind, e.getMessage(), e);
+        } catch (GcsException e) {
+            g.close();
+            throw e;
         } catch (Exception e) {
             g.close();
             throw new GcsException(GcsException.Kind.FAILED, "cannot join group '" + cfg.groupName() + "' as "
@@ -92,6 +112,7 @@ public final class Group implements AutoCloseable {
         raft = new RaftHandle(channel, stateMachine);
         view = new MembershipView(channel, raft);
         channel.connect(cfg.groupName());
+        refuseDivergedDatabase();
         stateMachine.live();
         if (credentials.identity() == null && channel.getView().size() == 1 && cfg.createsIdentity()) {
             credentials.adopt(UUID.randomUUID());
@@ -103,8 +124,29 @@ public final class Group implements AutoCloseable {
         sender.start();
         monitor.every(retention.periodMillis(), retention::check);
         monitor.every(1_000, () -> announcements.send(channel));
+        if (cfg.readmitsMembers()) {
+            Readmission readmission = new Readmission(cfg, () -> raft, this::membership);
+            monitor.every(1_000, readmission::check);
+        }
         LOG.info("joined group '{}' as {}; identity {}, {}, log applied up to GSN {}", cfg.groupName(), cfg.self(),
                 credentials.identity(), stateMachine.history(), stateMachine.appliedGsn());
+    }
+
+    /**
+     * A database whose line diverged from its copy of the log's (a group folder of another side put in place) joins
+     * nowhere: neither can be trusted to say what the data holds. Checked once the
+     * log was read (at connect: the group cannot tell, it sees only the log's line then); the member leaves at once.
+     */
+    private void refuseDivergedDatabase() {
+        History.Held db = credentials.databaseHeld();
+        if (db != null && History.present(stateMachine.history(), stateMachine.appliedGsn(), db.line(), db.gsn())
+                .isEmpty()) {
+            throw new GcsException(GcsException.Kind.REFUSED, "member " + cfg.self() + " of group '"
+                    + cfg.groupName() + "': its database holds " + db.line() + " up to GSN " + db.gsn() + ", but its "
+                    + "group data directory " + cfg.dataDir() + " holds " + stateMachine.history() + " up to GSN "
+                    + stateMachine.appliedGsn() + ": the two histories diverged. Move that directory away and let "
+                    + "the member rejoin by a full transfer");
+        }
     }
 
     /** Stores the identity once known (adopted at join, or later through a merge). */

@@ -36,7 +36,7 @@ import java.util.UUID;
 public record GroupConfig(String groupName, NodeId self, UUID groupIdentity, int protocolVersion, Path dataDir,
                           Transport transport, List<Member> members, boolean voting, Duration appendTimeout,
                           boolean fsync, long retentionBytes, Duration retentionAge, String sharedSecret,
-                          int maxBatchRecords, int queueCapacity, boolean createsIdentity) {
+                          int maxBatchRecords, int queueCapacity, boolean createsIdentity, boolean readmitsMembers) {
 
     public GroupConfig {
         Objects.requireNonNull(self, "self");
@@ -96,8 +96,17 @@ public record GroupConfig(String groupName, NodeId self, UUID groupIdentity, int
                 + ", members=" + members + ", voting=" + voting + ", appendTimeout=" + appendTimeout
                 + ", fsync=" + fsync + ", retentionBytes=" + retentionBytes + ", retentionAge=" + retentionAge
                 + ", sharedSecret=" + (sharedSecret == null ? "none" : "****") + ", maxBatchRecords="
-                + maxBatchRecords + ", queueCapacity=" + queueCapacity + ", createsIdentity=" + createsIdentity + "]";
+                + maxBatchRecords + ", queueCapacity=" + queueCapacity + ", createsIdentity=" + createsIdentity
+                + ", readmitsMembers=" + readmitsMembers + "]";
     }
+
+    /**
+     * The protocol version this build speaks, the default of {@link Builder#protocolVersion} (and of the arbitrator's
+     * {@code protocol-version}): members with another one are refused at join, naming both versions.
+     * 3: the join token carries the member's history line and last GSN ({@link History}), and a refusal past a fork
+     * carries a reason code ({@link RefusalHeader}); a member of version 2 could not read the token.
+     */
+    public static final int PROTOCOL_VERSION = 3;
 
     public static Builder builder(String groupName, NodeId self, Path dataDir) {
         return new Builder(groupName, self, dataDir);
@@ -109,7 +118,7 @@ public record GroupConfig(String groupName, NodeId self, UUID groupIdentity, int
         private final NodeId self;
         private final Path dataDir;
         private UUID groupIdentity;
-        private int protocolVersion = 1;
+        private int protocolVersion = PROTOCOL_VERSION;
         private Transport transport = Transport.TCP;
         private List<Member> members = List.of();
         private boolean voting = true;
@@ -120,6 +129,7 @@ public record GroupConfig(String groupName, NodeId self, UUID groupIdentity, int
         private String sharedSecret;
         private int maxBatchRecords = 32;
         private int queueCapacity = 10_000;
+        private boolean readmitsMembers;
         private boolean createsIdentity = true;
 
         private Builder(String groupName, NodeId self, Path dataDir) {
@@ -154,11 +164,17 @@ public record GroupConfig(String groupName, NodeId self, UUID groupIdentity, int
         public Builder maxBatchRecords(int v) { maxBatchRecords = v; return this; }
         /** Default 10 000. */
         public Builder queueCapacity(int v) { queueCapacity = v; return this; }
+        /**
+         * Default false. When true, this member, while it leads a primary component, adds back as voters the listed
+         * members that are connected but no voters (removed by a forced bootstrap, back with a history the group
+         * accepts): {@code Readmission}. Leave it off where voters are removed on purpose.
+         */
+        public Builder readmitsMembers(boolean v) { readmitsMembers = v; return this; }
 
         public GroupConfig build() {
             return new GroupConfig(groupName, self, groupIdentity, protocolVersion, dataDir, transport, members,
                     voting, appendTimeout, fsync, retentionBytes, retentionAge, sharedSecret, maxBatchRecords,
-                    queueCapacity, createsIdentity);
+                    queueCapacity, createsIdentity, readmitsMembers);
         }
     }
 }

@@ -4,7 +4,7 @@ import io.chorus.changeset.Gsn;
 import io.chorus.changeset.NodeId;
 
 /**
- * Receives what a {@link Group} delivers. All three methods are called on one thread owned by the group (named
+ * Receives what a {@link Group} delivers. All methods are called on one thread owned by the group (named
  * {@code chorus-gcs-deliver-<node>}), never concurrently, in the order the events happened. A slow listener slows the
  * group down (the hand-off queue is bounded and never drops); a listener must not throw.
  */
@@ -30,4 +30,12 @@ public interface GroupListener {
      * point named in the reason ({@link Group#firstAvailable()}).
      */
     void onFullTransferNeeded(String reason);
+
+    /**
+     * The history line of this member's copy of the log changed: a forced bootstrap's fork was applied, or a snapshot
+     * with another line was loaded ({@link History}). Called before any record numbered after the fork is delivered,
+     * so a listener that stores the line beside its data never holds data of a history it has not stored.
+     */
+    default void onHistory(History line) {
+    }
 }

@@ -104,24 +104,95 @@ public final class History {
      */
     static Optional<String> refusal(String node, History theirs, long theirGsn, String self, History mine,
                                     long myGsn) {
+        return judge(node, theirs, theirGsn, self, mine, myGsn).map(Refusal::text);
+    }
+
+    /**
+     * A refusal by {@link #judge}: its text, and whether the joiner ({@code node}) is the one past the fork while the
+     * answering member is of the newer history. Only then may the joiner rejoin by itself with a full transfer
+     * ({@link GcsException.Kind#PAST_FORK}); when the answering member is the stale one, or the lines diverged,
+     * copying from the group would copy the wrong history.
+     */
+    record Refusal(String text, boolean joinerPastFork) {
+    }
+
+    /** {@link #refusal}, telling who is past the fork. */
+    static Optional<Refusal> judge(String node, History theirs, long theirGsn, String self, History mine,
+                                   long myGsn) {
         if (theirs.id().equals(mine.id()) && theirs.generation() == mine.generation()) {
             return Optional.empty();
         }
         if (mine.descendsFrom(theirs)) {
             long shared = mine.sharedWith(theirs);
-            return theirGsn <= shared ? Optional.empty() : Optional.of(stale(node, theirs, theirGsn, self, mine,
-                    shared, true));
+            return theirGsn <= shared ? Optional.empty() : Optional.of(new Refusal(stale(node, theirs, theirGsn,
+                    self, mine, shared, true), true));
         }
         if (theirs.descendsFrom(mine)) {
             long shared = theirs.sharedWith(mine);
-            return myGsn <= shared ? Optional.empty() : Optional.of(stale(self, mine, myGsn, node, theirs, shared,
-                    false));
+            return myGsn <= shared ? Optional.empty() : Optional.of(new Refusal(stale(self, mine, myGsn, node,
+                    theirs, shared, false), false));
         }
-        return Optional.of("member " + node + " (" + theirs + ", last GSN " + theirGsn + ") and " + self + " ("
-                + mine + ", last GSN " + myGsn + ") hold diverged histories: each side of the group was restarted by "
-                + "its own forced bootstrap, and the same GSNs carry different changesets on each side. They never "
-                + "join again: keep one side, stop the members of the other, empty their group data directories and "
-                + "let them rejoin by a full transfer");
+        return Optional.of(new Refusal("member " + node + " (" + theirs + ", last GSN " + theirGsn + ") and " + self
+                + " (" + mine + ", last GSN " + myGsn + ") hold diverged histories: each side of the group was "
+                + "restarted by its own forced bootstrap, and the same GSNs carry different changesets on each side. "
+                + "They never join again: keep one side, stop the members of the other, empty their group data "
+                + "directories and let them rejoin by a full transfer", false));
+    }
+
+    /**
+     * What a member presents at join when its database may hold more than its copy of the log (the log's folder was
+     * emptied or replaced): the newer of the two lines, with the GSN the data goes up to. {@code log} up to
+     * {@code logGsn} is the copy of the log; {@code db} up to {@code dbGsn} what the database holds (its stored line
+     * and its applied GSN). Same line: the higher GSN. One line newer: it, unless the other side holds GSNs past what
+     * the two share (then the older line with its GSN, so that the group refuses the member). Diverged lines: empty
+     * (the member must not join at all).
+     */
+    static Optional<Held> present(History log, long logGsn, History db, long dbGsn) {
+        if (log.equals(db)) {
+            return Optional.of(new Held(log, Math.max(logGsn, dbGsn)));
+        }
+        if (log.descendsFrom(db)) {
+            return Optional.of(dbGsn <= log.sharedWith(db) ? new Held(log, logGsn) : new Held(db, dbGsn));
+        }
+        if (db.descendsFrom(log)) {
+            return Optional.of(logGsn <= db.sharedWith(log) ? new Held(db, Math.max(dbGsn, logGsn))
+                    : new Held(log, logGsn));
+        }
+        return Optional.empty();
+    }
+
+    /** A history line and the last GSN held of it (by a copy of the log, or a database). */
+    public record Held(History line, long gsn) {
+    }
+
+    /** The line as text for storage beside the data (Base64 of {@link #writeTo}); {@link #decode} reads it. */
+    public String encode() {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream(size());
+        try (java.io.DataOutputStream out = new java.io.DataOutputStream(bytes)) {
+            writeTo(out);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return java.util.Base64.getEncoder().encodeToString(bytes.toByteArray());
+    }
+
+    /** Reads {@link #encode}'s text; null or empty reads as {@link #FIRST}. */
+    public static History decode(String text) {
+        if (text == null || text.isEmpty()) {
+            return FIRST;
+        }
+        try (java.io.DataInputStream in = new java.io.DataInputStream(new java.io.ByteArrayInputStream(
+                java.util.Base64.getDecoder().decode(text)))) {
+            return readFrom(in);
+        } catch (IOException | IllegalArgumentException e) {
+            throw new IllegalArgumentException("stored history line '" + text + "' is not readable: " + e.getMessage(),
+                    e);
+        }
+    }
+
+    /** The last fork's GSN (the last GSN kept from the history before it); 0 for the first history. */
+    public long forkGsn() {
+        return forks.isEmpty() ? 0 : forks.get(forks.size() - 1).forkGsn();
     }
 
     private static String stale(String old, History oldLine, long oldGsn, String other, History newLine, long shared,

@@ -27,6 +27,7 @@ public final class JoinGuard extends AUTH {
 
     static {
         ClassConfigurator.addProtocol(PROTOCOL_ID, JoinGuard.class);
+        RefusalHeader.register();
     }
     private Credentials credentials;
     /** The encryption protocol above this one, if any: refusals travel below it, unencrypted. */
@@ -88,6 +89,9 @@ public final class JoinGuard extends AUTH {
      */
     @Override
     public Object up(Message msg) {
+        if (isCodedRefusal(msg)) {
+            return gms().up(msg);
+        }
         if (isUnencryptedJoinResponse(msg)) {
             LOG.debug("join response without encryption from {}: handing it to GMS", msg.getSrc());
             return gms().up(msg);
@@ -99,7 +103,7 @@ public final class JoinGuard extends AUTH {
     public void up(MessageBatch batch) {
         for (java.util.Iterator<Message> it = batch.iterator(); it.hasNext(); ) {
             Message msg = it.next();
-            if (isUnencryptedJoinResponse(msg)) {
+            if (isCodedRefusal(msg) || isUnencryptedJoinResponse(msg)) {
                 it.remove();
                 gms().up(msg);
             }
@@ -118,6 +122,29 @@ public final class JoinGuard extends AUTH {
             throw new IllegalStateException("no GMS above JoinGuard in the stack of " + credentials.self());
         }
         return p;
+    }
+
+    /**
+     * A join rejection with a reason code ({@link RefusalHeader}, under this protocol's id where a response's token
+     * would be: a rejection carries none): the code is noted in the credentials for {@link Group#join} before GMS
+     * fails the join with the text.
+     */
+    private boolean isCodedRefusal(Message msg) {
+        GMS.GmsHeader h = getGMSHeader(msg);
+        if (h == null || h.getType() != GMS.GmsHeader.JOIN_RSP || !(msg.getHeader(id) instanceof RefusalHeader r)) {
+            return false;
+        }
+        credentials.refusedWith(r.reason());
+        return true;
+    }
+
+    /** A join rejection that carries its reason as a code ({@link RefusalHeader}) beside the text. */
+    private void sendCodedRejection(org.jgroups.Address dest, String text, byte reason) {
+        Message msg = new org.jgroups.BytesMessage(dest)
+                .putHeader(GMS_ID, new GMS.GmsHeader(GMS.GmsHeader.JOIN_RSP))
+                .setArray(GMS.marshal(new org.jgroups.protocols.pbcast.JoinRsp(text)));
+        msg.putHeader(id, new RefusalHeader(reason));
+        down_prot.down(msg);
     }
 
     private boolean isUnencryptedJoinResponse(Message msg) {
@@ -145,7 +172,13 @@ public final class JoinGuard extends AUTH {
         }
         String refusal = credentials.refusal(t.nodeId(), t.identity(), t.protocolVersion(), t.proof());
         if (refusal == null) {
-            refusal = credentials.historyRefusal(t.nodeId(), t.history(), t.lastGsn());
+            History.Refusal h = credentials.historyRefusal(t.nodeId(), t.history(), t.lastGsn());
+            if (h != null && h.joinerPastFork() && type != GMS.GmsHeader.MERGE_REQ) {
+                LOG.warn("{}", h.text());
+                sendCodedRejection(msg.getSrc(), h.text(), RefusalHeader.PAST_FORK);
+                return false;
+            }
+            refusal = h == null ? null : h.text();
         }
         if (refusal == null) {
             if (credentials.adopt(t.identity())) {

@@ -15,6 +15,8 @@ import org.jgroups.auth.AuthToken;
  * from the wire only carry fields. The decision is made by {@link JoinGuard}, which can say why it refuses.
  */
 public final class JoinToken extends AuthToken {
+    /** The protocol version from which a token carries the history line and last GSN. */
+    static final int HISTORY_SINCE = 3;
     private String nodeId = "";
     private String identity = "";
     private int protocolVersion;
@@ -38,7 +40,8 @@ public final class JoinToken extends AuthToken {
 
     @Override
     public int size() {
-        return 2 + nodeId.length() * 3 + 2 + identity.length() * 3 + 4 + 4 + proof.length + history.size() + 8;
+        return 2 + nodeId.length() * 3 + 2 + identity.length() * 3 + 4 + 4 + proof.length
+                + (protocolVersion >= HISTORY_SINCE || local != null ? history.size() + 8 : 0);
     }
 
     /** Never called: {@link JoinGuard} decides (with a reason); kept strict in case a plain AUTH uses it. */
@@ -64,8 +67,10 @@ public final class JoinToken extends AuthToken {
         out.writeInt(protocolVersion);
         out.writeInt(proof.length);
         out.write(proof);
-        history.writeTo(out);
-        out.writeLong(lastGsn);
+        if (protocolVersion >= HISTORY_SINCE) {
+            history.writeTo(out);
+            out.writeLong(lastGsn);
+        }
     }
 
     @Override
@@ -79,8 +84,9 @@ public final class JoinToken extends AuthToken {
         }
         proof = new byte[n];
         in.readFully(proof);
-        history = History.readFrom(in);
-        lastGsn = in.readLong();
+        // an older member's token ends here: read as much, so that its join is refused for its version, by name
+        history = protocolVersion >= HISTORY_SINCE ? History.readFrom(in) : History.FIRST;
+        lastGsn = protocolVersion >= HISTORY_SINCE ? in.readLong() : 0;
     }
 
     String nodeId() {

@@ -70,6 +70,7 @@ final class LogStateMachine implements StateMachine {
         }
         history = history.then(new History.Fork(h.id(), h.by(), h.term(), agreed, lastGsn));
         LOG.info("the log starts {} (records up to GSN {} shared with the history before)", history, agreed);
+        deliverer.history(history);
     }
 
     /** The answer to an entry applied before: cached, or (applied long ago) 0 = GSN unknown for each record. */
@@ -109,7 +110,11 @@ final class LogStateMachine implements StateMachine {
         }
         lastGsn = in.readLong();
         origins.readFrom(in, Math.min(version, 2));
+        History before = history;
         history = version >= 3 ? History.readFrom(in) : History.FIRST;
+        if (!history.equals(before)) {
+            deliverer.history(history);
+        }
         snapshotGsn = lastGsn;
         appliedGsn = lastGsn;
         LOG.info("state machine loaded from a snapshot ending at GSN {}", lastGsn);

@@ -82,7 +82,15 @@
  * the fix. Lines that diverged (forced bootstraps on both sides of a split) are refused both ways. The check is only
  * as good as the answering member's copy: a member that still lags in the old history at or below the agreed GSN
  * cannot tell a stale member of that history from a current one, so the forced member's added-back voters should
- * catch up before the removed ones are started again.
+ * catch up before the removed ones are started again. When the joiner is the one past the fork, the rejection carries
+ * a reason code ({@code RefusalHeader}) and the join fails with {@link io.chorus.gcs.GcsException.Kind#PAST_FORK}:
+ * the caller may act on it (the sidecar copies the group's data); a stale answering member or diverged lines stay
+ * {@code REFUSED}. A member whose data beside the log holds more (a database with a stored line and applied GSN,
+ * passed to {@code Group.join}) presents the newer of the two ({@code History.present}), so emptying its group data
+ * directory does not hide old data; {@code GroupListener.onHistory} tells the caller of each new line in log order,
+ * before any record numbered after the fork, for it to store. With {@code readmitsMembers} the leader adds back
+ * configured members that connect but are no voters ({@code Readmission}): a removed member that came back with an
+ * accepted history. The token's history fields exist from protocol version 3 on.
  *
  * <p><b>Joining.</b> {@code JoinGuard} (AUTH with reasons) checks group identity, protocol version and, with a
  * shared secret, an HMAC proof of it on every join and merge; a refusal says which check failed and what each side

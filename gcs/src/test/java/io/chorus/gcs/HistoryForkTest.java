@@ -88,7 +88,17 @@ class HistoryForkTest {
                     .hasMessageContaining("may hold GSNs 11..15 that history 1 (" + forked.id() + ") does not have")
                     .hasMessageContaining("stop n3, empty its group data directory and let it rejoin by a full "
                             + "transfer")
-                    .extracting(e -> ((GcsException) e).kind()).isEqualTo(GcsException.Kind.REFUSED);
+                    .extracting(e -> ((GcsException) e).kind()).as("the reason code the group sent")
+                    .isEqualTo(GcsException.Kind.PAST_FORK);
+            assertThat(c.groups).doesNotContainKey(id(3));
+
+            // C with its group folder moved away but its database still at GSN 15 of history 0: refused alike
+            java.nio.file.Path old = c.config(id(3)).dataDir();
+            java.nio.file.Files.move(old, old.resolveSibling("n3.moved"));
+            assertThatThrownBy(() -> c.start(id(3), Gsn.of(15), new History.Held(History.FIRST, 15)))
+                    .isInstanceOf(GcsException.class)
+                    .hasMessageContaining("member n3 holds history 0 (the group's first) up to GSN 15")
+                    .extracting(e -> ((GcsException) e).kind()).isEqualTo(GcsException.Kind.PAST_FORK);
             assertThat(c.groups).doesNotContainKey(id(3));
             assertThat(a.membership().present()).containsExactly(id(1), id(2));
             assertThat(a.appliedGsn()).isEqualTo(Gsn.of(11));

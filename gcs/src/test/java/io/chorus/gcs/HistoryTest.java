@@ -113,4 +113,38 @@ class HistoryTest {
             d.close();
         }
     }
+
+    @Test
+    void onlyAJoinerPastTheForkIsToldItMayRejoinByItself() {
+        assertThat(History.judge("n3", History.FIRST, 11, "n1", H1, 40)).get()
+                .extracting(History.Refusal::joinerPastFork).isEqualTo(true);
+        assertThat(History.judge("n3", H1, 40, "n1", History.FIRST, 11)).as("the answering member is the stale one")
+                .get().extracting(History.Refusal::joinerPastFork).isEqualTo(false);
+        History other = History.FIRST.then(new History.Fork(new UUID(3, 3), NodeId.of("n4"), 8, 10, 10));
+        assertThat(History.judge("n3", other, 20, "n1", H1, 40)).as("diverged").get()
+                .extracting(History.Refusal::joinerPastFork).isEqualTo(false);
+    }
+
+    @Test
+    void aMemberPresentsWhatItsDatabaseHoldsWhenItsLogHoldsLess() {
+        assertThat(History.present(History.FIRST, 0, History.FIRST, 15)).as("group folder emptied")
+                .contains(new History.Held(History.FIRST, 15));
+        assertThat(History.present(History.FIRST, 0, H1, 40)).as("emptied, database of the newer history")
+                .contains(new History.Held(H1, 40));
+        assertThat(History.present(H1, 40, History.FIRST, 10)).as("database a prefix of the log's history")
+                .contains(new History.Held(H1, 40));
+        assertThat(History.present(H1, 40, History.FIRST, 11)).as("database past the fork the log has")
+                .contains(new History.Held(History.FIRST, 11));
+        assertThat(History.present(H1, 5, H1, 40)).contains(new History.Held(H1, 40));
+        History other = History.FIRST.then(new History.Fork(new UUID(3, 3), NodeId.of("n4"), 8, 10, 10));
+        assertThat(History.present(other, 20, H1, 40)).as("diverged").isEmpty();
+    }
+
+    @Test
+    void aLineStoredAsTextReadsBack() {
+        assertThat(History.decode(H2.encode())).isEqualTo(H2);
+        assertThat(History.decode(null)).isEqualTo(History.FIRST);
+        assertThat(History.decode(History.FIRST.encode())).isEqualTo(History.FIRST);
+        assertThat(H2.forkGsn()).isEqualTo(30);
+    }
 }

@@ -62,7 +62,7 @@ class RefusalTest {
     void anotherProtocolVersionIsRefused() throws Exception {
         GcsException e = refusal(Transport.IN_JVM, b -> b, b -> b.protocolVersion(2));
         assertThat(e.kind()).isEqualTo(GcsException.Kind.REFUSED);
-        assertThat(e).hasMessageContaining("protocol version differs: n3 speaks version 2, the group speaks version 1");
+        assertThat(e).hasMessageContaining("protocol version differs: n3 speaks version 2, the group speaks version 3");
     }
 
     @Test

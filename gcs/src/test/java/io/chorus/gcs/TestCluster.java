@@ -65,8 +65,13 @@ final class TestCluster implements AutoCloseable {
     }
 
     Group start(NodeId id, Gsn resumeAfter) {
+        return start(id, resumeAfter, null);
+    }
+
+    /** Starts a member whose database holds {@code database} beside its log (null: only the log counts). */
+    Group start(NodeId id, Gsn resumeAfter, History.Held database) {
         RecordingListener l = new RecordingListener();
-        Group g = Group.join(config(id), l, resumeAfter);
+        Group g = Group.join(config(id), l, resumeAfter, database);
         groups.put(id, g);
         listeners.put(id, l);
         return g;

@@ -23,7 +23,8 @@ public final class ArbitratorCommand implements Callable<Integer> {
     @Option(names = "--members", description = "id=host:port,... (all members, this one included)") String members;
     @Option(names = "--data-dir", description = "where the log is kept") String dataDir;
     @Option(names = "--identity", description = "group identity (default: adopt the group's)") String identity;
-    @Option(names = "--protocol-version", description = "default 1") String protocolVersion;
+    @Option(names = "--protocol-version", description = "default: this build's, "
+            + io.chorus.gcs.GroupConfig.PROTOCOL_VERSION + " (every member must speak the same)") String protocolVersion;
     @Option(names = "--secret-file", description = "file holding the shared secret") String secretFile;
     @Option(names = "--no-fsync", description = "do not force the log to disk (tests only)") boolean noFsync;
 

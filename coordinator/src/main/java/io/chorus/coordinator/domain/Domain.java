@@ -21,6 +21,7 @@ import io.chorus.coordinator.config.NodeConfig;
 import io.chorus.coordinator.pending.PendingTracker;
 import io.chorus.gcs.Group;
 import io.chorus.gcs.GroupListener;
+import io.chorus.gcs.History;
 import io.chorus.gcs.Membership;
 import io.chorus.schema.ReplicaIdentityPolicy;
 import java.sql.Connection;
@@ -96,6 +97,8 @@ public final class Domain implements AutoCloseable {
     private KeyEnricher enricher;
     private PendingTracker pending;
     private UUID identity;
+    /** The history line the database's data belongs to (chorus.meta); {@link History#FIRST} when none was stored. */
+    private volatile History storedHistory = History.FIRST;
     private CaptureSync sync;
     private final SchemaChanges schemaChanges = new SchemaChanges();
     private DdlOrder ddlOrder;
@@ -214,13 +217,16 @@ public final class Domain implements AutoCloseable {
         phases.phase("join");
         UUID known = identity;
         GroupListener listener = groupListener();
+        // what the data holds, presented beside the log: a group folder moved away does not hide an older history
+        History.Held held = new History.Held(storedHistory, w.value());
         joining = new BackgroundJoin(database, () -> {
             try {
                 // after a full transfer the domain takes over the transfer's membership (it does not join again)
                 Group handed = recovery.takeTransferMembership(listener, from);
-                return handed != null ? handed : GroupFactory.join(cfg, groupName, known, bootstrap, database, listener, from);
+                return handed != null ? handed
+                        : GroupFactory.join(cfg, groupName, known, bootstrap, database, listener, from, held);
             } catch (io.chorus.gcs.GcsException e) {
-                throw GroupIdentity.refused(database, groupName, known, GroupFactory.dir(cfg, database), e);
+                throw refused(known, e);
             }
         });
         state = DomainState.CATCHING_UP; // replaying this member's log while the join runs
@@ -266,7 +272,45 @@ public final class Domain implements AutoCloseable {
             state = group.isPrimary() ? DomainState.ONLINE : DomainState.NON_PRIMARY;
         }
         storeAdoptedIdentity();
+        storeHistory(joined.history());
         LOG.info("domain {} {} in group {} (W={}, replayed from {})", database, state, groupName, w, from);
+    }
+
+    /**
+     * A refused join: past a fork of the group's history, the domain stops to rejoin by a full transfer
+     * ({@link PastFork}); any other refusal stops it with the refusal and what to do ({@link GroupIdentity#refused}).
+     */
+    private ChorusException refused(UUID known, io.chorus.gcs.GcsException e) {
+        java.nio.file.Path dir = GroupFactory.dir(cfg, database);
+        if (e.kind() != io.chorus.gcs.GcsException.Kind.PAST_FORK) {
+            return GroupIdentity.refused(database, groupName, known, dir, e);
+        }
+        try (Connection c = connect()) {
+            return PastFork.rejoin(c, database, groupName, dir, e);
+        } catch (SQLException ex) {
+            return new ChorusException(GroupIdentity.refused(database, groupName, known, dir, e).getMessage()
+                    + " (the full transfer could not be marked by itself: [" + ex.getSQLState() + "] "
+                    + ex.getMessage() + ")", e);
+        }
+    }
+
+    /**
+     * Stores the history line the database's data belongs to, once it changes (called in log order, before any GSN
+     * after a fork is applied). A failed store is logged: the next join may then take the data for the older
+     * history and copy it again, which is safe.
+     */
+    private void storeHistory(History line) {
+        if (line == null || line.equals(storedHistory)) {
+            return;
+        }
+        try (Connection c = connect()) {
+            GroupIdentity.storeHistory(c, line);
+            storedHistory = line;
+            LOG.info("database {}: its data now belongs to {} (stored in chorus.meta)", database, line);
+        } catch (SQLException e) {
+            LOG.warn("could not store {} in chorus.meta of {}: [{}] {}", line, database, e.getSQLState(),
+                    e.getMessage());
+        }
     }
 
     /** The records captured before the join (commits, barriers) go first, in capture order. */
@@ -486,6 +530,11 @@ public final class Domain implements AutoCloseable {
             }
 
             @Override
+            public void onHistory(History line) {
+                storeHistory(line);
+            }
+
+            @Override
             public void onFullTransferNeeded(String reason) {
                 String recorded = markTransferNeeded(reason);
                 io.chorus.recovery.TransferNeededException e = new io.chorus.recovery.TransferNeededException(
@@ -519,6 +568,7 @@ public final class Domain implements AutoCloseable {
         io.chorus.recovery.TransferHold.install(c, Duration.ofSeconds(30));
         SequencePolicy.apply(c, sequenceSlot());
         identity = GroupIdentity.resolve(c, groupName, bootstrap);
+        storedHistory = GroupIdentity.history(c);
         ApplySchema.ensure(c);
         return ApplyProgress.readWatermark(c, helperPrefix);
     }
@@ -636,6 +686,7 @@ public final class Domain implements AutoCloseable {
                 Duration.ofSeconds(30));
         int saved = RejoinPreparation.saveAndReset(captureConfig(), captureStateDir(cfg, database),
                 app -> cfg.postgres().connect(database, app), reason == null ? "full transfer" : reason, Duration.ofMinutes(2));
+        java.nio.file.Path movedAside = PastFork.moveAside(c, database); // after the save: a failed save moves nothing
         long[] lastLog = {0};
         Gsn w = recovery.receive(groupName, identity, helperPrefix, p -> {
             transferPhase = p.describe();
@@ -645,10 +696,17 @@ public final class Domain implements AutoCloseable {
             }
         });
         transferPhase = null;
+        storeHistory(recovery.history()); // the copied data is of the group's history, before any join presents it
         int ordered = RejoinPreparation.dropOrdered(c, recovery.ownOrdered());
         if (saved > ordered) {
             lastError = (saved - ordered) + " local transaction(s) that the group never ordered were saved in "
                     + "chorus.saved_commits before the full transfer: review and replay them";
+        }
+        if (movedAside != null) {
+            lastError = "rejoined group " + groupName + " by a full transfer (" + reason + "); the old group folder "
+                    + "was moved to " + movedAside + "; " + Math.max(0, saved - ordered) + " undelivered local "
+                    + "transaction(s) were saved in chorus.saved_commits: review and replay them";
+            LOG.info("database {}: {}", database, lastError);
         }
         LOG.info("{} saved local transaction(s) had been ordered by the group (highest commit LSN of {} delivered: {}) "
                 + "and were removed from chorus.saved_commits; {} kept", ordered, cfg.node(), recovery.ownOrdered(),
@@ -880,6 +938,7 @@ public final class Domain implements AutoCloseable {
                     + "log has this node as its only voter: it restarts from it");
         }
         membershipChanged(g.membership());
+        storeHistory(g.history()); // stored by its delivery already, unless that store failed
         g.announceWatermark(appliedGsn());
         for (String token : takeOver.ddlForgets()) {
             appendRecord(LogRecord.encode(new LogRecord.Barrier(cfg.node(), token), codec));

@@ -42,6 +42,7 @@ final class DomainRecovery implements AutoCloseable {
     private final DeliveryGate gate = new DeliveryGate();
     private volatile Donor donor;
     private volatile Gsn logStart = Gsn.NONE;
+    private volatile io.chorus.gcs.History history;
     private volatile long ownOrderedSeq;
     private volatile Group transferMembership;
     private volatile HandOverListener handOver;
@@ -100,6 +101,7 @@ final class DomainRecovery implements AutoCloseable {
                 }
             }, OFFER_TIMEOUT, TRANSFER_ATTEMPTS).gsn();
             logStart = group.firstAvailable();
+            history = group.history();
             ownOrderedSeq = group.lastDeliveredSeq(cfg.node());
             transferMembership = group;
             handOver = listener;
@@ -175,6 +177,11 @@ final class DomainRecovery implements AutoCloseable {
      */
     Gsn logStart() {
         return logStart;
+    }
+
+    /** The history line of the group's log when the last transfer ended (null before one): the copied data's. */
+    io.chorus.gcs.History history() {
+        return history;
     }
 
     /**

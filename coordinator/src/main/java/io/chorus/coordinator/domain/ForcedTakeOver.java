@@ -71,6 +71,11 @@ final class ForcedTakeOver {
             public void onFullTransferNeeded(String reason) {
                 listener.onFullTransferNeeded(reason);
             }
+
+            @Override
+            public void onHistory(io.chorus.gcs.History line) {
+                listener.onHistory(line); // the history this bootstrap starts: the database stores it
+            }
         }, resumeAfter);
     }
 

@@ -19,15 +19,24 @@ final class GroupFactory {
     /** The protocol version of Chorus' log records; members with another one are refused at join. */
     // 2: the group log's entries, responses and snapshots moved to format 2 (pipelined appends), and certification
     // loses a changeset as a whole; members of version 1 decide differently and are refused at join
-    static final int PROTOCOL_VERSION = 2;
+    // 3: the join token carries the member's history line and last GSN (a forced bootstrap's fork), and a refusal
+    // past a fork carries a reason code; a member of version 2 cannot read the token. The gcs module's current version
+    static final int PROTOCOL_VERSION = GroupConfig.PROTOCOL_VERSION;
 
     private GroupFactory() {
     }
 
     static Group join(NodeConfig cfg, String groupName, UUID identity, boolean bootstrap, String database,
                       GroupListener listener, Gsn resumeAfter) {
+        return join(cfg, groupName, identity, bootstrap, database, listener, resumeAfter, null);
+    }
+
+    /** Joins presenting what the database holds beside the log ({@link Group#join(GroupConfig, GroupListener, Gsn,
+     * io.chorus.gcs.History.Held)}); null when its data is about to be replaced (a full transfer). */
+    static Group join(NodeConfig cfg, String groupName, UUID identity, boolean bootstrap, String database,
+                      GroupListener listener, Gsn resumeAfter, io.chorus.gcs.History.Held held) {
         try {
-            return Group.join(config(cfg, groupName, identity, bootstrap, database), listener, resumeAfter);
+            return Group.join(config(cfg, groupName, identity, bootstrap, database), listener, resumeAfter, held);
         } catch (IllegalArgumentException e) {
             throw new ChorusException("group configuration of " + groupName + " is invalid: " + e.getMessage(), e);
         }
@@ -59,6 +68,8 @@ final class GroupFactory {
                 .retentionAge(cfg.group().retentionAge())
                 .sharedSecret(cfg.group().secret())
                 .queueCapacity(HAND_OFF_RECORDS)
+                // voters leave only by a forced bootstrap: one that comes back with an accepted history votes again
+                .readmitsMembers(true)
                 .build();
     }
 

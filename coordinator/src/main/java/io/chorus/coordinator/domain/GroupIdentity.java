@@ -1,6 +1,7 @@
 package io.chorus.coordinator.domain;
 
 import io.chorus.changeset.ChorusException;
+import io.chorus.gcs.History;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -38,10 +39,10 @@ final class GroupIdentity {
 
     /**
      * The refusal of a join, told from the database's side: which group identity the database belongs to, the
-     * group's refusal (which names the group's identity, or the group's history and the fork this node's log is
-     * past), and how to bring the database back: for another identity, move it into this group; for a history past
-     * a forced bootstrap's fork, rejoin by a full transfer with the group's log folder {@code groupDir} moved away
-     * (its undelivered local commits are saved in {@code chorus.saved_commits} before the copy).
+     * group's refusal (which names the group's identity, or histories this node cannot join with), and how to bring
+     * the database back: for another identity, move it into this group; for diverged histories, rejoin the nodes of
+     * the side not kept by a full transfer with the group's log folder {@code groupDir} moved away. A node past a
+     * fork ({@code PAST_FORK}) does not get here: {@link PastFork} copies it by itself.
      */
     static ChorusException refused(String database, String groupName, UUID stored, Path groupDir,
                                    io.chorus.gcs.GcsException e) {
@@ -53,18 +54,50 @@ final class GroupIdentity {
                 + ". If the refusal names another group identity, this database holds another group's history; to make "
                 + "it a member of " + groupName + " with the group's data (its own rows are replaced): SELECT "
                 + "chorus.disable(); SELECT chorus.request_full_transfer(); SELECT chorus.enable('" + groupName + "');"
-                + " If it names a forced bootstrap's fork, this node's log and database hold the group's old history: "
-                + "SELECT chorus.request_full_transfer(); then stop this node's sidecar, move " + groupDir + " away "
-                + "and start the sidecar: it rejoins by a full transfer (its rows are replaced, its undelivered local "
-                + "commits are saved in chorus.saved_commits first)", e);
+                + " If it names diverged histories (a forced bootstrap on each side), keep one side; on each node of the "
+                + "other: SELECT chorus.request_full_transfer(); then stop its sidecar, move " + groupDir + " away and "
+                + "start the sidecar: it rejoins by a full transfer (its rows are replaced, its undelivered local "
+                + "commits are saved in chorus.saved_commits first). If it says the answering member holds the old "
+                + "data, this node is of the newer history: start it again once a member of that history leads the "
+                + "group (a node past a fork is copied by itself, without this message)", e);
     }
 
     static void store(Connection c, UUID identity) throws SQLException {
         put(c, "group_identity", identity.toString());
     }
 
+    /**
+     * The group's history line the database's data belongs to ({@value #HISTORY}; {@link History#FIRST} when none was
+     * stored: a database that never saw a forced bootstrap). Presented at every join beside the log's, so that a
+     * database of an older history past a fork is refused even when its group folder was emptied.
+     */
+    static History history(Connection c) throws SQLException {
+        try {
+            return History.decode(get(c, HISTORY));
+        } catch (IllegalArgumentException e) {
+            throw new ChorusException("chorus.meta of database " + c.getCatalog() + " holds an unreadable " + HISTORY
+                    + ": " + e.getMessage() + "; delete that row and request a full transfer", e);
+        }
+    }
+
+    /**
+     * Stores the history line the database's data now belongs to, with its id and fork GSN in words for the
+     * operator ({@value #HISTORY_ID}, {@value #HISTORY_FORK_GSN}); one transaction when the connection commits.
+     */
+    static void storeHistory(Connection c, History line) throws SQLException {
+        put(c, HISTORY, line.encode());
+        put(c, HISTORY_ID, line.id().toString());
+        put(c, HISTORY_FORK_GSN, Long.toString(line.forkGsn()));
+    }
+
+    /** chorus.meta key of the stored history line (Base64, {@link History#encode}). */
+    static final String HISTORY = "group_history";
+    static final String HISTORY_ID = "group_history_id";
+    static final String HISTORY_FORK_GSN = "group_history_fork_gsn";
+
     static void forget(Connection c) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("DELETE FROM chorus.meta WHERE key IN ('group_name', 'group_identity')")) {
+        try (PreparedStatement ps = c.prepareStatement("DELETE FROM chorus.meta WHERE key IN ('group_name', "
+                + "'group_identity', '" + HISTORY + "', '" + HISTORY_ID + "', '" + HISTORY_FORK_GSN + "')")) {
             ps.execute();
         }
     }

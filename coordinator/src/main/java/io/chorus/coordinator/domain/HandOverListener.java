@@ -75,6 +75,16 @@ final class HandOverListener implements GroupListener {
         view.accept(m);
     }
 
+    /** After the hand-over only: before, the transfer's end stores the line its copied data belongs to. */
+    @Override
+    public void onHistory(io.chorus.gcs.History line) {
+        synchronized (lock) {
+            if (target != null) {
+                target.onHistory(line);
+            }
+        }
+    }
+
     @Override
     public void onFullTransferNeeded(String reason) {
         synchronized (lock) {

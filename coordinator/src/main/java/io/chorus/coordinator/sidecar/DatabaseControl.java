@@ -246,8 +246,9 @@ final class DatabaseControl implements AutoCloseable {
                 startError = e.getMessage() == null ? e.toString() : e.getMessage();
                 LOG.error("enable of {} in group {} failed in phase {}: {}", database, group, phase, startError);
                 d.close();
-                if (requestId == 0 && domain == d) {
-                    scheduleRestart(d, group, mode, "it failed to rejoin in phase " + phase);
+                String why = RestartSchedule.reasonToRestart(e);
+                if ((requestId == 0 || why != null) && domain == d) { // a needed transfer runs whoever started it
+                    scheduleRestart(d, group, mode, why != null ? why : "it failed to rejoin in phase " + phase);
                 }
             }
         });

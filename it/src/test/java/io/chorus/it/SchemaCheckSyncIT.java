@@ -21,15 +21,12 @@ import org.junit.jupiter.api.Test;
  * back ONLINE by itself (it used to be refused at every back-off retry, naming the new column), then apply what the
  * group wrote meanwhile, with the same schema and rows as the others.
  *
- * <p>known-race: the schema check now expects the DDL (log: "schema check at W=0 skipped: this node's own DDL ordered
- * at GSN 2 is not applied here yet"), but the restart then fails on the same window for every own changeset, DDL or
- * not: "own changeset node1:... delivered at GSN 2 but the oldest pending changeset is none" (PendingTracker) — the
- * own changesets released from the slot at their delivery come back from the log above W unknown to the pending rows
- * ({@code OwnConfirmations}), and every back-off retry fails the same way. Run it with
- * {@code -Dit.excludedGroups=none -Dgroups=known-race}.
+ * <p>The restart also gets back, as pending changesets, the own changesets released from the slot at their delivery
+ * above W (the DDL and the insert after it): without them every back-off retry failed with "own changeset node1:...
+ * delivered at GSN 2 but the oldest pending changeset is none" (PendingTracker). They come from the sidecar's durable
+ * copy ({@code OwnReleases}), so the log says how many were taken.
  */
 @Tag("slow")
-@Tag("known-race")
 class SchemaCheckSyncIT {
     private static final String SCHEMA = SchemaCheckIT.SCHEMA;
     private static final Duration BARRIER = SchemaCheckIT.BARRIER;
@@ -70,7 +67,9 @@ class SchemaCheckSyncIT {
             cluster.nodes().startSidecar(1);
             cluster.awaitOnline(1, Duration.ofSeconds(180));
             String log = Files.readString(cluster.local().sidecarLog(1));
-            assertThat(log).as("node1's log").contains("is not applied here yet").doesNotContain("differs from the group's");
+            assertThat(log).as("node1's log").contains("is not applied here yet").doesNotContain("differs from the group's")
+                    .contains("released from the slot at their delivery above W are pending again from their copy")
+                    .doesNotContain("but the oldest pending changeset is");
 
             assertThat(cluster.barrier(BARRIER)).as("barrier after node1's restart").isEmpty();
             ClusterCheck.Verdict v = ClusterCheck.verify(cluster, List.of(), Duration.ofSeconds(60));

@@ -117,6 +117,8 @@ public final class Domain implements AutoCloseable {
     private final java.util.Queue<ChangeSet> capturedLocals = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private boolean live;
     private volatile OwnConfirmations confirmations;
+    /** Sync mode's durable copy of the own changesets released from the slot before their apply. */
+    private volatile OwnReleases ownReleases;
     /** Every record of this node on its way to the appender, held in order until the group is joined. */
     private final OrderedAppends appends;
     /** Commit LSN of the newest local changeset taken from the capture (guarded by startupLocals). */
@@ -171,6 +173,9 @@ public final class Domain implements AutoCloseable {
                 phases.phase("transfer");
                 w = receive(c);
             }
+            if (transferred) {
+                OwnReleases.discard(ownReleasesFile(cfg, database));
+            }
             schemaAtW = SchemaCheck.prepare(c, w, transferred, database).orElse(null);
             ownDdlOrdered = io.chorus.schema.SchemaAtWatermark.ownDdlOrdered(c);
             // after a full transfer the log may start above W - window (compacted): replay from where it starts
@@ -193,12 +198,14 @@ public final class Domain implements AutoCloseable {
             }
         });
         guard.attach(sync);
+        ownReleases = OwnReleases.open(ownReleasesFile(cfg, database), codec, cfg.node(), w);
         confirmations = new OwnConfirmations(mode == NodeConfig.Mode.SYNC, w, lsn -> capture.markDelivered(lsn));
         applier = new Applier(applierConfig(), new ApplyListener() {
             @Override
             public void onApplied(Gsn upTo) {
                 latency.applied(upTo);
                 confirmations.applied(upTo); // watermarks are reported by their own timer (reportWatermark)
+                ownReleases.applied(upTo);
             }
 
             @Override
@@ -390,6 +397,7 @@ public final class Domain implements AutoCloseable {
                 startupLocals.clear();
                 live = true;
             }
+            undelivered = withReleasedAboveW(undelivered);
             try {
                 pending = PendingTracker.rebuild(cfg.node(), from.next(), delivery.replayedVerdicts(), undelivered);
             } catch (IllegalArgumentException e) {
@@ -401,6 +409,31 @@ public final class Domain implements AutoCloseable {
         } finally {
             pendingLock.unlock();
         }
+    }
+
+    /**
+     * The pending changesets of the rebuild: those the capture emitted again, and before them (they committed earlier)
+     * those sync mode released from the slot at a delivery above W, from their durable copy ({@link OwnReleases}; the
+     * reasoning is in {@link io.chorus.coordinator.pending}), in commit order.
+     */
+    private List<ChangeSet> withReleasedAboveW(List<ChangeSet> emitted) {
+        List<ChangeSet> kept = ownReleases.kept();
+        if (kept.isEmpty()) {
+            return emitted;
+        }
+        java.util.Set<io.chorus.changeset.Gtid> again = new java.util.HashSet<>();
+        emitted.forEach(cs -> again.add(cs.gtid()));
+        List<ChangeSet> all = new ArrayList<>();
+        for (ChangeSet cs : kept) {
+            if (!again.contains(cs.gtid()) && !delivery.replayedOwn(cs.gtid())) {
+                all.add(cs);
+            }
+        }
+        LOG.info("domain {}: {} own changeset(s) released from the slot at their delivery above W are pending again "
+                + "from their copy ({} emitted again by the capture)", database, all.size(), emitted.size());
+        all.addAll(emitted);
+        all.sort(java.util.Comparator.comparing(cs -> cs.gtid().commitLsn().value()));
+        return all;
     }
 
     /** Nothing above W is applied yet: the database must still have the group's schema at W (DESIGN §6). */
@@ -651,9 +684,27 @@ public final class Domain implements AutoCloseable {
                 && !noteOwnDdlOrdered(gsn)) {
             return; // not released: the slot re-sends it after the restart that follows the failure
         }
+        if (mode == NodeConfig.Mode.SYNC && gsn.isAfter(replayedUpTo) && !copyBeforeRelease(cs, gsn)) {
+            return; // not released: the slot re-sends it after the restart that follows the failure
+        }
         confirmations.delivered(gsn, cs.gtid().commitLsn());
         synchronized (localsMonitor) {
             localsMonitor.notifyAll();
+        }
+    }
+
+    /**
+     * Sync mode releases an own changeset from the slot at its delivery, before its apply: its durable copy is written
+     * first ({@link OwnReleases}). Returns false, with the domain failed, when it could not be written.
+     */
+    private boolean copyBeforeRelease(ChangeSet cs, Gsn gsn) {
+        try {
+            ownReleases.add(gsn, cs);
+            return true;
+        } catch (java.io.IOException | RuntimeException e) {
+            fail(new ChorusException("cannot copy this node's own changeset " + cs.gtid() + " (GSN " + gsn + ") to "
+                    + ownReleasesFile(cfg, database) + " before its slot lets go of it: " + e, e));
+            return false;
         }
     }
 
@@ -1058,6 +1109,11 @@ public final class Domain implements AutoCloseable {
         return cfg.dataDir().resolve(database).resolve("replay-spill").resolve("verdicts.spill");
     }
 
+    /** Sync mode's copy of the own changesets released from the slot before their apply ({@link OwnReleases}). */
+    static java.nio.file.Path ownReleasesFile(NodeConfig cfg, String database) {
+        return cfg.dataDir().resolve(database).resolve("own-releases").resolve("released.log");
+    }
+
     static java.nio.file.Path appendSpillFile(NodeConfig cfg, String database) {
         return cfg.dataDir().resolve(database).resolve("append-spill").resolve("records.spill");
     }
@@ -1094,6 +1150,7 @@ public final class Domain implements AutoCloseable {
         closeQuietly(group); // idempotent; after a forced bootstrap it is not the joined one
         closeQuietly(enricher);
         closeQuietly(ddlOrder);
+        closeQuietly(ownReleases);
         LOG.info("domain {} stopped (was {})", database, before);
     }
 

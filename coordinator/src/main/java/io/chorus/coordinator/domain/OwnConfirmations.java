@@ -15,10 +15,8 @@ import java.util.function.Consumer;
  * passing an own changeset would restart the domain below it with the changeset gone from the slot; so that
  * transaction commits with a local WAL flush (the applier's helper does it). In sync mode the
  * confirmed position is also what releases the waiting commit, so it is released at delivery (commit latency wins;
- * the restart window above remains there: a sidecar killed between an own changeset's delivery and its apply fails
- * every restart in {@code PendingTracker} — "own changeset ... delivered at GSN g but the oldest pending changeset is
- * none" — reproduced by SchemaCheckSyncIT, tagged known-race; the restart would need those changesets, from a durable
- * copy made before the release or from the log above W, before it rebuilds the pending rows). Holding own DDL until its apply would not do in sync mode: the DDL's
+ * the restart window above remains there, closed by a durable copy of each own changeset written before its release,
+ * {@link OwnReleases}: the restart takes the copies above W as pending changesets). Holding own DDL until its apply would not do in sync mode: the DDL's
  * transaction keeps its locks while it waits for the confirmation, and its apply waits for every earlier GSN, among
  * them remote changes to the very table it locked. For own DDL the domain instead notes the GSN durably before the
  * release ({@code Domain#noteOwnDdlOrdered}), which the restart's schema check reads ({@link SchemaCheck}).

@@ -49,5 +49,27 @@
  * commit before the capture reports it), not from a base carried through the replay. The verdicts come through
  * {@link io.chorus.coordinator.pending.ReplayedVerdicts}, one at a time (the domain keeps their changesets in a spill
  * file), the own changesets read ahead only up to the next one to add.
+ *
+ * <p>Restart in sync mode: own changesets released before their apply. Sync mode confirms an own changeset to the
+ * slot at its delivery (the waiting commit returns), before the helpers pass its GSN g; a sidecar killed in between
+ * restarts at a W below g with the changeset gone from the slot, and the log above W delivers it. The live node held
+ * it pending from its commit to g, so every winner between its deps and g was certified against it, and those above W
+ * have not committed here: their rollbacks of its rows are still to be written. So the rebuild must hold it before
+ * the first delivery above W is handled, exactly as an undelivered changeset, not only once its own delivery comes
+ * (too late: a winner in (W, g) that it loses to would find its rows, an insert/insert would stop the node as
+ * divergence, and g's doomed set would not match the certifier's losers). Taking it from the log above W would mean
+ * reading that log ahead of the rebuild up to an end nobody knows (the last own changeset released before the kill;
+ * the log past this member's copy arrives only after the join, and the appends of the re-decoded changesets wait for
+ * the rebuild). Instead the domain writes each own changeset delivered above its W to a file and forces it before
+ * the release ({@code io.chorus.coordinator.domain.OwnReleases}, sync mode only; dropped once W passes it), which
+ * keeps DESIGN §2's rule in its durable form: nothing leaves the slot that a restart cannot get back. The restart
+ * adds the copies above W that the capture does not emit again (same GTID: the re-decoded one wins) and that were not
+ * replayed, before the re-decoded ones (they committed earlier; all in commit order). A copy is the changeset the
+ * group ordered, the one the tracker added live (the capture's changeset as appended: keys, tuples and deps from the
+ * WAL); its deps is at most W (the helper commit it saw is before its own, flushed, commit record), so the rebuild
+ * adds it before the winners above its deps, the replayed ones doom it without repeating their committed rollbacks,
+ * and the ones above W doom it and roll back its rows in their helper transactions, as live; its delivery then finds
+ * it oldest pending with the certifier's losers. Async mode releases at apply: the file stays empty there, and a copy
+ * left by a sync run is read in either mode. A full transfer deletes the file (the database was replaced).
  */
 package io.chorus.coordinator.pending;

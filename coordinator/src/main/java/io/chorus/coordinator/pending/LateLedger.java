@@ -153,12 +153,12 @@ final class LateLedger {
         NavigableMap<Gsn, Set<RowId>> freshNow = fresh.subMap(first, true, last, true);
         Set<RowId> rewrite = new HashSet<>();
         freshNow.values().forEach(rewrite::addAll);
-        Gsn highest = freshNow.lastKey();
         freshNow.clear();
         NavigableMap<Gsn, Map<RowId, RestoreRow>> range = restores.subMap(first, true, last, true);
-        if (!range.isEmpty() && range.lastKey().isAfter(highest)) {
-            highest = range.lastKey();
-        }
+        // every winner of the transaction, not only up to the highest GSN recorded: a late rollback's target can
+        // already undo a change doomed by a later winner, and that winner's own rollbacks may free the unique value
+        // it takes back (seed 1044788802: p1 back to u=1 while p2 held u=1 until GSN 2's own rollback)
+        Gsn highest = last;
         Map<RowId, RestoreRow> merged = new LinkedHashMap<>();
         for (KeptWinner w : winners.between(first, highest)) {
             visits.add(1 + w.restores().size());

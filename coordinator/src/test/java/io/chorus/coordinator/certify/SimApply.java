@@ -163,10 +163,22 @@ final class SimApply {
     private String runBatch(SimCluster.Node nd, List<SimCluster.Unit> units, List<RestoreRow> late) {
         c.say("      " + nd.id + " applies GSN " + units.get(0).gsn() + ".." + units.get(units.size() - 1).gsn()
                 + (late.isEmpty() ? "" : " after late restores"));
-        String f = restore(nd, late);
-        for (SimCluster.Unit u : units) {
+        // as the applier writes them (RowWriter): the late rollbacks and the first unit's own as one set, the late one
+        // winning for a row in both; the later units' own rollbacks in their place
+        List<RestoreRow> first = new ArrayList<>(late);
+        if (!late.isEmpty()) {
+            for (RestoreRow r : units.get(0).restores()) {
+                if (late.stream().noneMatch(l -> l.relation().name().equals(r.relation().name())
+                        && l.identity().equals(r.identity()))) {
+                    first.add(r);
+                }
+            }
+        }
+        String f = restore(nd, first);
+        for (int i = 0; i < units.size(); i++) {
+            SimCluster.Unit u = units.get(i);
             if (f == null && u.verdict() != null && !u.verdict().changeSet().origin().equals(nd.id)) {
-                f = applyRemote(nd, u.verdict(), u.restores());
+                f = applyRemote(nd, u.verdict(), i == 0 && !late.isEmpty() ? List.of() : u.restores());
             }
         }
         return f;

@@ -117,9 +117,15 @@ class FrozenMemberTest {
     }
 
     private static void verify(TestCluster c, MemberProcess p, List<Writer> writers, long thawedAt) throws Exception {
+        // appends n3 forwarded just before it was killed may still commit after the members looked settled (seen: n2
+        // read 20 records more than n1 read a moment before): compare what both hold once they hold as many
+        Conditions.await("n1 and n2 holding as many deliveries", WAIT,
+                () -> c.listener(1).size() == c.listener(2).size(), c::describe);
         List<RecordingListener.Delivery> seq = c.listener(1).deliveries();
+        List<RecordingListener.Delivery> seq2 = c.listener(2).deliveries();
+        int common = Math.min(seq.size(), seq2.size());
         Checks.gapFreeAndDuplicateFree(seq, 1);
-        Checks.sameSequence("n2's deliveries against n1's", seq, c.listener(2).deliveries());
+        Checks.sameSequence("n2's deliveries against n1's", seq.subList(0, common), seq2.subList(0, common));
         List<RecordingListener.Delivery> fromN3 = p.deliveries();
         assertThat(fromN3.size()).as("n3 delivered past the thaw point").isGreaterThanOrEqualTo((int) thawedAt);
         Checks.sameSequence("n3's deliveries against n1's", seq.subList(0, fromN3.size()), fromN3);

@@ -86,7 +86,8 @@ public final class Domain implements AutoCloseable {
     private final java.util.concurrent.ScheduledExecutorService watermarkTimer;
     /** How often the stage latencies are logged (at DEBUG, when there were any). */
     private static final long LATENCY_EVERY_MS = 5_000;
-    private final StageLatency latency = new StageLatency();
+    /** Stage latencies, measured only when they are logged (DEBUG when the domain starts): null otherwise. */
+    private final StageLatency latency = LOG.isDebugEnabled() ? new StageLatency() : null;
     private Applier applier;
     private volatile Group group;
     private final WatermarkExchange exchange = new WatermarkExchange();
@@ -203,7 +204,9 @@ public final class Domain implements AutoCloseable {
         applier = new Applier(applierConfig(), new ApplyListener() {
             @Override
             public void onApplied(Gsn upTo) {
-                latency.applied(upTo);
+                if (latency != null) {
+                    latency.applied(upTo);
+                }
                 confirmations.applied(upTo); // watermarks are reported by their own timer (reportWatermark)
                 ownReleases.applied(upTo);
             }
@@ -503,7 +506,9 @@ public final class Domain implements AutoCloseable {
         return new CaptureListener() {
             @Override
             public void onLocalChangeSet(ChangeSet cs) {
-                latency.captured(cs.commitTime());
+                if (latency != null) {
+                    latency.captured(cs.commitTime());
+                }
                 local(cs);
                 sync.decodedThrough(cs.gtid().commitLsn());
             }
@@ -876,7 +881,7 @@ public final class Domain implements AutoCloseable {
     }
 
     private void reportLatency() {
-        if (LOG.isDebugEnabled()) {
+        if (latency != null) {
             String s = latency.summary();
             if (s != null) {
                 LOG.debug("latency since the origin's commit over {} s: {}", LATENCY_EVERY_MS / 1000, s);
@@ -890,7 +895,7 @@ public final class Domain implements AutoCloseable {
     }
 
     private void submit(ApplyUnit unit) {
-        if (unit.originCommitTime() != null) {
+        if (latency != null && unit.originCommitTime() != null) {
             latency.delivered(unit.gsn(), unit.originCommitTime(), unit.local());
         }
         schemaChanges.delivered(unit);

@@ -29,7 +29,7 @@ import org.apache.logging.log4j.Logger;
  * members=n1=10.0.0.1:7800,n2=10.0.0.2:7800,arb1=10.0.0.3:7800   (required)
  * data-dir=/var/lib/chorus/arb1      # where the log is kept (required)
  * identity=&lt;uuid&gt;                    # group identity (default: adopt the group's)
- * protocol-version=3                 # default: this build's (GroupConfig.PROTOCOL_VERSION)
+ * protocol-version=4                 # default: this build's (GroupConfig.PROTOCOL_VERSION)
  * secret-file=/etc/chorus/secret     # file holding the shared secret (default: none)
  * fsync=true                         # default true
  * transport=TCP                      # TCP (default) or IN_JVM (tests)

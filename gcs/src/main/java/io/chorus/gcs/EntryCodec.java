@@ -9,22 +9,29 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 
 /**
  * The byte layout of one log entry: a batch of records appended by one origin.
  *
  * <pre>
- * byte    format version: 2 (entries of one origin apply in number order, see OriginTable); 1 (older
- *         builds: no order check) is still read, so that logs written by them replay as they did
+ * byte    format version: 4 (records carry catalog entries); 2 (no catalog entries) and 1 (older builds: no
+ *         order check) are still read, so that logs written by them replay as they did; 3 marks a history entry
  * short   origin length, then the origin's UTF-8 bytes
  * long    sender incarnation (random per Group instance)
  * long    batch number within the incarnation (from 1)
  * long    wall-clock milliseconds at the sender (log retention by age)
  * int     record count n
- * n times: long originSeq, int length, length bytes of payload
+ * n times: long originSeq,
+ *         int catalog entry count m, m times: long id, int length, length bytes (version 4 only),
+ *         int length, length bytes of payload
  * </pre>
+ *
+ * Catalog entries are opaque to the group: definitions the appender wants every member to hold by id once the record
+ * is committed ({@link LogStateMachine} keeps them, its snapshot too).
  *
  * A forced bootstrap writes one history entry ({@link History}), laid out like the head of a data entry so that the
  * retention reads its time alike:
@@ -44,7 +51,7 @@ import java.util.UUID;
  * next). Stateless and thread-safe.
  */
 final class EntryCodec {
-    static final byte VERSION = 2;
+    static final byte VERSION = 4;
     /** Format byte of a history entry (a forced bootstrap's). */
     static final byte HISTORY = 3;
     static final byte APPLIED = 0;
@@ -53,8 +60,11 @@ final class EntryCodec {
     private EntryCodec() {
     }
 
-    /** One record inside an entry. */
-    record Rec(long seq, byte[] payload) {
+    /** One record inside an entry, with the catalog entries it brings (usually none). */
+    record Rec(long seq, byte[] payload, Map<Long, byte[]> catalog) {
+        Rec(long seq, byte[] payload) {
+            this(seq, payload, Map.of());
+        }
     }
 
     /** A decoded entry. */
@@ -68,7 +78,10 @@ final class EntryCodec {
     static byte[] encode(String origin, long incarnation, long batchNo, long timeMillis, List<Rec> records) {
         int size = 1 + 2 + origin.length() * 3 + 8 * 3 + 4;
         for (Rec r : records) {
-            size += 12 + r.payload().length;
+            size += 16 + r.payload().length;
+            for (byte[] d : r.catalog().values()) {
+                size += 12 + d.length;
+            }
         }
         ByteArrayOutputStream bytes = new ByteArrayOutputStream(size);
         try (DataOutputStream out = new DataOutputStream(bytes)) {
@@ -82,6 +95,12 @@ final class EntryCodec {
             out.writeInt(records.size());
             for (Rec r : records) {
                 out.writeLong(r.seq());
+                out.writeInt(r.catalog().size());
+                for (Map.Entry<Long, byte[]> d : r.catalog().entrySet()) {
+                    out.writeLong(d.getKey());
+                    out.writeInt(d.getValue().length);
+                    out.write(d.getValue());
+                }
                 out.writeInt(r.payload().length);
                 out.write(r.payload());
             }
@@ -133,7 +152,7 @@ final class EntryCodec {
     static Entry decode(byte[] buf, int offset, int length) {
         try (DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(buf, offset, length))) {
             byte version = in.readByte();
-            if (version != VERSION && version != 1) {
+            if (version != VERSION && version != 2 && version != 1) {
                 throw new IllegalStateException("log entry has format version " + version + ", this build reads "
                         + VERSION + "; upgrade this member to the group's version");
             }
@@ -146,14 +165,35 @@ final class EntryCodec {
             List<Rec> records = new ArrayList<>(n);
             for (int i = 0; i < n; i++) {
                 long seq = in.readLong();
-                byte[] payload = new byte[in.readInt()];
+                Map<Long, byte[]> catalog = Map.of();
+                int entries = version == VERSION ? in.readInt() : 0;
+                if (entries < 0 || entries > length) {
+                    throw new IOException("catalog entry count " + entries + " in an entry of " + length + " bytes");
+                }
+                if (entries > 0) {
+                    catalog = new LinkedHashMap<>();
+                    for (int j = 0; j < entries; j++) {
+                        long id = in.readLong();
+                        byte[] d = new byte[checkedLength(in.readInt(), length)];
+                        in.readFully(d);
+                        catalog.put(id, d);
+                    }
+                }
+                byte[] payload = new byte[checkedLength(in.readInt(), length)];
                 in.readFully(payload);
-                records.add(new Rec(seq, payload));
+                records.add(new Rec(seq, payload, catalog));
             }
             return new Entry(version, new String(name, StandardCharsets.UTF_8), incarnation, batchNo, time, records);
         } catch (IOException e) {
             throw new IllegalStateException("log entry of " + length + " bytes is truncated or corrupt", e);
         }
+    }
+
+    private static int checkedLength(int n, int entryLength) throws IOException {
+        if (n < 0 || n > entryLength) {
+            throw new IOException("length " + n + " in an entry of " + entryLength + " bytes");
+        }
+        return n;
     }
 
     /** The sender's timestamp of an encoded entry, without decoding its records. */

@@ -46,7 +46,7 @@ public final class Group implements AutoCloseable {
     private Group(GroupConfig cfg, GroupListener listener, Gsn resumeAfter, UUID identity) {
         this.cfg = cfg;
         this.deliverer = new Deliverer(cfg.self(), listener, resumeAfter, cfg.queueCapacity());
-        this.stateMachine = new LogStateMachine(deliverer);
+        this.stateMachine = new LogStateMachine(deliverer, cfg.catalog());
         this.credentials = new Credentials(cfg, identity, stateMachine::history, stateMachine::appliedGsn);
         this.monitor = new MembershipMonitor("chorus-gcs-watch-" + cfg.self(), this::computeMembership,
                 deliverer::membership);
@@ -176,6 +176,17 @@ public final class Group implements AutoCloseable {
      * @param originSeq the caller's sequence number for this record, increasing per origin; 0 = never deduplicated
      */
     public CompletableFuture<Gsn> append(long originSeq, byte[] payload) {
+        return append(originSeq, payload, Map.of());
+    }
+
+    /**
+     * Appends one record that brings catalog entries: opaque definitions, by id, that every member holds from the
+     * moment it applies the committed record on ({@link #catalog()}), and that snapshots keep. An id must name one
+     * content only (content-addressed ids); a member keeps the first bytes it learned for an id.
+     *
+     * @see #append(long, byte[])
+     */
+    public CompletableFuture<Gsn> append(long originSeq, byte[] payload, Map<Long, byte[]> catalogEntries) {
         if (originSeq < 0) {
             throw new IllegalArgumentException("originSeq must be >= 0, got " + originSeq);
         }
@@ -183,7 +194,7 @@ public final class Group implements AutoCloseable {
             return CompletableFuture.failedFuture(new GcsException(GcsException.Kind.CLOSED, "group '"
                     + cfg.groupName() + "' member " + cfg.self() + " is closed; join again to append"));
         }
-        return sender.append(originSeq, payload);
+        return sender.append(originSeq, payload, catalogEntries);
     }
 
     /**
@@ -192,6 +203,14 @@ public final class Group implements AutoCloseable {
      */
     public void resumeAppends() {
         sender.resume();
+    }
+
+    /**
+     * The catalog entries of every record this member has applied (committed), whatever it started from: its own log,
+     * a snapshot, or the leader's. Only grows. Thread-safe.
+     */
+    public DefinitionCatalog catalog() {
+        return cfg.catalog();
     }
 
     /** Whether this member is in the primary component now (a leader is known and a majority of voters present). */

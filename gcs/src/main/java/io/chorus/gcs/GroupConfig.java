@@ -32,14 +32,18 @@ import java.util.UUID;
  *     bounded to 64 MiB of payload)
  * @param createsIdentity whether a member without an identity that finds itself alone forms a new group (the
  *     bootstrapping member); when false it waits for a member with the group's identity and adopts it
+ * @param catalog where the member keeps the catalog entries of the records it applies ({@link DefinitionCatalog}):
+ *     the caller may pass its own to resolve them from the first record replayed on, before the join returns
  */
 public record GroupConfig(String groupName, NodeId self, UUID groupIdentity, int protocolVersion, Path dataDir,
                           Transport transport, List<Member> members, boolean voting, Duration appendTimeout,
                           boolean fsync, long retentionBytes, Duration retentionAge, String sharedSecret,
-                          int maxBatchRecords, int queueCapacity, boolean createsIdentity, boolean readmitsMembers) {
+                          int maxBatchRecords, int queueCapacity, boolean createsIdentity, boolean readmitsMembers,
+                          DefinitionCatalog catalog) {
 
     public GroupConfig {
         Objects.requireNonNull(self, "self");
+        Objects.requireNonNull(catalog, "catalog");
         if (groupName == null || !groupName.matches("[A-Za-z0-9_.-]{1,64}")) {
             throw new IllegalArgumentException("group name '" + groupName
                     + "' is invalid: use 1-64 characters of letters, digits, '_', '.' or '-'");
@@ -105,8 +109,10 @@ public record GroupConfig(String groupName, NodeId self, UUID groupIdentity, int
      * {@code protocol-version}): members with another one are refused at join, naming both versions.
      * 3: the join token carries the member's history line and last GSN ({@link History}), and a refusal past a fork
      * carries a reason code ({@link RefusalHeader}); a member of version 2 could not read the token.
+     * 4: log entries carry catalog entries (entry format 3, snapshot format 4), and changeset frames name relation
+     * versions by id (wire format 2); a member of version 3 could read neither.
      */
-    public static final int PROTOCOL_VERSION = 3;
+    public static final int PROTOCOL_VERSION = 4;
 
     public static Builder builder(String groupName, NodeId self, Path dataDir) {
         return new Builder(groupName, self, dataDir);
@@ -130,6 +136,7 @@ public record GroupConfig(String groupName, NodeId self, UUID groupIdentity, int
         private int maxBatchRecords = 32;
         private int queueCapacity = 10_000;
         private boolean readmitsMembers;
+        private DefinitionCatalog catalog;
         private boolean createsIdentity = true;
 
         private Builder(String groupName, NodeId self, Path dataDir) {
@@ -171,10 +178,12 @@ public record GroupConfig(String groupName, NodeId self, UUID groupIdentity, int
          */
         public Builder readmitsMembers(boolean v) { readmitsMembers = v; return this; }
 
+        public Builder catalog(DefinitionCatalog v) { catalog = v; return this; }
+
         public GroupConfig build() {
             return new GroupConfig(groupName, self, groupIdentity, protocolVersion, dataDir, transport, members,
                     voting, appendTimeout, fsync, retentionBytes, retentionAge, sharedSecret, maxBatchRecords,
-                    queueCapacity, createsIdentity, readmitsMembers);
+                    queueCapacity, createsIdentity, readmitsMembers, catalog == null ? new DefinitionCatalog() : catalog);
         }
     }
 }

@@ -41,7 +41,7 @@ final class InFlight {
     void renumber(long incarnation, long number) {
         List<EntryCodec.Rec> recs = new ArrayList<>(records.size());
         for (Sender.Pending p : records) {
-            recs.add(new EntryCodec.Rec(p.seq(), p.payload()));
+            recs.add(new EntryCodec.Rec(p.seq(), p.payload(), p.catalog()));
         }
         this.batchNo = number;
         this.rejections = 0;

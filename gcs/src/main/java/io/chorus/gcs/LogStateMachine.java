@@ -9,13 +9,16 @@ import org.jgroups.raft.StateMachine;
 /**
  * The replicated log's state machine: numbers the records of each committed entry (GSN = position among delivered,
  * non-duplicate records), drops duplicates, applies each origin's entries in their order ({@link OriginTable}) and
- * hands records to the {@link Deliverer}; a forced bootstrap's history entry starts a new {@link History}. Its
- * state, the GSN counter, the origin table and the history line, is what a snapshot holds. Called by the Raft thread; snapshots may
+ * hands records to the {@link Deliverer}; a forced bootstrap's history entry starts a new {@link History}. It keeps
+ * the catalog entries records bring (before the record is delivered, so a delivered record resolves every entry
+ * committed up to it). Its state, the GSN counter, the origin table, the history line and the catalog, is what a
+ * snapshot holds. Called by the Raft thread; snapshots may
  * be taken from another thread, hence the lock.
  */
 final class LogStateMachine implements StateMachine {
     private static final Logger LOG = LogManager.getLogger(LogStateMachine.class);
-    private static final byte SNAPSHOT_VERSION = 3;
+    private static final byte SNAPSHOT_VERSION = 4;
+    private final DefinitionCatalog catalog;
 
     private final Deliverer deliverer;
     private final OriginTable origins = new OriginTable();
@@ -26,7 +29,12 @@ final class LogStateMachine implements StateMachine {
     private volatile boolean live;
 
     LogStateMachine(Deliverer deliverer) {
+        this(deliverer, new DefinitionCatalog());
+    }
+
+    LogStateMachine(Deliverer deliverer, DefinitionCatalog catalog) {
         this.deliverer = deliverer;
+        this.catalog = catalog;
     }
 
     @Override
@@ -85,6 +93,7 @@ final class LogStateMachine implements StateMachine {
         long[] gsns = new long[e.records().size()];
         for (int i = 0; i < gsns.length; i++) {
             EntryCodec.Rec r = e.records().get(i);
+            catalog.learn(r.catalog());
             long dup = origins.duplicateOf(e.origin(), r.seq());
             if (dup != 0) {
                 gsns[i] = Math.max(dup, 0);
@@ -101,6 +110,11 @@ final class LogStateMachine implements StateMachine {
         return gsns;
     }
 
+    /** The bytes of catalog entry {@code id}, or null. Lock-free. */
+    byte[] catalogEntry(long id) {
+        return catalog.definition(id);
+    }
+
     @Override
     public synchronized void readContentFrom(DataInput in) throws Exception {
         byte version = in.readByte();
@@ -112,6 +126,9 @@ final class LogStateMachine implements StateMachine {
         origins.readFrom(in, Math.min(version, 2));
         History before = history;
         history = version >= 3 ? History.readFrom(in) : History.FIRST;
+        if (version >= 4) {
+            catalog.readFrom(in); // added to what this member knew: an id never changes meaning
+        }
         if (!history.equals(before)) {
             deliverer.history(history);
         }
@@ -127,6 +144,7 @@ final class LogStateMachine implements StateMachine {
         out.writeLong(lastGsn);
         origins.writeTo(out);
         history.writeTo(out);
+        catalog.writeTo(out);
         snapshotGsn = lastGsn;
         LOG.info("snapshot written at GSN {}", lastGsn);
     }

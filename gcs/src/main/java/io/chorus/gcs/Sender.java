@@ -7,6 +7,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -50,7 +51,14 @@ final class Sender implements AutoCloseable {
     }
 
     /** One queued record and its caller's future. */
-    record Pending(long seq, byte[] payload, CompletableFuture<Gsn> future, long deadline) {
+    record Pending(long seq, byte[] payload, Map<Long, byte[]> catalog, CompletableFuture<Gsn> future, long deadline) {
+        int bytes() {
+            int n = payload.length;
+            for (byte[] d : catalog.values()) {
+                n += d.length + 12;
+            }
+            return n;
+        }
     }
 
     private final NodeId self;
@@ -91,14 +99,15 @@ final class Sender implements AutoCloseable {
     }
 
     /** Queues a record; blocks while the send queue is full (flow control). */
-    CompletableFuture<Gsn> append(long seq, byte[] payload) {
+    CompletableFuture<Gsn> append(long seq, byte[] payload, Map<Long, byte[]> catalog) {
         CompletableFuture<Gsn> f = new CompletableFuture<>();
         GcsException failedBefore = stopped;
         if (failedBefore != null) {
             f.completeExceptionally(afterFailure(failedBefore));
             return f;
         }
-        Pending p = new Pending(seq, payload.clone(), f, System.nanoTime() + appendTimeout.toNanos());
+        Pending p = new Pending(seq, payload.clone(), Map.copyOf(catalog), f,
+                System.nanoTime() + appendTimeout.toNanos());
         try {
             while (!queue.offer(p, 100, TimeUnit.MILLISECONDS)) {
                 if (closed) {
@@ -158,11 +167,11 @@ final class Sender implements AutoCloseable {
             int bytes = 0;
             while (batch.size() < maxBatch) {
                 Pending next = queue.peek();
-                if (next == null || (!batch.isEmpty() && bytes + next.payload().length > MAX_ENTRY_BYTES)) {
+                if (next == null || (!batch.isEmpty() && bytes + next.bytes() > MAX_ENTRY_BYTES)) {
                     break;
                 }
                 batch.add(queue.poll());
-                bytes += next.payload().length;
+                bytes += next.bytes();
             }
             InFlight e = new InFlight(batch, self.value(), incarnation, ++batchNo);
             inFlight.addLast(e);

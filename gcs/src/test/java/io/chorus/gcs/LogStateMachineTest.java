@@ -74,6 +74,73 @@ class LogStateMachineTest {
 
     @Test
     @Timeout(30)
+    void catalogEntriesAreKnownBeforeTheirRecordIsDeliveredAndTravelInSnapshots() throws Exception {
+        byte[] def = "definition of version 42".getBytes(StandardCharsets.UTF_8);
+        RecordingListener l = new RecordingListener();
+        Deliverer d = new Deliverer(NodeId.of("n1"), l, Gsn.NONE, 100);
+        LogStateMachine sm = new LogStateMachine(d);
+        List<byte[]> seenAtDelivery = new ArrayList<>();
+        l.onDelivery(x -> seenAtDelivery.add(sm.catalogEntry(42L)));
+        d.start();
+        byte[] withEntry = EntryCodec.encode("n1", 1, 1, 1234L, List.of(new EntryCodec.Rec(1, "r1".getBytes(
+                StandardCharsets.UTF_8), Map.of(42L, def)), new EntryCodec.Rec(2, "r2".getBytes(StandardCharsets.UTF_8))));
+        EntryCodec.Entry decoded = EntryCodec.decode(withEntry, 0, withEntry.length);
+        assertThat(decoded.records().get(0).catalog()).containsOnlyKeys(42L);
+        assertThat(decoded.records().get(1).catalog()).isEmpty();
+        assertThat(sm.catalogEntry(42L)).isNull();
+        assertThat(apply(sm, withEntry)).containsExactly(1, 2);
+        l.awaitGsn(2, Duration.ofSeconds(5));
+        assertThat(seenAtDelivery).as("the entry is there when its own record is delivered").containsExactly(def, def);
+        // the same id again with other bytes (a forged or corrupted record) does not replace what is known
+        apply(sm, EntryCodec.encode("n1", 1, 2, 1234L, List.of(new EntryCodec.Rec(3, new byte[1],
+                Map.of(42L, new byte[] {1, 2})))));
+        assertThat(sm.catalogEntry(42L)).isEqualTo(def);
+
+        ByteArrayOutputStream snap = new ByteArrayOutputStream();
+        sm.writeContentTo(new DataOutputStream(snap));
+        LogStateMachine restored = new LogStateMachine(new Deliverer(NodeId.of("n2"), new RecordingListener(),
+                Gsn.of(3), 100));
+        restored.readContentFrom(new DataInputStream(new ByteArrayInputStream(snap.toByteArray())));
+        assertThat(restored.catalogEntry(42L)).isEqualTo(def);
+        assertThat(restored.catalogEntry(43L)).isNull();
+        d.close();
+    }
+
+    @Test
+    @Timeout(30)
+    void entriesOfTheFormerFormatStillReplay() {
+        byte[] v2 = entry("n1", 7, 9, 1, 5);
+        byte[] current = v2.clone();
+        // re-write as the former format: version byte 2, records without the catalog count
+        java.nio.ByteBuffer in = java.nio.ByteBuffer.wrap(current);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        DataOutputStream o = new DataOutputStream(out);
+        try {
+            in.get();
+            o.writeByte(2);
+            byte[] head = new byte[2 + 2 + 24 + 4];
+            in.get(head);
+            o.write(head);
+            for (int i = 0; i < 2; i++) {
+                o.writeLong(in.getLong());
+                assertThat(in.getInt()).isZero();
+                byte[] p = new byte[in.getInt()];
+                in.get(p);
+                o.writeInt(p.length);
+                o.write(p);
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        byte[] former = out.toByteArray();
+        EntryCodec.Entry e = EntryCodec.decode(former, 0, former.length);
+        assertThat(e.version()).isEqualTo(2);
+        assertThat(e.records()).extracting(EntryCodec.Rec::seq).containsExactly(1L, 5L);
+        assertThat(new String(e.records().get(1).payload(), StandardCharsets.UTF_8)).isEqualTo("n1/5");
+    }
+
+    @Test
+    @Timeout(30)
     void resentEntryGetsItsFirstAnswerAndResentRecordsAreDropped() throws Exception {
         RecordingListener l = new RecordingListener();
         Deliverer d = new Deliverer(NodeId.of("n1"), l, Gsn.NONE, 100);

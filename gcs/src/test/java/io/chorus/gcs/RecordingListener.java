@@ -20,6 +20,13 @@ final class RecordingListener implements GroupListener {
     /** While set, deliveries wait for it (a consumer that stopped consuming); null = open. */
     private volatile java.util.concurrent.CountDownLatch gate;
 
+    /** Runs on the delivery thread before each delivery is recorded. */
+    private volatile java.util.function.Consumer<Gsn> onDelivery = g -> { };
+
+    void onDelivery(java.util.function.Consumer<Gsn> hook) {
+        onDelivery = hook;
+    }
+
     /** From now on, deliveries wait until {@link #release} (at most 120 s each). */
     void hold() {
         gate = new java.util.concurrent.CountDownLatch(1);
@@ -44,6 +51,7 @@ final class RecordingListener implements GroupListener {
                 Thread.currentThread().interrupt();
             }
         }
+        onDelivery.accept(gsn);
         synchronized (this) {
             deliveries.add(new Delivery(gsn.value(), origin.value(), originSeq, new String(payload,
                     java.nio.charset.StandardCharsets.UTF_8)));

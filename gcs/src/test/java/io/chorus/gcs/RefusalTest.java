@@ -60,9 +60,10 @@ class RefusalTest {
     @Test
     @Timeout(120)
     void anotherProtocolVersionIsRefused() throws Exception {
-        GcsException e = refusal(Transport.IN_JVM, b -> b, b -> b.protocolVersion(2));
+        GcsException e = refusal(Transport.IN_JVM, b -> b, b -> b.protocolVersion(GroupConfig.PROTOCOL_VERSION - 1));
         assertThat(e.kind()).isEqualTo(GcsException.Kind.REFUSED);
-        assertThat(e).hasMessageContaining("protocol version differs: n3 speaks version 2, the group speaks version 3");
+        assertThat(e).hasMessageContaining("protocol version differs: n3 speaks version " + (GroupConfig.PROTOCOL_VERSION - 1)
+                + ", the group speaks version " + GroupConfig.PROTOCOL_VERSION);
     }
 
     @Test

@@ -44,7 +44,9 @@ class RetentionTest {
             appendMany(c.group(1), "a", 200);
             c.awaitAll(200, WAIT);
             c.stop(TestCluster.id(3));
-            appendMany(c.group(1), "b", 3_000);
+            byte[] def = "a definition n3 never saw in a record".getBytes();
+            c.group(1).append(0, "b/0".getBytes(), java.util.Map.of(77L, def)).get(60, TimeUnit.SECONDS);
+            appendMany(c.group(1), "b", 2_999);
             c.awaitAll(3_200, WAIT);
             Conditions.await("the leader compacted its log", WAIT,
                     () -> c.group(1).firstAvailable().value() > 201 && c.group(2).firstAvailable().value() > 201,
@@ -57,6 +59,8 @@ class RetentionTest {
                     .contains("after a full transfer");
             appendMany(c.group(2), "c", 100);
             c.awaitAll(3_300, WAIT);
+            assertThat(c.group(3).catalog().definition(77L)).as("n3's catalog came with the snapshot").isEqualTo(def);
+            assertThat(c.group(2).catalog().definition(77L)).isEqualTo(def);
             List<RecordingListener.Delivery> all = c.listener(1).deliveries();
             List<RecordingListener.Delivery> after = l3.deliveries();
             assertThat(after).isNotEmpty();

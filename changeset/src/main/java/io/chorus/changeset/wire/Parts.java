@@ -33,35 +33,51 @@ final class Parts {
                 WireContext.readText(i, "table name")));
     }
 
+    /**
+     * A relation reference: varint 0 then its version id (8 bytes) the first time the frame names the version, varint
+     * n &gt; 0 for the (n-1)-th version the frame named before. A first reference to a version the catalog lacks adds its
+     * definition to the frame's section.
+     */
     static void writeRelation(WireContext ctx, Output out, Relation relation) {
-        ctx.relations.write(out, relation, (o, r) -> {
-            writeName(ctx, o, r.name());
-            o.writeVarInt(r.replicaIdentity(), true);
-            o.writeVarInt(r.columnCount(), true);
-            for (Column c : r.columns()) {
-                WireContext.writeText(o, c.name());
-                o.writeBoolean(c.key());
-                o.writeVarInt(c.typeOid(), false);
-                o.writeVarInt(c.typeModifier(), false);
+        Integer index = ctx.frameInstance.get(relation);
+        if (index == null) {
+            index = ctx.frameIndex.get(relation);
+            if (index != null) {
+                ctx.frameInstance.put(relation, index);
             }
-        });
+        }
+        if (index != null) {
+            out.writeVarInt(index + 1, true);
+            return;
+        }
+        RelationVersion v = ctx.versions.of(relation);
+        out.writeVarInt(0, true);
+        out.writeLong(v.id());
+        index = ctx.frameRelations.size();
+        ctx.frameRelations.add(relation);
+        ctx.frameIndex.put(relation, index);
+        ctx.frameInstance.put(relation, index);
+        if (!ctx.carried.containsKey(v.id()) && ctx.catalog.definition(v.id()) == null) {
+            ctx.carried.put(v.id(), v.definition());
+        }
     }
 
     static Relation readRelation(WireContext ctx, Input in) {
-        return ctx.relations.read(in, i -> {
-            RelationName name = readName(ctx, i);
-            int identity = i.readVarInt(true);
-            if (identity < 0 || identity > Character.MAX_VALUE) {
-                throw new IllegalArgumentException("replica identity " + identity + " is not a char");
+        int ref = in.readVarInt(true);
+        if (ref > 0) {
+            if (ref > ctx.frameRelations.size()) {
+                throw new IllegalArgumentException("relation reference " + ref + " but only "
+                        + ctx.frameRelations.size() + " relation versions precede it in this frame");
             }
-            int count = WireContext.readCount(i, "column");
-            List<Column> columns = new ArrayList<>(count);
-            for (int c = 0; c < count; c++) {
-                columns.add(new Column(WireContext.readText(i, "column name"), i.readBoolean(),
-                        i.readVarInt(false), i.readVarInt(false)));
-            }
-            return new Relation(name, (char) identity, columns);
-        });
+            return ctx.frameRelations.get(ref - 1);
+        }
+        if (ref < 0) {
+            throw new IllegalArgumentException("negative relation reference " + ref);
+        }
+        long id = in.readLong();
+        Relation relation = ctx.versions.resolve(id, ctx.section, ctx.catalog);
+        ctx.frameRelations.add(relation);
+        return relation;
     }
 
     /** A nullable tuple: a presence flag, the column count, then per column a state byte and the text if any. */

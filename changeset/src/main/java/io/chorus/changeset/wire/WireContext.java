@@ -7,27 +7,52 @@ import io.chorus.changeset.Relation;
 import io.chorus.changeset.RelationName;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 
 /**
- * The state of one pooled codec session: its Kryo instance, the per-frame relation tables and a cursor saying what
- * is being read, for error messages. Not thread-safe; owned by one thread between pool obtain and free.
+ * The state of one pooled codec session: its Kryo instance, the per-frame tables (relation names, the relation
+ * versions referenced so far, the definitions the frame carries) and a cursor saying what is being read, for error
+ * messages. Not thread-safe; owned by one thread between pool obtain and free.
  */
 final class WireContext {
     final Kryo kryo;
     final RefTable<RelationName> names = new RefTable<>("relation name");
-    final RefTable<Relation> relations = new RefTable<>("relation");
+    /** The relation versions this frame referenced so far, in order: a later reference is their index. */
+    final List<Relation> frameRelations = new ArrayList<>();
+    /** Encoding: index in {@link #frameRelations} by relation (the same instance usually comes again). */
+    final Map<Relation, Integer> frameIndex = new HashMap<>();
+    final Map<Relation, Integer> frameInstance = new IdentityHashMap<>();
+    /** Encoding: the definitions this frame must carry (the catalog lacks them), in first-use order. */
+    final Map<Long, byte[]> carried = new LinkedHashMap<>();
+    /** Decoding: the definitions the frame carries. */
+    final Map<Long, byte[]> section = new HashMap<>();
+    /** Where ids the frame does not define resolve: the group's committed versions. */
+    RelationCatalog catalog = RelationCatalog.NONE;
+    /** The codec's caches of versions, shared by its contexts. */
+    final WireCodec.Versions versions;
     private int changeSet = -1;
     private int change = -1;
     private String part = "frame body";
     private RelationName subject;
 
-    WireContext(Kryo kryo) {
+    WireContext(Kryo kryo, WireCodec.Versions versions) {
         this.kryo = kryo;
+        this.versions = versions;
     }
 
-    void startFrame() {
+    void startFrame(RelationCatalog resolver) {
         names.clear();
-        relations.clear();
+        frameRelations.clear();
+        frameIndex.clear();
+        frameInstance.clear();
+        carried.clear();
+        section.clear();
+        catalog = resolver;
         changeSet = -1;
         change = -1;
         part = "frame body";

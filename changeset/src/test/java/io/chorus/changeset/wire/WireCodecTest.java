@@ -20,7 +20,9 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -78,11 +80,63 @@ class WireCodecTest {
         }
         byte[] bytes = codec.encode(List.of(changeSet(rows.subList(0, 25)), changeSet(rows.subList(25, 50))));
         assertThat(occurrences(bytes, "a_rather_long_description_column")).isEqualTo(1);
-        assertThat(occurrences(bytes, "items")).isEqualTo(1);
+        // once in the relation's definition, once in the frame's table of names that keys refer to
+        assertThat(occurrences(bytes, "items")).isEqualTo(2);
         List<ChangeSet> back = codec.decode(bytes);
         RowChange first = (RowChange) back.get(0).changes().get(0);
         RowChange last = (RowChange) back.get(1).changes().get(24);
         assertThat(last.relation()).isSameAs(first.relation());
+    }
+
+    @Test
+    void versionsTheCatalogHoldsAreNamedByIdAloneAndTheOthersCarried() {
+        Map<Long, byte[]> committed = new HashMap<>();
+        RelationCatalog catalog = committed::get;
+        ChangeSet cs = changeSet(List.of(insert(1), insert(2)));
+
+        WireCodec.Encoded first = codec.encode(List.of(cs), catalog);
+        RelationVersion items = RelationVersion.of(ITEMS);
+        assertThat(first.definitions()).containsOnlyKeys(items.id());
+        assertThat(occurrences(first.frame(), "a_rather_long_description_column")).isEqualTo(1);
+        committed.putAll(first.definitions()); // the group committed the record that carried it
+
+        WireCodec.Encoded later = codec.encode(List.of(cs), catalog);
+        assertThat(later.definitions()).isEmpty();
+        assertThat(occurrences(later.frame(), "a_rather_long_description_column")).isZero();
+        assertThat(later.frame().length).isLessThan(first.frame().length);
+        assertThat(new WireCodec().decode(later.frame(), catalog)).containsExactly(cs);
+        assertThat(new WireCodec().decode(first.frame(), RelationCatalog.NONE)).containsExactly(cs);
+
+        assertThatThrownBy(() -> new WireCodec().decode(later.frame(), RelationCatalog.NONE))
+                .isInstanceOf(WireFormatException.class)
+                .hasMessageContaining("relation version " + RelationVersion.hex(items.id()))
+                .hasMessageContaining("neither defined in this frame nor in the catalog");
+        assertThatThrownBy(() -> new WireCodec().decode(later.frame(), id -> null))
+                .hasMessageContaining("this member's copy of the log misses the record that defined it");
+    }
+
+    @Test
+    void aVersionIdIsItsContentAndEveryAlterationIsAnotherVersion() {
+        RelationVersion v = RelationVersion.of(ITEMS);
+        assertThat(RelationVersion.of(new Relation(ITEMS.name(), 'd', ITEMS.columns())).id()).isEqualTo(v.id());
+        assertThat(RelationVersion.parse(v.id(), v.definition()).relation()).isEqualTo(ITEMS);
+        List<Relation> altered = List.of(
+                new Relation(RelationName.of("public", "items2"), 'd', ITEMS.columns()),
+                new Relation(ITEMS.name(), 'f', ITEMS.columns()),
+                new Relation(ITEMS.name(), 'd', List.of(ITEMS.columns().get(0))),
+                new Relation(ITEMS.name(), 'd', List.of(ITEMS.columns().get(0), new Column(
+                        "a_rather_long_description_column", false, 1043, 104))),
+                new Relation(ITEMS.name(), 'd', List.of(ITEMS.columns().get(0), new Column(
+                        "a_rather_long_description_column", true, 25, -1))));
+        assertThat(altered.stream().map(r -> RelationVersion.of(r).id()).distinct())
+                .hasSize(altered.size()).doesNotContain(v.id());
+
+        // a catalog entry whose bytes are not its id's is refused, never taken for another version
+        byte[] forged = RelationVersion.of(altered.get(0)).definition();
+        ChangeSet cs = changeSet(List.of(insert(1)));
+        WireCodec.Encoded byId = codec.encode(List.of(cs), id -> id == v.id() ? v.definition() : null);
+        assertThatThrownBy(() -> new WireCodec().decode(byId.frame(), id -> forged))
+                .isInstanceOf(WireFormatException.class).hasMessageContaining("hashes to");
     }
 
     @Test
@@ -97,10 +151,10 @@ class WireCodecTest {
     void otherFormatVersionIsRefusedNamingBothVersions() {
         byte[] bytes = codec.encode(List.of(changeSet(List.of(insert(1)))));
         bytes[4] = 0;
-        bytes[5] = 2;
+        bytes[5] = 1;
         assertThatThrownBy(() -> codec.decode(bytes)).isInstanceOf(WireFormatException.class)
-                .hasMessageContaining("version 2").hasMessageContaining("the sender speaks version 2")
-                .hasMessageContaining("this node speaks version 1");
+                .hasMessageContaining("version 1").hasMessageContaining("the sender speaks version 1")
+                .hasMessageContaining("this node speaks version 2");
     }
 
     @Test

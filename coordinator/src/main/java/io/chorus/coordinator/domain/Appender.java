@@ -32,13 +32,19 @@ import org.apache.logging.log4j.Logger;
 final class Appender implements AutoCloseable {
     private static final Logger LOG = LogManager.getLogger(Appender.class);
 
-    /** One record to append: its origin sequence (0 = no dedupe) and payload. */
-    record Item(long originSeq, byte[] payload) {
+    /**
+     * One record to append: its origin sequence (0 = no dedupe), payload, and the catalog entries it brings (the
+     * definitions of relation versions the group did not hold when it was encoded).
+     */
+    record Item(long originSeq, byte[] payload, java.util.Map<Long, byte[]> catalog) {
+        Item(long originSeq, byte[] payload) {
+            this(originSeq, payload, java.util.Map.of());
+        }
     }
 
     /** The group's append operation. */
     interface Sink {
-        CompletableFuture<?> append(long originSeq, byte[] payload);
+        CompletableFuture<?> append(long originSeq, byte[] payload, java.util.Map<Long, byte[]> catalog);
 
         /** After a failure the group refuses appends until this call (so an origin's records stay in order). */
         void resume();
@@ -114,7 +120,7 @@ final class Appender implements AutoCloseable {
                         break;
                     }
                     unconfirmed.addLast(next);
-                    futures.addLast(sink.append(next.originSeq(), next.payload()));
+                    futures.addLast(sink.append(next.originSeq(), next.payload(), next.catalog()));
                 }
                 if (futures.isEmpty()) {
                     continue;
@@ -136,7 +142,7 @@ final class Appender implements AutoCloseable {
                     sink.resume();
                     List<Item> again = new ArrayList<>(unconfirmed);
                     for (Item i : again) {
-                        futures.addLast(sink.append(i.originSeq(), i.payload()));
+                        futures.addLast(sink.append(i.originSeq(), i.payload(), i.catalog()));
                     }
                 }
             }

@@ -55,10 +55,13 @@ final class DdlOrder implements AutoCloseable {
      */
     static final String FORGET = "ddl-forget:";
     /**
-     * Token prefix of a sweep: {@code ddl-sweep:<gsn>:<xid>,<xid>,...}, appended by a node after it restarted (its
-     * sidecar: PostgreSQL may have run on) and replayed the log from {@code gsn + 1} only. It ends every open intent of
-     * that node ordered at or below {@code gsn} — which the node no longer knows, so would never release — except those
-     * whose transaction (full xid) is listed as still in progress. The node sweeps again once a listed transaction ends.
+     * Token prefix of a sweep: {@code ddl-sweep:<gsn>:<xid>,<xid>,...[:<pid>@<start>,...]}, appended by a node after it
+     * restarted (its sidecar: PostgreSQL may have run on) and replayed the log from {@code gsn + 1} only. It ends every
+     * open intent of that node ordered at or below {@code gsn} — which the node no longer knows, so would never
+     * release — except those whose transaction (full xid) is listed as still in progress, or whose statement (backend
+     * pid and start in microseconds) is listed as still running: a CREATE INDEX CONCURRENTLY goes on in further
+     * transactions after the one that ordered its intent committed. The node sweeps again once a listed transaction
+     * or statement ends.
      */
     static final String SWEEP = "ddl-sweep:";
     /** The most in-progress transactions a sweep lists; with more it waits for fewer. */
@@ -92,7 +95,14 @@ final class DdlOrder implements AutoCloseable {
     /** Intents at or below this GSN are unknown here (the replay started after it); 0: none. Timer thread. */
     private long sweepBefore;
     /** The in-progress transactions the last sweep kept; null: no sweep sent yet. Timer thread. */
-    private Set<Long> sweepKept;
+    private Running sweepKept;
+
+    /** What a sweep keeps: transactions in progress, and statements that run several transactions. */
+    private record Running(Set<Long> xids, Set<String> statements) {
+        int size() {
+            return xids.size() + statements.size();
+        }
+    }
 
     DdlOrder(NodeId self, Connector connector) {
         this.self = self;
@@ -157,9 +167,10 @@ final class DdlOrder implements AutoCloseable {
     }
 
     private void sweep(NodeId node, String token, Gsn gsn) {
-        String[] parts = token.substring(SWEEP.length()).split(":", 2);
+        String[] parts = token.substring(SWEEP.length()).split(":", 3);
         long before;
         Set<Long> kept = new HashSet<>();
+        Set<String> keptStatements = new HashSet<>();
         try {
             before = Long.parseLong(parts[0]);
             if (parts.length > 1) {
@@ -169,13 +180,27 @@ final class DdlOrder implements AutoCloseable {
                     }
                 }
             }
-        } catch (NumberFormatException e) {
+            if (parts.length > 2) {
+                for (String x : parts[2].split(",")) {
+                    if (!x.isEmpty()) {
+                        String[] ps = x.split("@", 2);
+                        keptStatements.add(Integer.parseInt(ps[0]) + "@" + Long.parseLong(ps[1]));
+                    }
+                }
+            }
+        } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {
             LOG.warn("DDL sweep of {} at GSN {} is malformed ({}); ignored", node, gsn, token);
             return;
         }
-        open.values().stream().filter(i -> i.node().equals(node) && i.gsn().value() <= before && !kept.contains(i.xid()))
+        open.values().stream().filter(i -> i.node().equals(node) && i.gsn().value() <= before && !kept.contains(i.xid())
+                        && !(i.pid() > 0 && keptStatements.contains(statementOf(i.pid(), i.statementStart()))))
                 .map(Intent::id).toList().forEach(id -> end(id, gsn, "its node " + node + " restarted and replayed the "
-                        + "log from GSN " + (before + 1) + " only, and its transaction is no longer in progress"));
+                        + "log from GSN " + (before + 1) + " only, and its transaction and statement are over"));
+    }
+
+    /** A statement as a sweep lists it: backend pid, start in microseconds since the epoch. */
+    private static String statementOf(int pid, long start) {
+        return pid + "@" + start;
     }
 
     private boolean end(String id, Gsn gsn, String how) {
@@ -283,18 +308,20 @@ final class DdlOrder implements AutoCloseable {
      * ends it first.
      */
     private void sweepIfDue() throws SQLException {
-        if (sweepBefore <= 0 || (sweepKept != null && sweepKept.isEmpty())) {
+        if (sweepBefore <= 0 || (sweepKept != null && sweepKept.size() == 0)) {
             return;
         }
-        Set<Long> running = sweepKept == null ? runningNow() : stillRunning(sweepKept);
+        Running running = sweepKept == null ? runningNow() : stillRunning(sweepKept);
         if (running == null || (sweepKept != null && running.size() == sweepKept.size())) {
             return; // too many to list yet, or nothing the last sweep kept has ended
         }
-        emit(SWEEP + sweepBefore + ":" + String.join(",", running.stream().sorted().map(String::valueOf).toList()));
+        emit(SWEEP + sweepBefore + ":" + String.join(",", running.xids().stream().sorted().map(String::valueOf).toList())
+                + (running.statements().isEmpty() ? "" : ":" + String.join(",", running.statements().stream().sorted()
+                .toList())));
         sweepKept = running;
         LOG.info("DDL intents of this node ordered up to GSN {} (before its replay) swept{}", sweepBefore,
-                running.isEmpty() ? "" : "; intents of " + running.size() + " transaction(s) still in progress are kept "
-                        + "until they end");
+                running.size() == 0 ? "" : "; intents of " + running.xids().size() + " transaction(s) in progress and "
+                        + running.statements().size() + " running statement(s) are kept until they end");
     }
 
     /**
@@ -302,7 +329,7 @@ final class DdlOrder implements AutoCloseable {
      * snapshot's in-progress list plus the ids from its xmax (the oldest not yet completed) up to this transaction's
      * own id, which are assigned but not completed, so in progress too.
      */
-    private Set<Long> runningNow() throws SQLException {
+    private Running runningNow() throws SQLException {
         Connection c = connection();
         c.setAutoCommit(false);
         try (Statement st = c.createStatement()) {
@@ -324,31 +351,60 @@ final class DdlOrder implements AutoCloseable {
                     }
                 }
             }
-            if (running.size() > MAX_SWEEP_XIDS) {
+            Set<String> statements = new HashSet<>();
+            try (PreparedStatement ps = c.prepareStatement(RUNNING_STATEMENTS + " LIMIT ?")) {
+                ps.setInt(1, MAX_SWEEP_XIDS + 1);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        statements.add(rs.getString(1));
+                    }
+                }
+            }
+            if (running.size() + statements.size() > MAX_SWEEP_XIDS) {
                 LOG.info("more than {} transactions are in progress: the sweep of this node's DDL intents ordered up to "
                         + "GSN {} waits for fewer", MAX_SWEEP_XIDS, sweepBefore);
                 return null;
             }
-            return running;
+            return new Running(running, statements);
         } finally {
             c.rollback();
             c.setAutoCommit(true);
         }
     }
 
-    /** Those of {@code xids} still in progress. */
-    private Set<Long> stillRunning(Set<Long> xids) throws SQLException {
+    /**
+     * Statements of other sessions that may run several transactions (the CONCURRENTLY forms), as
+     * {@code <pid>@<start>}: the start is the statement's, as its intent recorded it ({@code statement_timestamp()}).
+     */
+    private static final String RUNNING_STATEMENTS = "SELECT s FROM (SELECT pid || '@' || (extract(epoch FROM "
+            + "query_start) * 1000000)::bigint AS s, query FROM pg_stat_activity WHERE datname = current_database() "
+            + "AND pid <> pg_backend_pid() AND backend_type = 'client backend' AND state <> 'idle') a "
+            + "WHERE query ~* 'concurrently'";
+
+    /** Those of {@code kept} still in progress. */
+    private Running stillRunning(Running kept) throws SQLException {
         Set<Long> running = new HashSet<>();
         try (PreparedStatement ps = connection().prepareStatement(
                 "SELECT x FROM unnest(?::bigint[]) x WHERE pg_xact_status(x::text::xid8) = 'in progress'")) {
-            ps.setArray(1, connection().createArrayOf("bigint", xids.toArray()));
+            ps.setArray(1, connection().createArrayOf("bigint", kept.xids().toArray()));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     running.add(rs.getLong(1));
                 }
             }
         }
-        return running;
+        Set<String> statements = new HashSet<>();
+        if (!kept.statements().isEmpty()) {
+            try (PreparedStatement ps = connection().prepareStatement(RUNNING_STATEMENTS + " AND s = ANY(?)")) {
+                ps.setArray(1, connection().createArrayOf("text", kept.statements().toArray()));
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        statements.add(rs.getString(1));
+                    }
+                }
+            }
+        }
+        return new Running(running, statements);
     }
 
     /** Whether the intent's transaction, or its statement (CREATE INDEX CONCURRENTLY runs several), still runs. */

@@ -19,6 +19,7 @@ import io.chorus.coordinator.certify.Certifier;
 import io.chorus.coordinator.certify.CertifierConfig;
 import io.chorus.coordinator.config.NodeConfig;
 import io.chorus.coordinator.pending.PendingTracker;
+import io.chorus.gcs.DefinitionCatalog;
 import io.chorus.gcs.Group;
 import io.chorus.gcs.GroupListener;
 import io.chorus.gcs.History;
@@ -70,7 +71,13 @@ public final class Domain implements AutoCloseable {
     private final boolean bootstrap;
     private final NodeConfig.Mode mode;
     private final Consumer<ChorusException> onFailure;
-    private final WireCodec codec = new WireCodec();
+    /**
+     * The relation versions of this domain's group log (filled by every group instance this domain joins, from the
+     * first record replayed on): records name the versions it holds by id alone. Fresh for every start of the domain.
+     */
+    private final DefinitionCatalog catalog = new DefinitionCatalog();
+    /** Decodes against {@link #catalog}; encodes self-contained frames unless given the catalog. */
+    private final WireCodec codec = new WireCodec(catalog);
     private final ReentrantLock pendingLock = new ReentrantLock();
     private volatile DomainState state = DomainState.OFFLINE;
     private volatile boolean closing;
@@ -134,7 +141,7 @@ public final class Domain implements AutoCloseable {
         this.mode = mode;
         this.onFailure = onFailure;
         this.helperPrefix = helperOriginPrefix(database);
-        this.recovery = new DomainRecovery(cfg, database, codec);
+        this.recovery = new DomainRecovery(cfg, database, codec, catalog);
         this.appends = new OrderedAppends(database);
         this.watermarkTimer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "chorus-watermark-" + database);
@@ -234,7 +241,8 @@ public final class Domain implements AutoCloseable {
                 // after a full transfer the domain takes over the transfer's membership (it does not join again)
                 Group handed = recovery.takeTransferMembership(listener, from);
                 return handed != null ? handed
-                        : GroupFactory.join(cfg, groupName, known, bootstrap, database, listener, from, held);
+                        : GroupFactory.join(cfg, groupName, known, bootstrap, database, listener, from, held,
+                                catalog);
             } catch (io.chorus.gcs.GcsException e) {
                 throw refused(known, e);
             }
@@ -256,8 +264,9 @@ public final class Domain implements AutoCloseable {
         // through the field: a forced bootstrap replaces the group, and the appender resends to the new one
         appender = new Appender("chorus-append-" + database, new Appender.Sink() {
             @Override
-            public java.util.concurrent.CompletableFuture<?> append(long originSeq, byte[] payload) {
-                return group.append(originSeq, payload);
+            public java.util.concurrent.CompletableFuture<?> append(long originSeq, byte[] payload,
+                                                                   java.util.Map<Long, byte[]> entries) {
+                return group.append(originSeq, payload, entries);
             }
 
             @Override
@@ -675,8 +684,15 @@ public final class Domain implements AutoCloseable {
      */
     private void append(ChangeSet cs) {
         try {
-            appends.submit("local changeset " + cs.gtid(), () -> new Appender.Item(cs.gtid().commitLsn().value(),
-                    LogRecord.encode(new LogRecord.Changes(cs), codec)));
+            appends.submit("local changeset " + cs.gtid(), () -> {
+                // encoded when it is queued: the catalog holds only versions committed before, hence before it
+                WireCodec.Encoded e = LogRecord.changes(cs, codec, catalog);
+                if (!e.definitions().isEmpty() && LOG.isDebugEnabled()) {
+                    LOG.debug("local changeset {} carries {} relation version(s) the group does not hold yet", cs.gtid(),
+                            e.definitions().size());
+                }
+                return new Appender.Item(cs.gtid().commitLsn().value(), e.frame(), e.definitions());
+            });
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new ChorusException("interrupted while queueing a local changeset for the group", e);

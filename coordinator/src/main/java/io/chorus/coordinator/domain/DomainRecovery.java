@@ -5,6 +5,7 @@ import io.chorus.changeset.Gsn;
 import io.chorus.changeset.NodeId;
 import io.chorus.changeset.wire.WireCodec;
 import io.chorus.coordinator.config.NodeConfig;
+import io.chorus.gcs.DefinitionCatalog;
 import io.chorus.gcs.Group;
 import io.chorus.gcs.GroupListener;
 import io.chorus.gcs.Membership;
@@ -39,6 +40,7 @@ final class DomainRecovery implements AutoCloseable {
     private final NodeConfig cfg;
     private final String database;
     private final WireCodec codec;
+    private final DefinitionCatalog catalog;
     private final DeliveryGate gate = new DeliveryGate();
     private volatile Donor donor;
     private volatile Gsn logStart = Gsn.NONE;
@@ -47,7 +49,8 @@ final class DomainRecovery implements AutoCloseable {
     private volatile Group transferMembership;
     private volatile HandOverListener handOver;
 
-    DomainRecovery(NodeConfig cfg, String database, WireCodec codec) {
+    DomainRecovery(NodeConfig cfg, String database, WireCodec codec, DefinitionCatalog catalog) {
+        this.catalog = catalog;
         this.cfg = cfg;
         this.database = database;
         this.codec = codec;
@@ -72,7 +75,7 @@ final class DomainRecovery implements AutoCloseable {
             transfer.onRecordsSkipped(reason);
         }, view::set);
         try {
-            group = GroupFactory.join(cfg, groupName, identity, false, database, listener, Gsn.NONE);
+            group = GroupFactory.join(cfg, groupName, identity, false, database, listener, Gsn.NONE, catalog);
         } catch (io.chorus.gcs.GcsException e) {
             throw GroupIdentity.refused(database, groupName, identity, GroupFactory.dir(cfg, database), e);
         }

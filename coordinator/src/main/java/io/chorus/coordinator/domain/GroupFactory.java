@@ -4,6 +4,7 @@ import io.chorus.changeset.ChorusException;
 import io.chorus.changeset.Gsn;
 import io.chorus.changeset.NodeId;
 import io.chorus.coordinator.config.NodeConfig;
+import io.chorus.gcs.DefinitionCatalog;
 import io.chorus.gcs.Group;
 import io.chorus.gcs.GroupConfig;
 import io.chorus.gcs.GroupListener;
@@ -20,23 +21,27 @@ final class GroupFactory {
     // 2: the group log's entries, responses and snapshots moved to format 2 (pipelined appends), and certification
     // loses a changeset as a whole; members of version 1 decide differently and are refused at join
     // 3: the join token carries the member's history line and last GSN (a forced bootstrap's fork), and a refusal
-    // past a fork carries a reason code; a member of version 2 cannot read the token. The gcs module's current version
+    // past a fork carries a reason code; a member of version 2 cannot read the token
+    // 4: changesets name relation versions the group's catalog holds by id alone (wire format 2), and log entries and
+    // snapshots carry that catalog; a member of version 3 could decode neither. The gcs module's current version
     static final int PROTOCOL_VERSION = GroupConfig.PROTOCOL_VERSION;
 
     private GroupFactory() {
     }
 
     static Group join(NodeConfig cfg, String groupName, UUID identity, boolean bootstrap, String database,
-                      GroupListener listener, Gsn resumeAfter) {
-        return join(cfg, groupName, identity, bootstrap, database, listener, resumeAfter, null);
+                      GroupListener listener, Gsn resumeAfter, DefinitionCatalog catalog) {
+        return join(cfg, groupName, identity, bootstrap, database, listener, resumeAfter, null, catalog);
     }
 
     /** Joins presenting what the database holds beside the log ({@link Group#join(GroupConfig, GroupListener, Gsn,
      * io.chorus.gcs.History.Held)}); null when its data is about to be replaced (a full transfer). */
     static Group join(NodeConfig cfg, String groupName, UUID identity, boolean bootstrap, String database,
-                      GroupListener listener, Gsn resumeAfter, io.chorus.gcs.History.Held held) {
+                      GroupListener listener, Gsn resumeAfter, io.chorus.gcs.History.Held held,
+                      DefinitionCatalog catalog) {
         try {
-            return Group.join(config(cfg, groupName, identity, bootstrap, database), listener, resumeAfter, held);
+            return Group.join(config(cfg, groupName, identity, bootstrap, database, catalog), listener, resumeAfter,
+                    held);
         } catch (IllegalArgumentException e) {
             throw new ChorusException("group configuration of " + groupName + " is invalid: " + e.getMessage(), e);
         }
@@ -54,9 +59,14 @@ final class GroupFactory {
         return cfg.dataDir().resolve(database).resolve("group");
     }
 
-    /** Only the bootstrapping node may form the group; the others wait to adopt its identity. */
-    static GroupConfig config(NodeConfig cfg, String groupName, UUID identity, boolean bootstrap, String database) {
+    /**
+     * Only the bootstrapping node may form the group; the others wait to adopt its identity. {@code catalog} is the
+     * domain's: the relation versions its records name by id resolve there from the first record replayed on.
+     */
+    static GroupConfig config(NodeConfig cfg, String groupName, UUID identity, boolean bootstrap, String database,
+                              DefinitionCatalog catalog) {
         return GroupConfig.builder(groupName, cfg.node(), dir(cfg, database))
+                .catalog(catalog)
                 .groupIdentity(identity)
                 .createsIdentity(bootstrap)
                 .protocolVersion(PROTOCOL_VERSION)

@@ -4,6 +4,7 @@ import io.chorus.changeset.ChangeSet;
 import io.chorus.changeset.ChorusException;
 import io.chorus.changeset.Gsn;
 import io.chorus.changeset.NodeId;
+import io.chorus.changeset.wire.RelationCatalog;
 import io.chorus.changeset.wire.WireCodec;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -38,13 +39,10 @@ sealed interface LogRecord {
     record Transfer() implements LogRecord {
     }
 
+    /** Encodes a record on its own: a changeset's frame defines every relation it names (files of this node). */
     static byte[] encode(LogRecord r, WireCodec codec) {
         if (r instanceof Changes c) {
-            byte[] body = codec.encode(List.of(c.changeSet()));
-            byte[] out = new byte[body.length + 1];
-            out[0] = CHANGESET;
-            System.arraycopy(body, 0, out, 1, body.length);
-            return out;
+            return changes(c.changeSet(), codec, RelationCatalog.NONE).frame();
         }
         ByteArrayOutputStream bytes = new ByteArrayOutputStream(64);
         try (DataOutputStream out = new DataOutputStream(bytes)) {
@@ -63,6 +61,19 @@ sealed interface LogRecord {
         return bytes.toByteArray();
     }
 
+    /**
+     * Encodes a changeset for the group's log: relation versions the group's catalog holds (committed below) are
+     * named by id alone; the definitions of the others are returned with the record, for the group to keep.
+     */
+    static WireCodec.Encoded changes(ChangeSet cs, WireCodec codec, RelationCatalog catalog) {
+        WireCodec.Encoded body = codec.encode(List.of(cs), catalog);
+        byte[] out = new byte[body.frame().length + 1];
+        out[0] = CHANGESET;
+        System.arraycopy(body.frame(), 0, out, 1, body.frame().length);
+        return new WireCodec.Encoded(out, body.definitions());
+    }
+
+    /** Decodes a record; relation versions named by id alone resolve in the codec's catalog. */
     static LogRecord decode(byte[] payload, WireCodec codec) {
         if (payload.length == 0) {
             throw new ChorusException("empty record in the group log");

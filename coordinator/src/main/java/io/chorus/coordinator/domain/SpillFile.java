@@ -75,9 +75,17 @@ final class SpillFile implements AutoCloseable {
         out.writeLong(item.originSeq());
         out.writeInt(item.payload().length);
         out.write(item.payload());
+        out.writeInt(item.catalog().size());
+        long size = HEADER_BYTES + item.payload().length + 4;
+        for (java.util.Map.Entry<Long, byte[]> d : item.catalog().entrySet()) {
+            out.writeLong(d.getKey());
+            out.writeInt(d.getValue().length);
+            out.write(d.getValue());
+            size += 12 + d.getValue().length;
+        }
         out.flush();
         written++;
-        bytesOnDisk += HEADER_BYTES + item.payload().length;
+        bytesOnDisk += size;
     }
 
     /**
@@ -97,12 +105,22 @@ final class SpillFile implements AutoCloseable {
         long originSeq = in.readLong();
         byte[] payload = new byte[in.readInt()];
         in.readFully(payload);
+        int entries = in.readInt();
+        long size = HEADER_BYTES + payload.length + 4;
+        java.util.Map<Long, byte[]> catalog = entries == 0 ? java.util.Map.of() : new java.util.HashMap<>();
+        for (int i = 0; i < entries; i++) {
+            long id = in.readLong();
+            byte[] d = new byte[in.readInt()];
+            in.readFully(d);
+            catalog.put(id, d);
+            size += 12 + d.length;
+        }
         read++;
-        bytesOnDisk -= HEADER_BYTES + payload.length;
+        bytesOnDisk -= size;
         if (isEmpty()) {
             reset();
         }
-        return new Appender.Item(originSeq, payload);
+        return new Appender.Item(originSeq, payload, catalog);
     }
 
     private void reset() throws IOException {

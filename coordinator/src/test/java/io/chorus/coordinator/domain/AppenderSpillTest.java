@@ -61,7 +61,9 @@ class AppenderSpillTest {
                 await("the group's delivery to wait for the capture", g.waitsForTheCapture::get);
                 long maxSpilled = 0;
                 for (int seq = 2; seq <= RECORDS; seq++) {
-                    appender.submit(new Appender.Item(seq, payload(seq)));
+                    // some records bring catalog entries (relation versions): spilled ones must keep them
+                    appender.submit(new Appender.Item(seq, payload(seq), seq % 97 == 0
+                            ? java.util.Map.of((long) seq, payload(seq)) : java.util.Map.of()));
                     maxSpilled = Math.max(maxSpilled, appender.spilled());
                     assertThat(appender.memoryBytes()).as("payload bytes held in memory")
                             .isLessThanOrEqualTo(MEMORY_BOUND);
@@ -76,6 +78,10 @@ class AppenderSpillTest {
                         .containsExactlyElementsOf(LongStream.rangeClosed(1, RECORDS).boxed().toList());
                 assertThat(g.delivered).extracting(d -> d[1]).as("each payload names its own record")
                         .containsExactlyElementsOf(LongStream.rangeClosed(1, RECORDS).boxed().toList());
+                for (int seq = 97; seq <= RECORDS; seq += 97) {
+                    assertThat(g.group.catalog().definition(seq)).as("catalog entry of record %d", seq)
+                            .isEqualTo(payload(seq));
+                }
                 await("the spill file to be deleted once drained", () -> !Files.exists(spill));
                 assertThat(appender.spilled()).isZero();
                 assertThat(fatal.get()).isNull();
@@ -214,8 +220,9 @@ class AppenderSpillTest {
         Appender.Sink sink() {
             return new Appender.Sink() {
                 @Override
-                public CompletableFuture<?> append(long originSeq, byte[] payload) {
-                    return group.append(originSeq, payload);
+                public CompletableFuture<?> append(long originSeq, byte[] payload,
+                                                   java.util.Map<Long, byte[]> catalog) {
+                    return group.append(originSeq, payload, catalog);
                 }
 
                 @Override

@@ -189,6 +189,76 @@ class DdlOrderTest {
         }
     }
 
+    @Test
+    void aSweepKeepsTheIntentOfACreateIndexConcurrentlyThatRunsOnAfterItsFirstTransaction() throws Exception {
+        try (PgServer pg = PgServer.start("ddlsweepcic")) {
+            pg.createDatabase("app");
+            try (Connection c = pg.connect("app"); Statement st = c.createStatement();
+                 Connection holder = pg.connect("app"); Statement hst = holder.createStatement();
+                 Connection builder = pg.connect("app")) {
+                st.execute("SELECT pg_create_logical_replication_slot('t', 'test_decoding')");
+                st.execute("CREATE TABLE t (id int)");
+                c.setAutoCommit(false);
+                long first = xid(st); // stands for the index build's first transaction: over by now
+                c.rollback();
+                c.setAutoCommit(true);
+                holder.setAutoCommit(false);
+                xid(hst); // an older transaction: the build waits for it after its first transaction committed
+                java.util.concurrent.CompletableFuture<Void> build = java.util.concurrent.CompletableFuture.runAsync(() -> {
+                    try (Statement bst = builder.createStatement()) {
+                        bst.execute("CREATE INDEX CONCURRENTLY t_id ON t (id)");
+                    } catch (SQLException e) {
+                        throw new java.util.concurrent.CompletionException(e);
+                    }
+                });
+                String[] running = runningBuild(pg).split(":");
+                DdlOrder b = order(B);
+                Map<String, Gsn> answers = new HashMap<>();
+                b.onBarrier(A, "ddl:cic:" + first + ":" + running[0] + ":" + running[1], Gsn.of(5), answers);
+                b.onBarrier(B, "ddl:mine:1", Gsn.of(30), answers);
+
+                DdlOrder a = new DdlOrder(A, () -> pg.connect("app"));
+                a.restartedAfter(Gsn.of(20));
+                a.releaseFinished();
+                List<String> sent = messages(st);
+                assertThat(sent).hasSize(1);
+                assertThat(sent.get(0)).as("the sweep lists the build's statement").startsWith("ddl-sweep:20:")
+                        .endsWith(":" + running[0] + "@" + running[1]);
+                b.onBarrier(A, sent.get(0), Gsn.of(31), answers);
+                assertThat(b.openIntents()).as("its transaction is over, its statement is not")
+                        .extracting(DdlOrder.Intent::id).containsExactly("cic", "mine");
+                assertThat(answers).isEmpty();
+
+                holder.rollback();
+                build.get(30, java.util.concurrent.TimeUnit.SECONDS);
+                a.releaseFinished();
+                sent = messages(st);
+                assertThat(sent).as("swept again once the build ended").containsExactly("ddl-sweep:20:");
+                b.onBarrier(A, sent.get(0), Gsn.of(32), answers);
+                assertThat(answers).as("b's DDL may run once the sweep at GSN 32 is applied")
+                        .containsOnly(Map.entry("ddl:mine:1", Gsn.of(32)));
+                a.close();
+            }
+        }
+    }
+
+    /** {@code <pid>:<statement start in microseconds>} of the index build, once it waits for the older transaction. */
+    private static String runningBuild(PgServer pg) throws Exception {
+        try (Connection c = pg.connect("app"); Statement st = c.createStatement()) {
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+            while (System.nanoTime() < deadline) {
+                try (ResultSet rs = st.executeQuery("SELECT pid || ':' || (extract(epoch FROM query_start) * 1000000)"
+                        + "::bigint FROM pg_stat_activity WHERE query LIKE 'CREATE INDEX CONCURRENTLY%' AND state = "
+                        + "'active' AND wait_event_type = 'Lock'")) {
+                    if (rs.next()) {
+                        return rs.getString(1);
+                    }
+                }
+            }
+            throw new AssertionError("the index build did not wait for the older transaction within 10 s");
+        }
+    }
+
     /** {@code <pid>:<statement start in microseconds>} of the sleeping session, once its statement runs. */
     private static String statement(PgServer pg, Connection sleeper) throws Exception {
         try (Connection c = pg.connect("app"); Statement st = c.createStatement()) {

@@ -88,7 +88,7 @@ class OrderedAppendsTest {
         AtomicReference<ChorusException> fatal = new AtomicReference<>();
         return new Appender("test-append", new Appender.Sink() {
             @Override
-            public CompletableFuture<?> append(long originSeq, byte[] payload) {
+            public CompletableFuture<?> append(long originSeq, byte[] payload, java.util.Map<Long, byte[]> catalog) {
                 appended.add(originSeq + " " + new String(payload, StandardCharsets.UTF_8));
                 return CompletableFuture.completedFuture(null);
             }

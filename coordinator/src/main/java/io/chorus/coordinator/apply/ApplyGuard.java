@@ -24,6 +24,12 @@ import java.util.Optional;
  *       commits after this transaction and is not concurrent with it.</li>
  * </ol>
  * A statement that finds a row missing or already present does the same (steps 3-4) before it is called divergence.
+ *
+ * <p>Step 3 may be answered without waiting for the capture: helpers tell the guard their transaction ids
+ * ({@link #helperTransaction}) and give step 3 the snapshot read with the WAL position. When every transaction that
+ * can have finished between the snapshot of an earlier confirmed step 3 and this one is a helper's, no local
+ * transaction can have committed in between, and the capture has already reported every local commit this step needs
+ * (see {@code CaptureSync}). Only a check without a snapshot, or one that meets any other transaction id, waits.
  * Implementations are thread-safe.
  */
 public interface ApplyGuard {
@@ -55,12 +61,25 @@ public interface ApplyGuard {
      * {@code position}, which the caller read after taking its locks ({@code pg_current_wal_insert_lsn()}), together
      * with the server's flush position {@code flushed}. Every local commit that a lock of the caller waited for lies
      * before it, so this gives step 3 its guarantee, and lets an implementation answer at once when the capture is
-     * already past the position. The default ignores the positions.
+     * already past the position. {@code snapshot} is the snapshot of the statement that read the positions, taken
+     * after the caller's locks and before the positions (null: unknown); the implementation may answer from it at once
+     * when only helper transactions can have finished since an earlier confirmed check (see the class comment): the
+     * local commits that the caller's locks waited for finished before the snapshot. The default ignores the
+     * positions and the snapshot.
      *
      * @throws io.chorus.changeset.ChorusException (retriable) when that takes longer than {@code timeout}
      */
-    default void awaitCaptureCaughtUp(Lsn position, Lsn flushed, Duration timeout) throws InterruptedException {
+    default void awaitCaptureCaughtUp(Lsn position, Lsn flushed, XidSnapshot snapshot, Duration timeout)
+            throws InterruptedException {
         awaitCaptureCaughtUp(timeout);
+    }
+
+    /**
+     * {@code xid} (64-bit, epoch included) is the top-level transaction id of one of the applier's helpers: its
+     * commit is not a local write. Call it before the transaction's snapshot-bearing check, as early as possible so that
+     * other helpers' checks know it. Non-blocking. The default forgets it.
+     */
+    default void helperTransaction(long xid) {
     }
 
     /**

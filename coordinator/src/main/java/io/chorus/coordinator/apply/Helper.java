@@ -257,6 +257,7 @@ final class Helper implements Runnable {
         List<ApplyUnit> rest = b.units().subList(b.committedUnits(), b.units().size());
         b.addLateRestores(config.guard().takeLateRestores(b.next(), b.last()));
         b.executing(session.pid());
+        config.guard().helperTransaction(session.assignXid());
         long t0 = System.nanoTime();
         HelperSession.WalPositions wal = new RowWriter(session, false).write(rest, b.last(), b, b.lateRestores());
         long t1 = System.nanoTime();
@@ -291,9 +292,13 @@ final class Helper implements Runnable {
     /**
      * Waits until the capture has seen every local commit so far and asks the guard for restores that a winner of
      * this batch now requires; returns whether there were any (the transaction must then re-run with them first).
+     * With known positions the guard may answer from the snapshot at once (only helpers wrote since its last check).
      */
     private boolean lateRestoresArrived(Batch b, HelperSession.WalPositions wal) throws InterruptedException {
-        config.guard().awaitCaptureCaughtUp(wal.inserted(), wal.flushed(), config.retryWait());
+        if (wal.xid() != 0) {
+            config.guard().helperTransaction(wal.xid());
+        }
+        config.guard().awaitCaptureCaughtUp(wal.inserted(), wal.flushed(), wal.snapshot(), config.retryWait());
         boolean arrived = b.addLateRestores(config.guard().takeLateRestores(b.next(), b.last()));
         if (arrived) {
             LOG.info("helper {}: local commits raced {}; re-running it with {} restores first", name(), b,
@@ -310,6 +315,7 @@ final class Helper implements Runnable {
             HelperSession.WalPositions wal;
             b.addLateRestores(config.guard().takeLateRestores(u.gsn(), b.last()));
             b.executing(session.pid());
+            config.guard().helperTransaction(session.assignXid());
             try {
                 wal = new RowWriter(session, true).write(List.of(u), u.gsn(), b, b.lateRestores());
             } catch (RowWriter.Recheck impossible) {

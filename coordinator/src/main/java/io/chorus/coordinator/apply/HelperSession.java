@@ -73,6 +73,7 @@ final class HelperSession implements AutoCloseable {
                 }
             };
     private PreparedStatement progress;
+    private PreparedStatement xid;
     private long schemaVersion;
     private boolean ranDdl;
     private PreparedStatement conflicts;
@@ -270,22 +271,53 @@ final class HelperSession implements AutoCloseable {
         return conflicts;
     }
 
-    /** Where the server's WAL stood when the progress was recorded: insert and flush positions. */
-    record WalPositions(Lsn inserted, Lsn flushed) {
-        static final WalPositions UNKNOWN = new WalPositions(Lsn.INVALID, Lsn.INVALID);
+    /**
+     * Where the server's WAL stood when the progress was recorded (insert and flush positions), with the recording
+     * transaction's own id and the statement's snapshot, taken before the positions were read, listing that id as
+     * running (null when unknown: the session's isolation is not READ COMMITTED, whose statement snapshot follows
+     * every earlier statement).
+     */
+    record WalPositions(Lsn inserted, Lsn flushed, long xid, XidSnapshot snapshot) {
+        static final WalPositions UNKNOWN = new WalPositions(Lsn.INVALID, Lsn.INVALID, 0, null);
+    }
+
+    /**
+     * Gives the open transaction its id now and returns it (one statement), so that other helpers know it for one of
+     * theirs before their snapshots list it (see {@link ApplyGuard#helperTransaction}).
+     */
+    long assignXid() throws SQLException {
+        if (xid == null) {
+            xid = connection.prepareStatement("SELECT " + xidFunctions()[0] + "::text");
+        }
+        try (ResultSet rs = xid.executeQuery()) {
+            rs.next();
+            return Long.parseLong(rs.getString(1));
+        }
+    }
+
+    /** The functions that give the current transaction id and snapshot as xid8 (PostgreSQL 13+) or as bigint. */
+    private String[] xidFunctions() throws SQLException {
+        return connection.getMetaData().getDatabaseMajorVersion() >= 13
+                ? new String[] {"pg_current_xact_id()", "pg_current_snapshot()"}
+                : new String[] {"txid_current()", "txid_current_snapshot()"};
     }
 
     /**
      * Makes the current transaction record {@code gsn} as this helper's progress when it commits: in its row of
      * chorus.apply_progress (which also gives the transaction an xid, so even a transaction that wrote nothing else
      * leaves a commit record) and in its replication origin. Returns the WAL insert and flush positions read by the
-     * same statement: every transaction whose commit the earlier statements waited for lies before them.
+     * same statement: every transaction whose commit the earlier statements waited for lies before them. Also
+     * returns the transaction's id and the statement's snapshot (see {@link WalPositions}): a transaction leaves the
+     * running set only after its commit record is written, so every transaction the snapshot sees finished that
+     * committed lies before the insert position too.
      */
     WalPositions recordProgress(Gsn gsn, Instant originCommitTime) throws SQLException {
         if (progress == null) {
+            String[] f = xidFunctions();
             progress = connection.prepareStatement("WITH p AS (UPDATE chorus.apply_progress SET gsn = ?, updated_at = "
                     + "now() WHERE origin = ? RETURNING gsn) SELECT pg_replication_origin_xact_setup(?::pg_lsn, ?), "
-                    + "pg_current_wal_insert_lsn()::text, pg_current_wal_flush_lsn()::text FROM p");
+                    + "pg_current_wal_insert_lsn()::text, pg_current_wal_flush_lsn()::text, " + f[0] + "::text, "
+                    + f[1] + "::text, current_setting('transaction_isolation') FROM p");
         }
         progress.setLong(1, gsn.value());
         progress.setString(2, origin);
@@ -296,7 +328,11 @@ final class HelperSession implements AutoCloseable {
                 throw new SQLException("the progress row of helper " + origin + " in chorus.apply_progress is "
                         + "missing; it is created when the helper connects", "55000");
             }
-            return new WalPositions(Lsn.parse(rs.getString(2)), Lsn.parse(rs.getString(3)));
+            // only READ COMMITTED takes the statement's snapshot after every earlier statement (and its locks)
+            long xid = Long.parseLong(rs.getString(4));
+            XidSnapshot snapshot = "read committed".equals(rs.getString(6))
+                    ? XidSnapshot.parse(rs.getString(5)).withRunning(xid) : null;
+            return new WalPositions(Lsn.parse(rs.getString(2)), Lsn.parse(rs.getString(3)), xid, snapshot);
         }
     }
 

@@ -2,6 +2,7 @@ package io.chorus.coordinator.domain;
 
 import io.chorus.changeset.ChorusException;
 import io.chorus.changeset.Lsn;
+import io.chorus.coordinator.apply.XidSnapshot;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -34,6 +35,11 @@ import org.apache.logging.log4j.Logger;
  * </ol>
  * A caller without a position ({@link Lsn#INVALID}) always waits for a message written after it asked.
  *
+ * <p>Before all that, a caller with a position and the snapshot read with it (a helper's batch) returns at once when
+ * only helper transactions can have finished since the snapshot of an earlier check that returned: every local
+ * commit it needs was reported before that check returned ({@link HelperXids}). Where only helpers write, this spares
+ * each batch the sync message and the wait for it; any other transaction id in between makes the caller wait.
+ *
  * <p>Thread-safe. {@link #await} blocks (bounded by its timeout); the feeding methods never block for long and are
  * called from the capture thread.
  */
@@ -52,6 +58,8 @@ final class CaptureSync implements AutoCloseable {
     private final LongAdder skipped = new LongAdder();
     private final LongAdder passive = new LongAdder();
     private final LongAdder messages = new LongAdder();
+    private final LongAdder onlyHelpers = new LongAdder();
+    private final HelperXids helperXids = new HelperXids();
     private final java.util.concurrent.atomic.AtomicInteger waiters = new java.util.concurrent.atomic.AtomicInteger();
     private long decoded;
     private long roundsStarted;
@@ -85,6 +93,29 @@ final class CaptureSync implements AutoCloseable {
     /** Blocks until the capture reported a sync message written after this call started. */
     void await(Duration timeout) throws InterruptedException {
         await(Lsn.INVALID, Lsn.INVALID, timeout);
+    }
+
+    /** {@code xid} is a top-level transaction id of one of the domain's helpers (xid8). Non-blocking. */
+    void helperTransaction(long xid) {
+        helperXids.add(xid);
+    }
+
+    /**
+     * As {@link #await(Lsn, Lsn, Duration)}, and returns at once when {@code snapshot} (read with the position, after
+     * the caller's locks, listing the caller's own transaction as running; null: unknown) shows that only helper
+     * transactions can have finished since the snapshot of an earlier call that returned (see {@link HelperXids}).
+     */
+    void await(Lsn position, Lsn flushed, XidSnapshot snapshot, Duration timeout) throws InterruptedException {
+        if (!position.isValid() || snapshot == null) {
+            await(position, flushed, timeout);
+            return;
+        }
+        if (helperXids.onlyHelpersSince(snapshot)) {
+            onlyHelpers.increment();
+            return;
+        }
+        await(position, flushed, timeout);
+        helperXids.confirmed(snapshot);
     }
 
     /**
@@ -209,10 +240,19 @@ final class CaptureSync implements AutoCloseable {
         return messages.sum();
     }
 
-    /** Counters for the log: calls answered at once, after a passive wait, and messages written. */
+    /** Calls answered from their snapshot: only helpers wrote since a confirmed check. */
+    long answeredOnlyHelpers() {
+        return onlyHelpers.sum();
+    }
+
+    /**
+     * Counters for the log: calls answered from their snapshot, at once from the position, after a passive wait, and
+     * messages written.
+     */
     String stats() {
-        return "capture sync: " + skipped.sum() + " answered at once, " + passive.sum() + " after a short wait, "
-                + messages.sum() + " messages written";
+        return "capture sync: " + onlyHelpers.sum() + " answered from the snapshot (only helpers wrote since), "
+                + skipped.sum() + " answered at once, " + passive.sum() + " after a short wait, " + messages.sum()
+                + " messages written";
     }
 
     private interface Check {

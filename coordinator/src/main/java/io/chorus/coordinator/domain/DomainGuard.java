@@ -5,6 +5,7 @@ import io.chorus.changeset.Lsn;
 import io.chorus.changeset.RelationName;
 import io.chorus.coordinator.apply.ApplyGuard;
 import io.chorus.coordinator.apply.RestoreRow;
+import io.chorus.coordinator.apply.XidSnapshot;
 import io.chorus.coordinator.pending.PendingTracker;
 import java.time.Duration;
 import java.util.List;
@@ -52,10 +53,19 @@ final class DomainGuard implements ApplyGuard {
     }
 
     @Override
-    public void awaitCaptureCaughtUp(Lsn position, Lsn flushed, Duration timeout) throws InterruptedException {
+    public void awaitCaptureCaughtUp(Lsn position, Lsn flushed, XidSnapshot snapshot, Duration timeout)
+            throws InterruptedException {
         CaptureSync s = sync;
         if (s != null) {
-            s.await(position, flushed, timeout);
+            s.await(position, flushed, snapshot, timeout);
+        }
+    }
+
+    @Override
+    public void helperTransaction(long xid) {
+        CaptureSync s = sync;
+        if (s != null) {
+            s.helperTransaction(xid);
         }
     }
 

@@ -25,9 +25,10 @@
  *   <li><b>The race with local commits.</b> A local commit can land between the doom computation and the helper's
  *   commit. The applier closes it with {@link io.chorus.coordinator.apply.ApplyGuard}: the helper's statements lock
  *   every item of the winners' keys, then the capture is synchronised
- *   ({@link io.chorus.coordinator.domain.CaptureSync}: at once when the capture already decoded past the WAL insert
- *   position the helper read after locking, else after a short passive wait or a shared, flushed non-transactional
- *   logical message), and rows of local commits doomed late are rolled back in the same transaction (re-run). A local commit after the sync that meets a winner's item waits for its
+ *   ({@link io.chorus.coordinator.domain.CaptureSync}: at once when the snapshot the helper read after locking shows
+ *   that only helper transactions finished since an earlier confirmed sync ({@link io.chorus.coordinator.domain.HelperXids}),
+ *   or when the capture already decoded past the WAL insert position read with it, else after a short passive wait
+ *   or a shared, flushed non-transactional logical message), and rows of local commits doomed late are rolled back in the same transaction (re-run). A local commit after the sync that meets a winner's item waits for its
  *   lock, so it commits later and is not concurrent with it.</li>
  *   <li><b>Restart.</b> W is read from {@code chorus.apply_progress}. The group log is replayed from
  *   {@code W - window}: changesets are certified again (or, when their deps fall before the replay, re-entered with

@@ -11,6 +11,7 @@ import io.chorus.changeset.RowChange;
 import io.chorus.changeset.capture.CaptureConfig;
 import io.chorus.changeset.capture.CaptureListener;
 import io.chorus.changeset.capture.SlotCapture;
+import io.chorus.coordinator.apply.XidSnapshot;
 import io.chorus.testkit.PgServer;
 import java.nio.file.Files;
 import java.sql.Connection;
@@ -97,12 +98,9 @@ class CaptureSyncTest {
 
     @Test
     void everyLocalCommitTheHelperWaitedForIsReportedWhenAwaitReturns() throws Exception {
-        long seed = Long.getLong("chorus.seed", System.nanoTime());
-        System.out.println("CaptureSyncTest seed = " + seed + " (replay: -Dchorus.seed=" + seed + ")");
+        long seed = seed();
         Random rnd = new Random(seed);
-        String db = pg.createDatabase("syncrace");
-        exec(db, "CREATE TABLE t (id int PRIMARY KEY, v int NOT NULL)",
-                "INSERT INTO t SELECT g, 0 FROM generate_series(1, 8) g");
+        String db = databaseWithTable("syncrace", 8);
         Feed feed = new Feed();
         AtomicBoolean running = new AtomicBoolean(true);
         ExecutorService pool = Executors.newFixedThreadPool(2, r -> new Thread(r, "capturesync-test"));
@@ -150,8 +148,7 @@ class CaptureSyncTest {
 
     @Test
     void aPositionTheCaptureAlreadyPassedIsAnsweredWithoutAMessage() throws Exception {
-        String db = pg.createDatabase("syncskip");
-        exec(db, "CREATE TABLE t (id int PRIMARY KEY, v int NOT NULL)", "INSERT INTO t VALUES (1, 0)");
+        String db = databaseWithTable("syncskip", 1);
         Feed feed = new Feed();
         try (SlotCapture cap = capture(db, feed); CaptureSync sync = feed.sync) {
             Lsn before = Lsn.parse(query(db, "SELECT pg_current_wal_insert_lsn()::text"));
@@ -168,6 +165,111 @@ class CaptureSyncTest {
             assertThat(sync.messagesWritten()).as("no sync message for a position already decoded").isEqualTo(messages);
             sync.await(WAIT);
             assertThat(sync.messagesWritten()).as("a caller without a position gets a message").isEqualTo(messages + 1);
+        }
+    }
+
+    @Test
+    void consecutiveHelperOnlyBatchesSkipTheWait() throws Exception {
+        String db = databaseWithTable("synchelpers", 8);
+        Feed feed = new Feed();
+        try (SlotCapture cap = capture(db, feed); CaptureSync sync = feed.sync; Connection helper = pg.connect(db)) {
+            helper.setAutoCommit(false);
+            helperBatch(sync, helper, 1, 1); // no reference yet: it waits, and its snapshot becomes the reference
+            long messages = sync.messagesWritten();
+            long waited = sync.answeredAtOnce();
+            for (int round = 2; round <= 20; round++) {
+                helperBatch(sync, helper, 1 + round % 8, round);
+            }
+            System.out.println(sync.stats());
+            assertThat(sync.answeredOnlyHelpers()).as("every batch after the first answered from its snapshot")
+                    .isEqualTo(19);
+            assertThat(sync.messagesWritten()).as("no sync message written").isEqualTo(messages);
+            assertThat(sync.answeredAtOnce()).isEqualTo(waited);
+        }
+    }
+
+    /**
+     * Helper batches that answer from their snapshot while local transactions commit between them (before the
+     * helper's lock, or while it waits for it): every local commit is reported before the check of the next batch
+     * returns, and a batch with only helpers before it skips the wait. Seeded; replay with {@code -Dchorus.seed}.
+     */
+    @Test
+    void aLocalCommitBetweenHelperBatchesIsReportedBeforeTheNextCheckReturns() throws Exception {
+        long seed = seed();
+        Random rnd = new Random(seed);
+        String db = databaseWithTable("syncxids", 4);
+        Feed feed = new Feed();
+        ExecutorService pool = Executors.newSingleThreadExecutor(r -> new Thread(r, "capturesync-xid-test"));
+        try (SlotCapture cap = capture(db, feed); CaptureSync sync = feed.sync;
+             Connection local = pg.connect(db); Connection helper = pg.connect(db)) {
+            local.setAutoCommit(false);
+            helper.setAutoCommit(false);
+            helperBatch(sync, helper, 1, 0);
+            int helperOnly = 0;
+            long skippedBefore = sync.answeredOnlyHelpers();
+            for (int round = 1; round <= 60; round++) {
+                int id = 1 + rnd.nextInt(4);
+                int kind = rnd.nextInt(3); // 0: only the helper writes; 1: a local commit first; 2: the helper waits
+                long skips = sync.answeredOnlyHelpers();
+                if (kind == 0) {
+                    helperOnly++;
+                    helperBatch(sync, helper, id, round);
+                    continue;
+                }
+                try (Statement st = local.createStatement()) {
+                    st.execute("SET LOCAL synchronous_commit = " + (rnd.nextBoolean() ? "off" : "on"));
+                    st.execute("UPDATE t SET v = " + -round + " WHERE id = " + id);
+                }
+                if (kind == 1) {
+                    local.commit();
+                }
+                int v = round;
+                Future<Object[]> locked = pool.submit(() -> lockAndReadXact(sync, helper, id, v));
+                if (kind == 2) {
+                    awaitLockWait(db);
+                    local.commit();
+                }
+                Object[] wal = locked.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+                sync.await((Lsn) wal[0], (Lsn) wal[1], (XidSnapshot) wal[2], WAIT);
+                assertThat(feed.seen).as("round %d (local commit %s the helper's lock, seed %d): the local commit "
+                        + "to row %d must be reported before await returns", round, kind == 1 ? "before" : "during",
+                        seed, id).contains(id + "=" + -round);
+                assertThat(sync.answeredOnlyHelpers()).as("round %d: a check after a local commit waits (seed %d)",
+                        round, seed).isEqualTo(skips);
+                helper.commit();
+            }
+            System.out.println(sync.stats());
+            assertThat(sync.answeredOnlyHelpers() - skippedBefore).as("helper-only batches skip the wait (seed %d)",
+                    seed).isPositive().isLessThanOrEqualTo(helperOnly);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    /** One helper batch: takes an id, updates row {@code id}, checks the capture with its snapshot, commits. */
+    private static void helperBatch(CaptureSync sync, Connection helper, int id, int v) throws Exception {
+        Object[] wal = lockAndReadXact(sync, helper, id, v);
+        sync.await((Lsn) wal[0], (Lsn) wal[1], (XidSnapshot) wal[2], WAIT);
+        helper.commit();
+    }
+
+    /**
+     * As a helper does: takes the transaction's id (and tells the sync it is a helper's), updates row {@code id}
+     * (waiting for a local transaction's lock), then reads insert and flush LSNs and the statement's snapshot.
+     */
+    private static Object[] lockAndReadXact(CaptureSync sync, Connection helper, int id, int v) throws SQLException {
+        try (Statement st = helper.createStatement()) {
+            try (ResultSet rs = st.executeQuery("SELECT pg_current_xact_id()::text")) {
+                rs.next();
+                sync.helperTransaction(Long.parseLong(rs.getString(1)));
+            }
+            st.execute("UPDATE t SET v = " + v + " WHERE id = " + id);
+            try (ResultSet rs = st.executeQuery("SELECT pg_current_wal_insert_lsn()::text, "
+                    + "pg_current_wal_flush_lsn()::text, pg_current_xact_id()::text, pg_current_snapshot()::text")) {
+                rs.next();
+                return new Object[] {Lsn.parse(rs.getString(1)), Lsn.parse(rs.getString(2)),
+                        XidSnapshot.parse(rs.getString(4)).withRunning(Long.parseLong(rs.getString(3)))};
+            }
         }
     }
 
@@ -200,6 +302,23 @@ class CaptureSyncTest {
             }
         }
         return null;
+    }
+
+    private static long seed() {
+        long seed = Long.getLong("chorus.seed", System.nanoTime());
+        System.out.println("CaptureSyncTest seed = " + seed + " (replay: -Dchorus.seed=" + seed + ")");
+        return seed;
+    }
+
+    /**
+     * A new database with table t (id, v) holding rows 1..{@code rows} at v = 0. No autovacuum: its transaction ids
+     * would make helper-only checks of the tests wait (the server's ids are shared by its databases).
+     */
+    private static String databaseWithTable(String name, int rows) throws SQLException {
+        String db = pg.createDatabase(name);
+        exec(db, "CREATE TABLE t (id int PRIMARY KEY, v int NOT NULL) WITH (autovacuum_enabled = off)",
+                "INSERT INTO t SELECT g, 0 FROM generate_series(1, " + rows + ") g");
+        return db;
     }
 
     private static void exec(String db, String... sql) throws SQLException {

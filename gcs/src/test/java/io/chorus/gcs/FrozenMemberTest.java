@@ -64,7 +64,7 @@ class FrozenMemberTest {
             c.start(TestCluster.id(1), Gsn.NONE);
             c.start(TestCluster.id(2), Gsn.NONE);
             c.awaitPrimary(WAIT);
-            MemberProcess p = MemberProcess.start(c, "n3", 0, 1);
+            MemberProcess p = MemberProcess.start(c, "n3", 0, 1, false);
             freezeAndThaw(c, p, false, 3_000);
         }
     }

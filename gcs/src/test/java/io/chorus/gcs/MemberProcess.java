@@ -32,11 +32,21 @@ final class MemberProcess {
 
     /** Starts {@code node} of cluster {@code c}; waits (at most 60 s) until it joined. */
     static MemberProcess start(TestCluster c, String node, long resumeAfter, long firstSeq) throws IOException {
+        return start(c, node, resumeAfter, firstSeq, true);
+    }
+
+    /**
+     * As {@link #start(TestCluster, String, long, long)}; {@code createsIdentity} false for a member that joins a
+     * group already formed: on a loaded machine its discovery may time out before it finds the others, and a member
+     * that may create an identity then forms a group of its own, which the others refuse ever after.
+     */
+    static MemberProcess start(TestCluster c, String node, long resumeAfter, long firstSeq, boolean createsIdentity)
+            throws IOException {
         String members = c.members.stream().map(Member::toString).collect(Collectors.joining(","));
         String java = ProcessHandle.current().info().command().orElse("java");
         ProcessBuilder pb = new ProcessBuilder(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
                 MemberProcessMain.class.getName(), c.name, node, members, c.dir.resolve(node).toString(),
-                Long.toString(resumeAfter), Long.toString(firstSeq), c.dir.toString());
+                Long.toString(resumeAfter), Long.toString(firstSeq), c.dir.toString(), Boolean.toString(createsIdentity));
         pb.redirectErrorStream(true);
         Process p = pb.start();
         CompletableFuture<Void> ready = new CompletableFuture<>();

@@ -36,7 +36,8 @@ public final class MemberProcessMain {
         OutputStream deliveries = new FileOutputStream(out.resolve("deliveries-" + node + ".txt").toFile(), true);
         OutputStream acks = new FileOutputStream(out.resolve("acks-" + node + ".txt").toFile(), true);
         GroupConfig cfg = GroupConfig.builder(group, node, Path.of(args[3])).members(members)
-                .appendTimeout(Duration.ofSeconds(60)).build();
+                .appendTimeout(Duration.ofSeconds(60)).createsIdentity(args.length < 8 || Boolean.parseBoolean(args[7]))
+                .build();
         Group g = Group.join(cfg, new GroupListener() {
             @Override
             public void onDelivered(Gsn gsn, NodeId origin, long originSeq, byte[] payload) {

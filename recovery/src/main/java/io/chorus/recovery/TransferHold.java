@@ -23,8 +23,11 @@ import org.apache.logging.log4j.Logger;
  * <p>Not thread-safe; one owner.
  */
 public final class TransferHold implements AutoCloseable {
-    /** The advisory lock key of {@code chorus._transfer_hold()} (chorus-2.sql). */
-    static final long KEY = 7163097744720199682L;
+    /**
+     * The advisory lock key of {@code chorus._transfer_hold()} (chorus-2.sql): local write statements on replicated
+     * tables take it shared; a donor's hold and an applier re-run starved by local writers take it exclusively.
+     */
+    public static final long KEY = 7163097744720199682L;
     private static final Logger LOG = LogManager.getLogger(TransferHold.class);
     private static final String TRIGGER = "chorus_transfer_hold";
 

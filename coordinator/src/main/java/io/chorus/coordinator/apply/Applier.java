@@ -260,6 +260,16 @@ public final class Applier implements AutoCloseable {
         return metrics.rechecks.sum();
     }
 
+    /** Batches whose re-run held this node's local writers after local commits raced them repeatedly. */
+    public long localWriterHolds() {
+        return metrics.holds.sum();
+    }
+
+    /** Re-runs that went on without holding local writers: those already writing did not finish in time. */
+    public long localWriterHoldTimeouts() {
+        return metrics.holdTimeouts.sum();
+    }
+
     /** The most transactions that were open at the same time (parallelism actually reached). */
     public int peakParallelism() {
         return sequencer.peakInFlight();

@@ -29,11 +29,15 @@ import java.util.regex.Pattern;
  *                      server-wide, so domains sharing one server need different prefixes
  * @param pendingRows   this node's pending rows (default: none)
  * @param guard         the apply-time protocol against racing local commits (default: {@link ApplyGuard#NONE})
+ * @param holdAfterRaces local commits raced a batch this many times: its next re-run first holds this node's local
+ *                      writers until it commits (default 2; 0 never holds them; see {@link Helper})
+ * @param holdTimeout   how long such a re-run waits for the writers already writing before it goes on without the
+ *                      hold (default 200 ms)
  */
 public record ApplierConfig(String jdbcUrl, int poolSize, int maxBatch, int queueCapacity, long queueBytes,
                             Duration idleFlush,
                             Duration blockerPoll, int maxRetries, Duration retryWait, String originPrefix,
-                            PendingRows pendingRows, ApplyGuard guard) {
+                            PendingRows pendingRows, ApplyGuard guard, int holdAfterRaces, Duration holdTimeout) {
     private static final Pattern ORIGIN_PREFIX = Pattern.compile("[a-z][a-z0-9_]{0,40}");
     private static final Pattern PASSWORD = Pattern.compile("(?i)(password=)[^&;]*");
 
@@ -44,6 +48,7 @@ public record ApplierConfig(String jdbcUrl, int poolSize, int maxBatch, int queu
         Objects.requireNonNull(retryWait, "retryWait");
         Objects.requireNonNull(pendingRows, "pendingRows");
         Objects.requireNonNull(guard, "guard");
+        Objects.requireNonNull(holdTimeout, "holdTimeout");
         if (!jdbcUrl.startsWith("jdbc:postgresql:")) {
             throw new IllegalArgumentException("applier jdbcUrl must be a PostgreSQL JDBC URL (jdbc:postgresql://...)");
         }
@@ -57,6 +62,8 @@ public record ApplierConfig(String jdbcUrl, int poolSize, int maxBatch, int queu
         requirePositive("idleFlush", idleFlush);
         requirePositive("blockerPoll", blockerPoll);
         requirePositive("retryWait", retryWait);
+        requireRange("holdAfterRaces", holdAfterRaces, 0, 1_000);
+        requirePositive("holdTimeout", holdTimeout);
         if (originPrefix == null || !ORIGIN_PREFIX.matcher(originPrefix).matches()) {
             throw new IllegalArgumentException("applier originPrefix '" + originPrefix
                     + "' is invalid: use 1-41 characters of a-z, 0-9 and '_', starting with a letter (e.g. chorus_h)");
@@ -90,7 +97,8 @@ public record ApplierConfig(String jdbcUrl, int poolSize, int maxBatch, int queu
         return "ApplierConfig[jdbcUrl=" + PASSWORD.matcher(jdbcUrl).replaceAll("$1***") + ", poolSize=" + poolSize
                 + ", maxBatch=" + maxBatch + ", queueCapacity=" + queueCapacity + ", queueBytes=" + queueBytes + ", idleFlush=" + idleFlush.toMillis()
                 + "ms, blockerPoll=" + blockerPoll.toMillis() + "ms, maxRetries=" + maxRetries + ", retryWait="
-                + retryWait.toMillis() + "ms, originPrefix=" + originPrefix + "]";
+                + retryWait.toMillis() + "ms, originPrefix=" + originPrefix + ", holdAfterRaces=" + holdAfterRaces
+                + ", holdTimeout=" + holdTimeout.toMillis() + "ms]";
     }
 
     /** Collects options; {@link #build()} validates them. Not thread-safe. */
@@ -107,6 +115,8 @@ public record ApplierConfig(String jdbcUrl, int poolSize, int maxBatch, int queu
         private String originPrefix = "chorus_h";
         private PendingRows pendingRows = PendingRows.NONE;
         private ApplyGuard guard = ApplyGuard.NONE;
+        private int holdAfterRaces = 2;
+        private Duration holdTimeout = Duration.ofMillis(200);
 
         private Builder(String jdbcUrl) {
             this.jdbcUrl = jdbcUrl;
@@ -167,9 +177,19 @@ public record ApplierConfig(String jdbcUrl, int poolSize, int maxBatch, int queu
             return this;
         }
 
+        public Builder holdAfterRaces(int v) {
+            holdAfterRaces = v;
+            return this;
+        }
+
+        public Builder holdTimeout(Duration v) {
+            holdTimeout = v;
+            return this;
+        }
+
         public ApplierConfig build() {
             return new ApplierConfig(jdbcUrl, poolSize, maxBatch, queueCapacity, queueBytes, idleFlush, blockerPoll, maxRetries,
-                    retryWait, originPrefix, pendingRows, guard);
+                    retryWait, originPrefix, pendingRows, guard, holdAfterRaces, holdTimeout);
         }
     }
 }

@@ -34,6 +34,9 @@ final class Batch {
     private volatile boolean yieldRequested;
     private volatile int backendPid;
     private volatile long executingSinceNanos;
+    /** Times local commits raced this batch (see {@link Helper}); whether a re-run held local writers already. */
+    private int races;
+    private boolean held;
 
     Batch(List<ApplyUnit> units) {
         if (units.isEmpty()) {
@@ -129,6 +132,22 @@ final class Batch {
         lateRestores.removeIf(old -> rows.stream().anyMatch(r -> sameRow(r, old)));
         lateRestores.addAll(rows);
         return !rows.isEmpty();
+    }
+
+    /** Counts one more race of local commits with this batch; returns how many so far. */
+    int raced() {
+        return ++races;
+    }
+
+    int races() {
+        return races;
+    }
+
+    /** Marks that a re-run of this batch held local writers; returns whether it is the first. */
+    boolean firstHold() {
+        boolean first = !held;
+        held = true;
+        return first;
     }
 
     static boolean sameRow(RestoreRow a, RestoreRow b) {

@@ -18,6 +18,27 @@ import org.apache.logging.log4j.ThreadContext;
  * unit per transaction, one statement at a time) to commit every unit before the failing one and to pin the error to
  * its GSN; an error in careful mode stops the applier.
  *
+ * <p><b>Holding local writers.</b> A batch that local commits raced is re-run with their restores first (see
+ * {@link ApplyGuard}); on hot rows new local commits may race every re-run. From the
+ * {@link ApplierConfig#holdAfterRaces()}-th race on, each re-run starts its transaction by taking the transfer hold's
+ * advisory lock ({@code TransferHold.KEY}) exclusively, waiting at most {@link ApplierConfig#holdTimeout()}: every
+ * local write statement on a replicated table takes it shared in its {@code chorus_transfer_hold} trigger, so new
+ * local writes wait until the re-run commits or rolls back (a transaction-level lock), while helpers (replica mode,
+ * where the trigger does not fire) go on. When the wait times out the re-run goes on without the hold, as before:
+ * the hold only bounds starvation and never stops the applier. Why no deadlock outlives that bound:
+ * <ul>
+ *   <li>a re-run starts only once its batch is the head of the line (every lower GSN committed), so while holding the
+ *       lock it never waits in Java for another helper's commit: its waits are PostgreSQL lock waits, which the
+ *       server's deadlock detector sees (a local transaction that locked a row with SELECT FOR UPDATE and then waits
+ *       at its trigger is such a cycle: one side gets 40P01, a retriable error as today);</li>
+ *   <li>while it waits for the lock it holds no row lock yet (the lock is its transaction's first statement), so the
+ *       only waits on it are those of new local write statements queued behind its request; a cycle through a
+ *       transaction PostgreSQL cannot see (a local transaction holding the shared lock and waiting, say, on a later
+ *       helper that waits in Java for this batch, or on its own client) is broken by the lock timeout, after which
+ *       the batch runs without the hold;</li>
+ *   <li>a donor's hold takes the same lock in session mode: whichever waits, waits at most its own timeout.</li>
+ * </ul>
+ *
  * <p>Thread-safe entry points: {@link #assign}, {@link #stop}. Everything else runs on the helper's own thread.
  */
 final class Helper implements Runnable {
@@ -255,6 +276,7 @@ final class Helper implements Runnable {
     /** Runs the rest of the batch as one transaction, following the {@link ApplyGuard} protocol. */
     private Next runBatched(Batch b) throws SQLException, RowWriter.Recheck, InterruptedException {
         List<ApplyUnit> rest = b.units().subList(b.committedUnits(), b.units().size());
+        holdLocalWritersIfStarved(b);
         b.addLateRestores(config.guard().takeLateRestores(b.next(), b.last()));
         b.executing(session.pid());
         config.guard().helperTransaction(session.assignXid());
@@ -301,6 +323,7 @@ final class Helper implements Runnable {
         config.guard().awaitCaptureCaughtUp(wal.inserted(), wal.flushed(), wal.snapshot(), config.retryWait());
         boolean arrived = b.addLateRestores(config.guard().takeLateRestores(b.next(), b.last()));
         if (arrived) {
+            b.raced();
             LOG.info("helper {}: local commits raced {}; re-running it with {} restores first", name(), b,
                     b.lateRestores().size());
             LOG.trace("helper {}: late restores for {}: {}", name(), b, RestoreRow.describe(b.lateRestores()));
@@ -308,11 +331,35 @@ final class Helper implements Runnable {
         return arrived;
     }
 
+    /**
+     * Starts the transaction of a batch that local commits raced {@link ApplierConfig#holdAfterRaces()} times or more
+     * by holding local writers (see the class comment); with fewer races, or when the hold timed out, starts nothing.
+     */
+    private void holdLocalWritersIfStarved(Batch b) throws SQLException {
+        int races = b.races();
+        if (config.holdAfterRaces() == 0 || races < config.holdAfterRaces()) {
+            return;
+        }
+        if (!session.holdLocalWriters(config.holdTimeout())) {
+            metrics.holdTimedOut();
+            LOG.debug("helper {}: local writers not held for {} (still writing after {} ms); re-running it without "
+                    + "the hold", name(), b, config.holdTimeout().toMillis());
+            return;
+        }
+        if (b.firstHold()) {
+            metrics.held();
+            LOG.info("helper {}: local writes held while {} re-runs after {} races", name(), b, races);
+        } else {
+            LOG.debug("helper {}: local writes held again while {} re-runs after {} races", name(), b, races);
+        }
+    }
+
     /** Runs the rest of the batch one unit per transaction; the batch is the head of the line. */
     private Next runCareful(Batch b) throws SQLException, InterruptedException {
         while (!b.isDone()) {
             ApplyUnit u = b.units().get(b.committedUnits());
             HelperSession.WalPositions wal;
+            holdLocalWritersIfStarved(b);
             b.addLateRestores(config.guard().takeLateRestores(u.gsn(), b.last()));
             b.executing(session.pid());
             config.guard().helperTransaction(session.assignXid());

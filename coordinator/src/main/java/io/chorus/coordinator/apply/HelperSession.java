@@ -4,12 +4,14 @@ import io.chorus.changeset.Gsn;
 import io.chorus.changeset.Lsn;
 import io.chorus.changeset.Relation;
 import io.chorus.changeset.RelationName;
+import io.chorus.recovery.TransferHold;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
@@ -74,6 +76,7 @@ final class HelperSession implements AutoCloseable {
             };
     private PreparedStatement progress;
     private PreparedStatement xid;
+    private PreparedStatement hold;
     private long schemaVersion;
     private boolean ranDdl;
     private PreparedStatement conflicts;
@@ -333,6 +336,34 @@ final class HelperSession implements AutoCloseable {
             XidSnapshot snapshot = "read committed".equals(rs.getString(6))
                     ? XidSnapshot.parse(rs.getString(5)).withRunning(xid) : null;
             return new WalPositions(Lsn.parse(rs.getString(2)), Lsn.parse(rs.getString(3)), xid, snapshot);
+        }
+    }
+
+    /**
+     * Starts a transaction by taking the transfer hold's advisory lock exclusively (transaction level), waiting at
+     * most {@code timeout} for the local transactions that already wrote a replicated table: until this transaction
+     * ends, local write statements on replicated tables wait at their {@code chorus_transfer_hold} trigger. Call before
+     * any other statement of the transaction. Returns false, with the transaction rolled back (it held nothing), when
+     * the wait timed out or was chosen as a deadlock victim.
+     *
+     * @throws SQLException any other error (e.g. a lost connection), to be handled as a failed attempt
+     */
+    boolean holdLocalWriters(Duration timeout) throws SQLException {
+        if (hold == null) {
+            hold = connection.prepareStatement("SELECT set_config('lock_timeout', ?, true), pg_advisory_xact_lock("
+                    + TransferHold.KEY + "), set_config('lock_timeout', '0', true)");
+        }
+        hold.setString(1, timeout.toMillis() + "ms");
+        try (ResultSet rs = hold.executeQuery()) {
+            rs.next();
+            return true;
+        } catch (SQLException e) {
+            if (!SqlErrors.LOCK_NOT_AVAILABLE.equals(e.getSQLState())
+                    && !SqlErrors.DEADLOCK.equals(e.getSQLState())) {
+                throw e;
+            }
+            connection.rollback();
+            return false;
         }
     }
 

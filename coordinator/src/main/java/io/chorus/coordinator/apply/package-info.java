@@ -30,7 +30,10 @@
  *       first; before each commit, and before a missing or existing row is called divergence, the guard is asked to
  *       let the capture catch up, and the transaction re-runs if that produced restores. The statement that records
  *       progress also reads the WAL insert and flush positions; the guard needs the capture to have passed that
- *       insert position only, so it can answer without writing anything when the capture is already there.</li>
+ *       insert position only, so it can answer without writing anything when the capture is already there. From
+ *       the second race of a batch on (configurable), its re-run first takes the transfer hold's advisory lock
+ *       exclusively with a short lock timeout, so that local write statements wait at their trigger until it commits
+ *       (see {@link io.chorus.coordinator.apply.Helper} for why no deadlock outlives that timeout).</li>
  *   <li>The blocker watch polls {@code pg_blocking_pids} of the head while it runs: a later helper that blocks the head
  *       (a hidden conflict through a trigger or an index the keys do not show) is cancelled, rolls back, and re-runs
  *       once it is itself the head. Every re-run waits to be the head, so re-runs cannot livelock.</li>

@@ -29,7 +29,7 @@ public final class ConfigLoader {
             "", Set.of("node", "dataDir", "postgres", "group", "apply", "mode", "requestTimeout", "testing"),
             "postgres", Set.of("host", "port", "user", "passwordFile", "databases"),
             "group", Set.of("listen", "members", "secretFile", "fsync", "appendTimeout", "retentionBytes", "retentionAge"),
-            "apply", Set.of("helpers"),
+            "apply", Set.of("helpers", "holdAfterRaces", "holdTimeout"),
             "testing", Set.of("faultControl"));
 
     private ConfigLoader() {
@@ -137,7 +137,8 @@ public final class ConfigLoader {
                 : base.resolve(text(testing, "faultControl", "the fault control file, e.g. faultControl: node1.faults"));
         return new NodeConfig(node, dataDir, postgres, group, apply == null ? 4 : intOpt(apply, "apply.helpers", "helpers", 4),
                 NodeConfig.Mode.valueOf(mode.toUpperCase()), duration(root, "requestTimeout", "requestTimeout", "60s"),
-                faultControl);
+                faultControl, apply == null ? 2 : intOpt(apply, "apply.holdAfterRaces", "holdAfterRaces", 2),
+                apply == null ? Duration.ofMillis(200) : duration(apply, "apply.holdTimeout", "holdTimeout", "200ms"));
     }
 
     private static void checkKeys(String path, JsonNode node) {

@@ -19,12 +19,16 @@ import java.util.Objects;
  * @param group       the group transport and its voting members
  * @param helpers     apply helper connections per database
  * @param mode        {@code async} or {@code sync}
+ * @param holdAfterRaces local commits raced an apply batch this many times: its next re-run first holds this node's
+ *                     local write statements until it commits ({@code apply.holdAfterRaces}, default 2; 0 = never)
+ * @param holdTimeout  how long such a re-run waits for the local writers already writing before it goes on without
+ *                     holding them ({@code apply.holdTimeout}, default 200 ms)
  * @param faultControl for tests only ({@code testing.faultControl}): the file through which a test harness injects
  *                     group faults into this sidecar ({@code sidecar.FaultControl}); null (the default): no fault
  *                     control
  */
 public record NodeConfig(NodeId node, Path dataDir, Postgres postgres, Group group, int helpers, Mode mode,
-                         Duration requestTimeout, Path faultControl) {
+                         Duration requestTimeout, Path faultControl, int holdAfterRaces, Duration holdTimeout) {
 
     public enum Mode { ASYNC, SYNC }
 
@@ -34,6 +38,12 @@ public record NodeConfig(NodeId node, Path dataDir, Postgres postgres, Group gro
         this(node, dataDir, postgres, group, helpers, mode, requestTimeout, null);
     }
 
+    /** A configuration with the default writer hold ({@code apply.holdAfterRaces}, {@code apply.holdTimeout}). */
+    public NodeConfig(NodeId node, Path dataDir, Postgres postgres, Group group, int helpers, Mode mode,
+                      Duration requestTimeout, Path faultControl) {
+        this(node, dataDir, postgres, group, helpers, mode, requestTimeout, faultControl, 2, Duration.ofMillis(200));
+    }
+
     public NodeConfig {
         Objects.requireNonNull(node, "node");
         Objects.requireNonNull(dataDir, "dataDir");
@@ -41,6 +51,14 @@ public record NodeConfig(NodeId node, Path dataDir, Postgres postgres, Group gro
         Objects.requireNonNull(group, "group");
         if (helpers < 1 || helpers > 64) {
             throw new ChorusException("apply.helpers must be between 1 and 64, got " + helpers);
+        }
+        if (holdAfterRaces < 0 || holdAfterRaces > 1_000) {
+            throw new ChorusException("apply.holdAfterRaces must be between 0 (never hold) and 1000, got "
+                    + holdAfterRaces);
+        }
+        Objects.requireNonNull(holdTimeout, "holdTimeout");
+        if (holdTimeout.isNegative() || holdTimeout.isZero() || holdTimeout.compareTo(Duration.ofSeconds(10)) > 0) {
+            throw new ChorusException("apply.holdTimeout must be more than 0 and at most 10s, got " + holdTimeout);
         }
     }
 
@@ -138,6 +156,7 @@ public record NodeConfig(NodeId node, Path dataDir, Postgres postgres, Group gro
     /** The effective configuration, secrets masked, one line. */
     public String describe() {
         return "node=" + node + ", dataDir=" + dataDir + ", " + postgres + ", " + group + ", helpers=" + helpers
+                + ", holdAfterRaces=" + holdAfterRaces + ", holdTimeout=" + holdTimeout.toMillis() + "ms"
                 + ", mode=" + mode.name().toLowerCase() + ", requestTimeout=" + requestTimeout
                 + (faultControl == null ? "" : ", testing.faultControl=" + faultControl);
     }

@@ -1092,6 +1092,7 @@ public final class Domain implements AutoCloseable {
 
     private ApplierConfig applierConfig() {
         return ApplierConfig.builder(jdbcUrlWithCredentials()).poolSize(cfg.helpers()).originPrefix(helperPrefix)
+                .holdAfterRaces(cfg.holdAfterRaces()).holdTimeout(cfg.holdTimeout())
                 .pendingRows((rel, identity) -> {
                     pendingLock.lock();
                     try {

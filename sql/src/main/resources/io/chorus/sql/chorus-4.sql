@@ -147,3 +147,35 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- ===== apply: the hold's trigger waits outside PostgreSQL's lock queue ==========================================
+--
+-- Local write statements on replicated tables pass chorus._transfer_hold() (a statement trigger), which takes the hold's
+-- advisory lock shared; a donor exporting a snapshot and an applier re-run that local commits raced take it exclusively
+-- for a moment. A statement that meets the hold waits by polling the lock, never in the lock queue: it already holds
+-- its table's ROW EXCLUSIVE lock and maybe row locks of earlier statements (SELECT ... FOR UPDATE), and a holder that
+-- needs one of them must be the side that gives way (its lock waits are bounded) — in the queue, PostgreSQL's deadlock
+-- detector could pick the local transaction instead. While it waits, pg_stat_activity shows it in PgSleep. A try
+-- while a holder waits for the lock fails, so a hold is not starved by a stream of new statements.
+CREATE OR REPLACE FUNCTION chorus._transfer_hold() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    refused text;
+    pause float8 := 0.001;
+BEGIN
+    WHILE NOT pg_catalog.pg_try_advisory_xact_lock_shared(7163097744720199682) LOOP
+        -- bounded by the holder: a donor's hold lasts a snapshot export, an applier's one transaction
+        PERFORM pg_catalog.pg_sleep(pause);
+        pause := least(pause OPERATOR(pg_catalog.*) 2, 0.01);
+    END LOOP;
+    SELECT m.value INTO refused FROM chorus.meta m WHERE m.key OPERATOR(pg_catalog.=) 'local_writes_refused';
+    IF refused IS NOT NULL THEN
+        RAISE EXCEPTION 'chorus: % on %.% is refused: database % is receiving a full state transfer (%), and a local '
+            'write now would be lost', TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME, pg_catalog.current_database(), refused
+            USING ERRCODE = '25006', HINT = 'write on a node that is ONLINE (the change reaches this one once it is '
+                'ONLINE), or wait until SELECT chorus.wait_ready() returns here; chorus.status() shows the transfer''s '
+                'progress';
+    END IF;
+    RETURN NULL;
+END
+$$;

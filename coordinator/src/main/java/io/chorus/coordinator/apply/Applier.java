@@ -270,6 +270,14 @@ public final class Applier implements AutoCloseable {
         return metrics.holdTimeouts.sum();
     }
 
+    /**
+     * Held re-runs that rolled back to let local writers go on: they waited for a lock longer than the hold's timeout
+     * (a local transaction held it and waited at its trigger).
+     */
+    public long localWriterHoldsGivenWay() {
+        return metrics.holdsGivenWay.sum();
+    }
+
     /** The most transactions that were open at the same time (parallelism actually reached). */
     public int peakParallelism() {
         return sequencer.peakInFlight();

@@ -14,6 +14,8 @@ final class ApplyMetrics {
     final LongAdder holds = new LongAdder();
     /** Re-runs that went on without that hold because the writers already writing did not finish in time. */
     final LongAdder holdTimeouts = new LongAdder();
+    /** Held re-runs that rolled back because a lock they waited for outlasted the hold's timeout (see {@link Helper}). */
+    final LongAdder holdsGivenWay = new LongAdder();
     /** Where batched transactions spend their time (nanoseconds, summed over helpers; see {@link #phases}). */
     final LongAdder batched = new LongAdder();
     final LongAdder writeNanos = new LongAdder();

@@ -37,6 +37,8 @@ final class Batch {
     /** Times local commits raced this batch (see {@link Helper}); whether a re-run held local writers already. */
     private int races;
     private boolean held;
+    /** A held re-run gave way to a local transaction: the next run goes without the hold. */
+    private boolean gaveWay;
 
     Batch(List<ApplyUnit> units) {
         if (units.isEmpty()) {
@@ -148,6 +150,18 @@ final class Batch {
         boolean first = !held;
         held = true;
         return first;
+    }
+
+    /** Marks that a held re-run rolled back to let local writers go on; the next run does not hold them. */
+    void gaveWay() {
+        gaveWay = true;
+    }
+
+    /** Whether the last held re-run gave way (see {@link #gaveWay()}); clears it. */
+    boolean takeGaveWay() {
+        boolean g = gaveWay;
+        gaveWay = false;
+        return g;
     }
 
     static boolean sameRow(RestoreRow a, RestoreRow b) {

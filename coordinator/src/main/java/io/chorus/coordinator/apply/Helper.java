@@ -1,7 +1,10 @@
 package io.chorus.coordinator.apply;
 
+import io.chorus.changeset.Change;
 import io.chorus.changeset.ChorusException;
 import io.chorus.changeset.Gsn;
+import io.chorus.changeset.TruncateChange;
+import io.chorus.schema.DdlMessage;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -22,20 +25,23 @@ import org.apache.logging.log4j.ThreadContext;
  * {@link ApplyGuard}); on hot rows new local commits may race every re-run. From the
  * {@link ApplierConfig#holdAfterRaces()}-th race on, each re-run starts its transaction by taking the transfer hold's
  * advisory lock ({@code TransferHold.KEY}) exclusively, waiting at most {@link ApplierConfig#holdTimeout()}: every
- * local write statement on a replicated table takes it shared in its {@code chorus_transfer_hold} trigger, so new
+ * local write statement on a replicated table asks for it shared in its {@code chorus_transfer_hold} trigger, so new
  * local writes wait until the re-run commits or rolls back (a transaction-level lock), while helpers (replica mode,
  * where the trigger does not fire) go on. When the wait times out the re-run goes on without the hold, as before:
- * the hold only bounds starvation and never stops the applier. Why no deadlock outlives that bound:
+ * the hold only bounds starvation and never stops the applier, and it never fails a local transaction:
  * <ul>
  *   <li>a re-run starts only once its batch is the head of the line (every lower GSN committed), so while holding the
- *       lock it never waits in Java for another helper's commit: its waits are PostgreSQL lock waits, which the
- *       server's deadlock detector sees (a local transaction that locked a row with SELECT FOR UPDATE and then waits
- *       at its trigger is such a cycle: one side gets 40P01, a retriable error as today);</li>
+ *       lock it never waits in Java for another helper's commit;</li>
  *   <li>while it waits for the lock it holds no row lock yet (the lock is its transaction's first statement), so the
- *       only waits on it are those of new local write statements queued behind its request; a cycle through a
- *       transaction PostgreSQL cannot see (a local transaction holding the shared lock and waiting, say, on a later
- *       helper that waits in Java for this batch, or on its own client) is broken by the lock timeout, after which
- *       the batch runs without the hold;</li>
+ *       only waits on it are those of new local write statements; a cycle through a transaction PostgreSQL cannot see
+ *       (a local transaction holding the shared lock and waiting, say, on a later helper that waits in Java for this
+ *       batch, or on its own client) is broken by the lock timeout, after which the batch runs without the hold;</li>
+ *   <li>a local statement waiting at its trigger already holds its table's ROW EXCLUSIVE lock, and may hold row locks
+ *       its transaction took before (SELECT ... FOR UPDATE): so a batch that runs DDL or TRUNCATE (stronger table
+ *       locks) is never held, and a held re-run waits at most the hold's timeout for any lock; then it rolls back,
+ *       which lets the local statements go on, and re-runs once without the hold. The trigger waits for the lock by
+ *       polling it ({@code pg_try_advisory_xact_lock_shared}), never in PostgreSQL's lock queue, so the server's
+ *       deadlock detector never picks a local transaction as the victim of such a cycle;</li>
  *   <li>a donor's hold takes the same lock in session mode: whichever waits, waits at most its own timeout.</li>
  * </ul>
  *
@@ -58,6 +64,8 @@ final class Helper implements Runnable {
     private final ApplierConfig config;
     private final Sequencer sequencer;
     private final ApplyMetrics metrics;
+    /** Whether the current attempt's transaction holds local writers (see the class comment). */
+    private boolean holding;
     private final Owner owner;
     private final BlockingQueue<Batch> mailbox = new ArrayBlockingQueue<>(1);
     private volatile boolean stopped;
@@ -157,6 +165,7 @@ final class Helper implements Runnable {
 
     /** Runs the batch once; on trouble, rolls back and says how to go on (or fails the applier and says DONE). */
     private Next attempt(Batch b, boolean careful, int[] failures) throws InterruptedException {
+        holding = false;
         try {
             if (openIfNeeded(b)) {
                 return Next.DONE;
@@ -173,6 +182,14 @@ final class Helper implements Runnable {
             return Next.CAREFUL;
         } catch (SQLException e) {
             release(b);
+            if (holding && SqlErrors.LOCK_NOT_AVAILABLE.equals(e.getSQLState())) {
+                // a lock the held re-run needs is held by a local transaction that waits at its trigger: let it go on
+                b.gaveWay();
+                metrics.holdsGivenWay.increment();
+                LOG.info("helper {}: {} rolled back to let local writers go on: a lock it needs was held longer than "
+                        + "the hold's {} ms; it re-runs without the hold", name(), b, config.holdTimeout().toMillis());
+                return Next.RERUN;
+            }
             if (careful && SqlErrors.UNIQUE_VIOLATION.equals(e.getSQLState())
                     && lateRestoresArrived(b, HelperSession.WalPositions.UNKNOWN)) {
                 // a local row the tracker did not know yet holds the value: once known, it is doomed and rolled back
@@ -276,7 +293,7 @@ final class Helper implements Runnable {
     /** Runs the rest of the batch as one transaction, following the {@link ApplyGuard} protocol. */
     private Next runBatched(Batch b) throws SQLException, RowWriter.Recheck, InterruptedException {
         List<ApplyUnit> rest = b.units().subList(b.committedUnits(), b.units().size());
-        holdLocalWritersIfStarved(b);
+        holdLocalWritersIfStarved(b, rest);
         b.addLateRestores(config.guard().takeLateRestores(b.next(), b.last()));
         b.executing(session.pid());
         config.guard().helperTransaction(session.assignXid());
@@ -335,9 +352,10 @@ final class Helper implements Runnable {
      * Starts the transaction of a batch that local commits raced {@link ApplierConfig#holdAfterRaces()} times or more
      * by holding local writers (see the class comment); with fewer races, or when the hold timed out, starts nothing.
      */
-    private void holdLocalWritersIfStarved(Batch b) throws SQLException {
+    private void holdLocalWritersIfStarved(Batch b, List<ApplyUnit> units) throws SQLException {
         int races = b.races();
-        if (config.holdAfterRaces() == 0 || races < config.holdAfterRaces()) {
+        if (config.holdAfterRaces() == 0 || races < config.holdAfterRaces() || b.takeGaveWay()
+                || takesTableLocks(units)) {
             return;
         }
         if (!session.holdLocalWriters(config.holdTimeout())) {
@@ -346,6 +364,7 @@ final class Helper implements Runnable {
                     + "the hold", name(), b, config.holdTimeout().toMillis());
             return;
         }
+        holding = true;
         if (b.firstHold()) {
             metrics.held();
             LOG.info("helper {}: local writes held while {} re-runs after {} races", name(), b, races);
@@ -354,12 +373,27 @@ final class Helper implements Runnable {
         }
     }
 
+    /**
+     * Whether the units take a table lock stronger than ROW EXCLUSIVE (DDL, TRUNCATE): local statements waiting at
+     * their trigger hold ROW EXCLUSIVE, so holding them while those units run would be a deadlock.
+     */
+    static boolean takesTableLocks(List<ApplyUnit> units) {
+        for (ApplyUnit u : units) {
+            for (Change c : u.changes()) {
+                if (c instanceof TruncateChange || DdlMessage.isDdl(c)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
     /** Runs the rest of the batch one unit per transaction; the batch is the head of the line. */
     private Next runCareful(Batch b) throws SQLException, InterruptedException {
         while (!b.isDone()) {
             ApplyUnit u = b.units().get(b.committedUnits());
             HelperSession.WalPositions wal;
-            holdLocalWritersIfStarved(b);
+            holdLocalWritersIfStarved(b, List.of(u));
             b.addLateRestores(config.guard().takeLateRestores(u.gsn(), b.last()));
             b.executing(session.pid());
             config.guard().helperTransaction(session.assignXid());

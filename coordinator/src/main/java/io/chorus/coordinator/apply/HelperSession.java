@@ -343,15 +343,17 @@ final class HelperSession implements AutoCloseable {
      * Starts a transaction by taking the transfer hold's advisory lock exclusively (transaction level), waiting at
      * most {@code timeout} for the local transactions that already wrote a replicated table: until this transaction
      * ends, local write statements on replicated tables wait at their {@code chorus_transfer_hold} trigger. Call before
-     * any other statement of the transaction. Returns false, with the transaction rolled back (it held nothing), when
-     * the wait timed out or was chosen as a deadlock victim.
+     * any other statement of the transaction. Every later lock wait of the transaction is bounded by the same timeout
+     * (55P03): a local statement waiting at its trigger may hold a lock the transaction needs, and only this side can
+     * give way. Returns false, with the transaction rolled back (it held nothing), when the wait timed out or was chosen
+     * as a deadlock victim.
      *
      * @throws SQLException any other error (e.g. a lost connection), to be handled as a failed attempt
      */
     boolean holdLocalWriters(Duration timeout) throws SQLException {
         if (hold == null) {
             hold = connection.prepareStatement("SELECT set_config('lock_timeout', ?, true), pg_advisory_xact_lock("
-                    + TransferHold.KEY + "), set_config('lock_timeout', '0', true)");
+                    + TransferHold.KEY + ")");
         }
         hold.setString(1, timeout.toMillis() + "ms");
         try (ResultSet rs = hold.executeQuery()) {

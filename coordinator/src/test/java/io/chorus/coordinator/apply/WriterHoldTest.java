@@ -7,9 +7,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.chorus.changeset.Gsn;
+import io.chorus.changeset.MessageChange;
 import io.chorus.changeset.Relation;
 import io.chorus.changeset.Tuple;
 import io.chorus.recovery.TransferHold;
+import io.chorus.schema.DdlMessage;
 import io.chorus.sql.SqlSurface;
 import io.chorus.testkit.PgServer;
 import java.sql.Connection;
@@ -17,6 +19,7 @@ import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.nio.charset.StandardCharsets;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
@@ -24,6 +27,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -59,8 +63,8 @@ class WriterHoldTest {
                 applier.awaitApplied(Gsn.of(1), TestDb.WAIT);
                 assertThat(guard.races.get()).as("raced before the hold, not after").isEqualTo(2);
                 assertThat(guard.checks.get()).as("the first re-run holding local writers commits").isEqualTo(3);
-                assertThat(guard.waits).as("the writer racing the held re-run waited at its trigger")
-                        .containsExactly("advisory");
+                assertThat(guard.waits).as("the writer racing the held re-run waited at its trigger, polling")
+                        .containsExactly("PgSleep");
                 assertThat(applier.localWriterHolds()).isEqualTo(1);
                 assertThat(applier.localWriterHoldTimeouts()).isZero();
                 assertThat(applier.failure()).isNull();
@@ -99,6 +103,112 @@ class WriterHoldTest {
         }
         assertThat(db.column("SELECT id || '=' || v || '/' || note FROM hot ORDER BY id"))
                 .containsExactly("1=1000/winner", "2=0/open");
+    }
+
+    @Test
+    void aHeldRerunGivesWayToALocalTransactionHoldingItsRowAndNeverFailsIt() throws Exception {
+        TestDb db = hotTable("giveway");
+        try (Connection monitor = DriverManager.getConnection(db.url());
+             Connection local = DriverManager.getConnection(db.url())) {
+            local.setAutoCommit(false);
+            int localPid = pid(local);
+            AtomicReference<Throwable> localError = new AtomicReference<>();
+            AtomicInteger localUpdated = new AtomicInteger(-1);
+            Thread[] localThread = new Thread[1];
+            // the third run holds local writers; as it starts, a local transaction that locked row 1 with SELECT FOR
+            // UPDATE (no trigger) writes and waits at its trigger, while the held re-run waits for row 1
+            ScriptedGuard guard = new ScriptedGuard(2, run -> {
+                if (run != 3) {
+                    return;
+                }
+                try (Statement st = local.createStatement()) {
+                    st.executeQuery("SELECT v FROM hot WHERE id = 1 FOR UPDATE").close();
+                }
+                localThread[0] = new Thread(() -> {
+                    try (Statement st = local.createStatement()) {
+                        localUpdated.set(st.executeUpdate("UPDATE hot SET note = 'local' WHERE id = 1"));
+                        local.commit();
+                    } catch (Throwable e) {
+                        localError.set(e);
+                    }
+                }, "local-for-update");
+                localThread[0].start();
+                await().atMost(WAIT).pollInterval(Duration.ofMillis(1)).until(() ->
+                        "PgSleep".equals(waitOf(monitor, localPid)) || localUpdated.get() >= 0
+                                || localError.get() != null);
+                assertThat(localUpdated.get()).as("the local statement met the hold").isEqualTo(-1);
+            });
+            try (Applier applier = new Applier(db.config().guard(guard).build(), ApplyListener.NONE)) {
+                applier.submit(remote(1, "node2", update(hot(), "1", "1000", "winner")));
+                applier.awaitApplied(Gsn.of(1), TestDb.WAIT);
+                localThread[0].join(WAIT.toMillis());
+                assertThat(localError.get()).as("the local transaction never fails because of the hold").isNull();
+                assertThat(localUpdated.get()).isEqualTo(1);
+                assertThat(applier.localWriterHolds()).isEqualTo(1);
+                assertThat(applier.localWriterHoldsGivenWay()).as("the held re-run rolled back for it").isEqualTo(1);
+                assertThat(applier.failure()).isNull();
+            }
+        }
+        assertThat(db.column("SELECT id || '=' || v || '/' || note FROM hot ORDER BY id"))
+                .containsExactly("1=1000/winner", "2=0/base");
+    }
+
+    @Test
+    void aRacedBatchWithDdlNeverHoldsLocalWriters() throws Exception {
+        TestDb db = hotTable("ddl");
+        try (LocalWriter w = new LocalWriter(db.url()); Connection monitor = DriverManager.getConnection(db.url())) {
+            List<String> waits = new CopyOnWriteArrayList<>();
+            // as the third run starts (it would be held), a local write statement runs: it must not wait at its
+            // trigger, since the batch's ALTER TABLE needs the table lock that statement holds
+            ScriptedGuard guard = new ScriptedGuard(2, run -> {
+                if (run == 3) {
+                    long before = w.done.get();
+                    w.permits.release();
+                    await().atMost(WAIT).pollInterval(Duration.ofMillis(1)).until(() -> {
+                        String wait = w.lockWait(monitor);
+                        if (wait != null) {
+                            waits.add(wait);
+                        }
+                        return w.done.get() > before;
+                    });
+                }
+            });
+            try (Applier applier = new Applier(db.config().guard(guard).build(), ApplyListener.NONE)) {
+                applier.submit(remote(1, "node2", ddl("ALTER TABLE hot ADD COLUMN extra int"),
+                        update(relation("hot", "id", "v", "note", "extra"), "1", "1000", "winner", "7")));
+                applier.awaitApplied(Gsn.of(1), TestDb.WAIT);
+                assertThat(guard.runs.get()).as("raced twice, committed on the third run").isEqualTo(3);
+                assertThat(applier.localWriterHolds()).as("a batch with DDL is never held").isZero();
+                assertThat(applier.failure()).isNull();
+            }
+            assertThat(waits).as("the local statement did not wait at its trigger").isEmpty();
+        }
+        assertThat(db.column("SELECT id || '=' || v || '/' || note || '/' || coalesce(extra, -1) FROM hot ORDER BY id"))
+                .containsExactly("1=1000/winner/7", "2=0/base/-1");
+    }
+
+    private static MessageChange ddl(String sql) {
+        return new MessageChange(DdlMessage.PREFIX, ("{\"v\":1,\"sql\":\"" + sql + "\",\"search_path\":\"public\","
+                + "\"role\":\"postgres\",\"tag\":\"ALTER TABLE\",\"relations\":[[\"public\",\"hot\"]],"
+                + "\"keyed\":false}").getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static int pid(Connection c) throws SQLException {
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT pg_backend_pid()")) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+
+    /** What a backend waits for: a lock, or the hold at its trigger (PgSleep); null when neither. */
+    private static String waitOf(Connection monitor, int pid) throws SQLException {
+        try (PreparedStatement ps = monitor.prepareStatement("SELECT wait_event FROM pg_stat_activity WHERE pid = ? "
+                + "AND (wait_event_type = 'Lock' OR wait_event = 'PgSleep')")) {
+            ps.setInt(1, pid);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        }
     }
 
     private static Relation hot() {
@@ -154,15 +264,9 @@ class WriterHoldTest {
             }
         }
 
-        /** The lock the writer's backend waits for ({@code pg_stat_activity.wait_event}), or null. */
+        /** What the writer's backend waits for: a lock, or the hold at its trigger (PgSleep); null when neither. */
         String lockWait(Connection monitor) throws SQLException {
-            try (PreparedStatement ps = monitor.prepareStatement("SELECT wait_event FROM pg_stat_activity WHERE pid = ? "
-                    + "AND wait_event_type = 'Lock'")) {
-                ps.setInt(1, pid);
-                try (ResultSet rs = ps.executeQuery()) {
-                    return rs.next() ? rs.getString(1) : null;
-                }
-            }
+            return waitOf(monitor, pid);
         }
 
         @Override
@@ -171,6 +275,56 @@ class WriterHoldTest {
             permits.release();
             thread.join(WAIT.toMillis());
             connection.close();
+        }
+    }
+
+    /** What a test does as a run of the batch starts (run 1 is the first). */
+    private interface RunStart {
+        void starting(int run) throws Exception;
+    }
+
+    /**
+     * A capture whose checks report a local commit (the hot row's rollback to its base version) after each of the
+     * first {@code races} runs and after every run in which the row was found changed by a local session, and nothing
+     * otherwise; {@link RunStart} acts as each run starts.
+     */
+    private static final class ScriptedGuard implements ApplyGuard {
+        final AtomicInteger runs = new AtomicInteger();
+        private final int races;
+        private final RunStart start;
+        private volatile boolean checking;
+        private int reported;
+
+        ScriptedGuard(int races, RunStart start) {
+            this.races = races;
+            this.start = start;
+        }
+
+        @Override
+        public void awaitCaptureCaughtUp(Duration timeout) {
+            checking = true;
+        }
+
+        @Override
+        public List<RestoreRow> takeLateRestores(Gsn first, Gsn last) {
+            if (!checking) {
+                try {
+                    start.starting(runs.incrementAndGet());
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+                return List.of();
+            }
+            checking = false;
+            if (reported < races) {
+                reported++;
+                return List.of(new RestoreRow(hot(), List.of("1"), Tuple.ofTexts("1", "0", "base")));
+            }
+            return List.of();
+        }
+
+        @Override
+        public void committed(Gsn upTo) {
         }
     }
 

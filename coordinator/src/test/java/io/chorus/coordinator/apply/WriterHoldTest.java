@@ -284,41 +284,31 @@ class WriterHoldTest {
     }
 
     /**
-     * A capture whose checks report a local commit (the hot row's rollback to its base version) after each of the
-     * first {@code races} runs and after every run in which the row was found changed by a local session, and nothing
-     * otherwise; {@link RunStart} acts as each run starts.
+     * A capture modelled by when the applier calls it: {@link #takeLateRestores} before a run's writes is the run's
+     * start; after {@link #awaitCaptureCaughtUp} it is the check that may report local commits that raced the run.
      */
-    private static final class ScriptedGuard implements ApplyGuard {
-        final AtomicInteger runs = new AtomicInteger();
-        private final int races;
-        private final RunStart start;
+    private abstract static class CaptureModel implements ApplyGuard {
         private volatile boolean checking;
-        private int reported;
 
-        ScriptedGuard(int races, RunStart start) {
-            this.races = races;
-            this.start = start;
-        }
+        abstract void runStarts() throws Exception;
+
+        abstract List<RestoreRow> check();
 
         @Override
-        public void awaitCaptureCaughtUp(Duration timeout) {
+        public final void awaitCaptureCaughtUp(Duration timeout) {
             checking = true;
         }
 
         @Override
-        public List<RestoreRow> takeLateRestores(Gsn first, Gsn last) {
-            if (!checking) {
-                try {
-                    start.starting(runs.incrementAndGet());
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-                return List.of();
+        public final List<RestoreRow> takeLateRestores(Gsn first, Gsn last) {
+            if (checking) {
+                checking = false;
+                return check();
             }
-            checking = false;
-            if (reported < races) {
-                reported++;
-                return List.of(new RestoreRow(hot(), List.of("1"), Tuple.ofTexts("1", "0", "base")));
+            try {
+                runStarts();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
             }
             return List.of();
         }
@@ -329,18 +319,47 @@ class WriterHoldTest {
     }
 
     /**
+     * A capture whose checks report a local commit (the hot row's rollback to its base version) after each of the
+     * first {@code races} runs, and nothing after; {@link RunStart} acts as each run starts.
+     */
+    private static final class ScriptedGuard extends CaptureModel {
+        final AtomicInteger runs = new AtomicInteger();
+        private final int races;
+        private final RunStart start;
+        private int reported;
+
+        ScriptedGuard(int races, RunStart start) {
+            this.races = races;
+            this.start = start;
+        }
+
+        @Override
+        void runStarts() throws Exception {
+            start.starting(runs.incrementAndGet());
+        }
+
+        @Override
+        List<RestoreRow> check() {
+            if (reported < races) {
+                reported++;
+                return List.of(new RestoreRow(hot(), List.of("1"), Tuple.ofTexts("1", "0", "base")));
+            }
+            return List.of();
+        }
+    }
+
+    /**
      * Models a capture that sees local commits only at the check after the batch's writes: as each run starts, the
      * local writer commits once more unless a lock holds it; the check then hands the commits made since the last
      * check to the batch as late restores (the hot row back to its base version).
      */
-    private static final class RacingGuard implements ApplyGuard {
+    private static final class RacingGuard extends CaptureModel {
         final AtomicInteger races = new AtomicInteger();
         final AtomicInteger checks = new AtomicInteger();
         final List<String> waits = new CopyOnWriteArrayList<>();
         private final LocalWriter writer;
         private final Connection monitor;
         private final Relation relation;
-        private volatile boolean checking;
         private long reported;
 
         RacingGuard(LocalWriter writer, Connection monitor, Relation relation) {
@@ -350,17 +369,7 @@ class WriterHoldTest {
         }
 
         @Override
-        public void awaitCaptureCaughtUp(Duration timeout) {
-            checking = true;
-        }
-
-        @Override
-        public List<RestoreRow> takeLateRestores(Gsn first, Gsn last) {
-            if (!checking) {
-                raceTheStart();
-                return List.of();
-            }
-            checking = false;
+        List<RestoreRow> check() {
             checks.incrementAndGet();
             long done = writer.done.get();
             if (done == reported) {
@@ -371,8 +380,9 @@ class WriterHoldTest {
             return List.of(new RestoreRow(relation, List.of("1"), Tuple.ofTexts("1", "0", "base")));
         }
 
-        /** Lets the writer run one statement; returns once it committed or waits for a lock. */
-        private void raceTheStart() {
+        /** Lets the writer run one statement; returns once it committed or waits for a lock or the hold. */
+        @Override
+        void runStarts() {
             long before = writer.done.get();
             writer.permits.release();
             String[] wait = new String[1];
@@ -383,10 +393,6 @@ class WriterHoldTest {
             if (writer.done.get() == before) {
                 waits.add(wait[0]);
             }
-        }
-
-        @Override
-        public void committed(Gsn upTo) {
         }
     }
 }

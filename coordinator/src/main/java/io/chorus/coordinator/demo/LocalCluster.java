@@ -117,8 +117,13 @@ public final class LocalCluster implements AutoCloseable {
         // a sidecar that runs out of heap leaves its heap in the cluster folder, next to its log
         command.addAll(List.of(java, "-Xmx512m", "-XX:+HeapDumpOnOutOfMemoryError",
                 "-XX:HeapDumpPath=" + dir.resolve("node" + i + ".hprof"),
-                "-Dlog4j2.configurationFile=classpath:chorus-log4j2.xml",
-                "-cp", sidecarClasspath(),
+                "-Dlog4j2.configurationFile=classpath:chorus-log4j2.xml"));
+        // more JVM options for every sidecar, e.g. a flight recording while a benchmark runs
+        String extra = System.getenv("CHORUS_SIDECAR_JAVA_OPTS");
+        if (extra != null && !extra.isBlank()) {
+            command.addAll(List.of(extra.trim().replace("{node}", Integer.toString(i)).split("\\s+")));
+        }
+        command.addAll(List.of("-cp", sidecarClasspath(),
                 "io.chorus.coordinator.cli.ChorusCli", "run", "--config", configs.get(i - 1).toString()));
         command.addAll(List.of(runOptions));
         ProcessBuilder pb = new ProcessBuilder(command)

@@ -32,6 +32,8 @@ final class AppendQueue implements AutoCloseable {
     private static final long RECHECK_MS = 10;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition notEmpty = lock.newCondition();
+    /** A poll ends early, with null (see {@link #wake}); guarded by lock. */
+    private boolean woken;
     private final Condition roomFreed = lock.newCondition();
     private final BooleanSupplier mayHoldBack;
     private long heldBack;
@@ -117,7 +119,7 @@ final class AppendQueue implements AutoCloseable {
 
     /**
      * Takes the oldest record, reading spilled records back into memory as room allows; waits up to
-     * {@code timeoutMs} for one. Returns null when none came.
+     * {@code timeoutMs} for one. Returns null when none came, or early when {@link #wake} was called.
      *
      * @throws ChorusException when a spilled record cannot be read back
      */
@@ -132,11 +134,23 @@ final class AppendQueue implements AutoCloseable {
                     return next;
                 }
                 long left = deadline - System.nanoTime();
-                if (left <= 0) {
+                if (left <= 0 || woken) {
+                    woken = false;
                     return null;
                 }
                 notEmpty.awaitNanos(left);
             }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Ends a {@link #poll} that waits now (or the next one) early, with null: the appender has something to do. */
+    void wake() {
+        lock.lock();
+        try {
+            woken = true;
+            notEmpty.signal();
         } finally {
             lock.unlock();
         }

@@ -6,7 +6,6 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -114,35 +113,40 @@ final class Appender implements AutoCloseable {
         long backoffMs = 100;
         try {
             while (running) {
-                while (unconfirmed.size() < maxInFlight) {
-                    Item next = queue.poll(unconfirmed.isEmpty() ? 200 : 0);
-                    if (next == null) {
-                        break;
+                // confirmed records leave in order; a failure of the oldest one resends everything unconfirmed
+                CompletableFuture<?> head;
+                while ((head = futures.peekFirst()) != null && head.isDone()) {
+                    try {
+                        head.get();
+                        futures.removeFirst();
+                        queue.release(unconfirmed.removeFirst());
+                        backoffMs = 100;
+                    } catch (ExecutionException e) {
+                        LOG.warn("append failed ({}); resending {} records in order after {} ms", rootMessage(e),
+                                unconfirmed.size(), backoffMs);
+                        drain(futures);
+                        waitBackoff(backoffMs);
+                        backoffMs = Math.min(backoffMs * 2, 5_000);
+                        futures.clear();
+                        sink.resume();
+                        for (Item i : new ArrayList<>(unconfirmed)) {
+                            futures.addLast(send(i));
+                        }
                     }
-                    unconfirmed.addLast(next);
-                    futures.addLast(sink.append(next.originSeq(), next.payload(), next.catalog()));
                 }
-                if (futures.isEmpty()) {
-                    continue;
-                }
-                try {
-                    futures.peekFirst().get(1, TimeUnit.SECONDS);
-                    futures.removeFirst();
-                    queue.release(unconfirmed.removeFirst());
-                    backoffMs = 100;
-                } catch (TimeoutException e) {
-                    // still in flight; the group's own deadline fails it eventually
-                } catch (ExecutionException e) {
-                    LOG.warn("append failed ({}); resending {} records in order after {} ms", rootMessage(e),
-                            unconfirmed.size(), backoffMs);
-                    drain(futures);
-                    waitBackoff(backoffMs);
-                    backoffMs = Math.min(backoffMs * 2, 5_000);
-                    futures.clear();
-                    sink.resume();
-                    List<Item> again = new ArrayList<>(unconfirmed);
-                    for (Item i : again) {
-                        futures.addLast(sink.append(i.originSeq(), i.payload(), i.catalog()));
+                if (unconfirmed.size() < maxInFlight) {
+                    // a new record goes out at once, while older ones are in flight: the group batches what queues
+                    // up behind its entries in flight, and a record never waits for an unrelated commit first
+                    Item next = queue.poll(futures.isEmpty() ? 200 : 1_000);
+                    if (next != null) {
+                        unconfirmed.addLast(next);
+                        futures.addLast(send(next));
+                    }
+                } else {
+                    try {
+                        futures.peekFirst().get(1, TimeUnit.SECONDS);
+                    } catch (TimeoutException | ExecutionException e) {
+                        // still in flight (the group's own deadline fails it eventually), or settled above
                     }
                 }
             }
@@ -153,6 +157,13 @@ final class Appender implements AutoCloseable {
         } catch (RuntimeException e) {
             onFatal.accept(new ChorusException("appending to the group failed: " + e.getMessage(), e));
         }
+    }
+
+    /** Hands a record to the group; its outcome wakes this thread (see {@link AppendQueue#wake}). */
+    private CompletableFuture<?> send(Item i) {
+        CompletableFuture<?> f = sink.append(i.originSeq(), i.payload(), i.catalog());
+        f.whenComplete((r, t) -> queue.wake());
+        return f;
     }
 
     private static void drain(Deque<CompletableFuture<?>> futures) {

@@ -47,6 +47,54 @@ class AppenderSpillTest {
     @TempDir
     Path dir;
 
+    /**
+     * A record submitted while earlier ones are still unconfirmed goes to the group at once (the group batches what
+     * queues behind its entries in flight); it does not wait for an unrelated commit first. The group here is real;
+     * the appender sees its confirmations only once the test lets them through. The 500 ms bound is far above the
+     * hand-over's cost and below the 1 s for which an appender that waited for its oldest record would hold it.
+     */
+    @Test
+    @Timeout(120)
+    void aRecordGoesToTheGroupWhileEarlierOnesAreUnconfirmed() throws Exception {
+        CountDownLatch open = new CountDownLatch(0);
+        try (HeldGroup g = new HeldGroup(dir, open)) {
+            List<Long> handed = new CopyOnWriteArrayList<>();
+            CompletableFuture<Void> confirm = new CompletableFuture<>();
+            Appender.Sink real = g.sink();
+            Appender.Sink held = new Appender.Sink() {
+                @Override
+                public CompletableFuture<?> append(long originSeq, byte[] payload, java.util.Map<Long, byte[]> c) {
+                    handed.add(originSeq);
+                    return real.append(originSeq, payload, c).thenCombine(confirm, (gsn, v) -> gsn);
+                }
+
+                @Override
+                public void resume() {
+                    real.resume();
+                }
+            };
+            AtomicReference<ChorusException> fatal = new AtomicReference<>();
+            try (Appender appender = new Appender("test-append", held, 10_000, MEMORY_BOUND, 512,
+                    dir.resolve("pipelined.spill"), () -> true, fatal::set)) {
+                appender.start();
+                for (long seq = 1; seq <= 3; seq++) {
+                    appender.submit(new Appender.Item(seq, payload(seq)));
+                    long n = seq;
+                    Awaitility.await("record " + seq + " handed to the group while " + (seq - 1) + " are unconfirmed")
+                            .atMost(Duration.ofMillis(500)).pollInterval(Duration.ofMillis(2))
+                            .until(() -> handed.size() == n);
+                }
+                assertThat(handed).containsExactly(1L, 2L, 3L);
+                assertThat(appender.memoryBytes()).as("all three unconfirmed").isEqualTo(3L * RECORD_BYTES);
+                confirm.complete(null);
+                g.awaitDelivered(3);
+                assertThat(g.delivered).extracting(d -> d[0]).containsExactly(1L, 2L, 3L);
+                await("the confirmed records' memory to be freed", () -> appender.memoryBytes() == 0);
+                assertThat(fatal.get()).isNull();
+            }
+        }
+    }
+
     @Test
     @Timeout(120)
     void theCaptureNeverWaitsForAStalledGroupAndItsRecordsArriveInOrder() throws Exception {

@@ -58,6 +58,7 @@ final class Delivery {
     private final Map<String, Gsn> barriers = new ConcurrentHashMap<>();
     private final AtomicLong delivered = new AtomicLong();
     private final AtomicLong conflicts = new AtomicLong();
+    private final ConflictTally conflictTally = new ConflictTally();
 
     /** Where apply units go (the applier; blocks when full). */
     interface UnitSink {
@@ -135,7 +136,8 @@ final class Delivery {
         Verdict v = certifier.certify(gsn, cs);
         if (!v.conflicts().isEmpty()) {
             conflicts.addAndGet(v.conflicts().size());
-            LOG.info("GSN {} from {}: {} of {} row changes lost ({})", gsn, cs.origin(), v.conflicts().size(),
+            conflictTally.add(cs.origin().value(), String.valueOf(v.conflicts().get(0).kind()), v.conflicts().size());
+            LOG.debug("GSN {} from {}: {} of {} row changes lost ({})", gsn, cs.origin(), v.conflicts().size(),
                     cs.rowCount(), v.conflicts().get(0).kind());
         }
         List<RestoreRow> restores;
@@ -267,6 +269,14 @@ final class Delivery {
 
     long delivered() {
         return delivered.get();
+    }
+
+    /**
+     * The conflicts certified since the last call, as one line for the log (null when none): how many changesets lost
+     * how many row changes, by the first conflict's kind and by origin. The rows are in {@code chorus.conflicts}.
+     */
+    String takeConflictSummary() {
+        return conflictTally.takeSummary();
     }
 
     long conflicts() {

@@ -93,6 +93,7 @@ public final class Domain implements AutoCloseable {
     private final java.util.concurrent.ScheduledExecutorService watermarkTimer;
     /** How often the stage latencies are logged (at DEBUG, when there were any). */
     private static final long LATENCY_EVERY_MS = 5_000;
+    private static final long CONFLICTS_EVERY_MS = 10_000;
     /** Stage latencies, measured only when they are logged (DEBUG when the domain starts): null otherwise. */
     private final StageLatency latency = LOG.isDebugEnabled() ? new StageLatency() : null;
     private Applier applier;
@@ -286,6 +287,8 @@ public final class Domain implements AutoCloseable {
                 TimeUnit.MILLISECONDS);
         watermarkTimer.scheduleWithFixedDelay(ddlOrder::releaseFinished, 500, 500, TimeUnit.MILLISECONDS);
         watermarkTimer.scheduleWithFixedDelay(this::reportLatency, LATENCY_EVERY_MS, LATENCY_EVERY_MS,
+                TimeUnit.MILLISECONDS);
+        watermarkTimer.scheduleWithFixedDelay(this::reportConflicts, CONFLICTS_EVERY_MS, CONFLICTS_EVERY_MS,
                 TimeUnit.MILLISECONDS);
         if (state != DomainState.FAILED) { // a failure while catching up stands: deliveries stopped with it
             state = group.isPrimary() ? DomainState.ONLINE : DomainState.NON_PRIMARY;
@@ -894,6 +897,15 @@ public final class Domain implements AutoCloseable {
     /** Read barriers of this node that have been ordered: token → GSN. The caller removes the ones it answered. */
     public java.util.Map<String, Gsn> orderedBarriers() {
         return delivery == null ? java.util.Map.of() : delivery.barriers();
+    }
+
+    /** One INFO line per period with conflicts (each losing changeset is at DEBUG, each lost row in the table). */
+    private void reportConflicts() {
+        Delivery d = delivery;
+        String s = d == null ? null : d.takeConflictSummary();
+        if (s != null) {
+            LOG.info("conflicts over the last {} s: {}", CONFLICTS_EVERY_MS / 1000, s);
+        }
     }
 
     private void reportLatency() {

@@ -124,6 +124,7 @@ final class Dispatcher implements Runnable {
      */
     private Batch admit(List<ApplyUnit> units) throws InterruptedException {
         Batch b = new Batch(units);
+        long bytes = -1; // the units' estimated bytes, summed once the batch first waits
         while (true) {
             switch (sequencer.admit(b, BLOCKED_POLL_NANOS)) {
                 case ADMITTED:
@@ -134,12 +135,14 @@ final class Dispatcher implements Runnable {
                     if (stopped) {
                         return null;
                     }
+                    if (bytes < 0) {
+                        bytes = 0;
+                        for (ApplyUnit u : units) {
+                            bytes += u.estimatedBytes();
+                        }
+                    }
                     int before = units.size();
                     ApplyUnit next;
-                    long bytes = 0;
-                    for (ApplyUnit u : units) {
-                        bytes += u.estimatedBytes();
-                    }
                     while (units.size() < config.maxBatch() && bytes < batchBytes() && (next = queue.poll()) != null) {
                         units.add(next);
                         bytes += next.estimatedBytes();

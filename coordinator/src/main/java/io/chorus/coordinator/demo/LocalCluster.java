@@ -74,7 +74,7 @@ public final class LocalCluster implements AutoCloseable {
         int offset = NodeConfig.Group.portOffset(group);
         List<Integer> ports = new ArrayList<>();
         for (int i = 0; i < servers.size(); i++) {
-            ports.add(freePort() - offset);
+            ports.add(groupPort(ports, offset) - offset);
         }
         StringBuilder members = new StringBuilder();
         for (int i = 0; i < servers.size(); i++) {
@@ -252,11 +252,50 @@ public final class LocalCluster implements AutoCloseable {
         return group;
     }
 
-    private static int freePort() {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
+    /**
+     * A port for a sidecar's group to bind (its listen port plus {@code offset}), free now and below this machine's
+     * ephemeral range: a port of that range that is free when the configuration is written can be taken by any
+     * outgoing connection (JDBC, the group's own) before the sidecar binds it. At least {@value #PORT_SPACING} away
+     * from the ports in {@code chosen} (listen ports): each group of a sidecar binds its listen port plus its own offset.
+     */
+    private static int groupPort(List<Integer> chosen, int offset) {
+        int[] ephemeral = ephemeralPorts();
+        int lo = 10_000 + PORT_SPACING;
+        int hi = ephemeral[0] - PORT_SPACING;
+        if (hi - lo < 1_000) {
+            lo = ephemeral[1] + PORT_SPACING;
+            hi = 65_535 - PORT_SPACING;
+        }
+        for (int attempt = 0; attempt < 1_000 && hi - lo >= 1_000; attempt++) {
+            int port = lo + java.util.concurrent.ThreadLocalRandom.current().nextInt(hi - lo + 1);
+            boolean apart = chosen.stream().allMatch(c -> Math.abs(c + offset - port) >= PORT_SPACING);
+            if (apart && bindable(port)) {
+                return port;
+            }
+        }
+        throw new IllegalStateException("no free port for the group on 127.0.0.1 between " + lo + " and " + hi
+                + " (outside the ephemeral range " + ephemeral[0] + "-" + ephemeral[1] + ")");
+    }
+
+    private static final int PORT_SPACING = 100;
+
+    /** This machine's ephemeral port range (Linux), else the Linux default. */
+    private static int[] ephemeralPorts() {
+        try {
+            String[] range = Files.readString(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).trim().split("\\s+");
+            return new int[]{Integer.parseInt(range[0]), Integer.parseInt(range[1])};
+        } catch (IOException | RuntimeException e) {
+            return new int[]{32_768, 60_999};
+        }
+    }
+
+    private static boolean bindable(int port) {
+        try (ServerSocket s = new ServerSocket()) {
+            s.setReuseAddress(false);
+            s.bind(new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1);
+            return true;
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            return false;
         }
     }
 

@@ -16,8 +16,11 @@ public record NodeId(String value) implements Comparable<NodeId> {
         }
     }
 
+    /** Every delivered changeset names its origin: the few node ids of a group are shared, checked once. */
+    private static final Canonical<NodeId> KNOWN = new Canonical<>(4096);
+
     public static NodeId of(String value) {
-        return new NodeId(value);
+        return KNOWN.of(new NodeId(value));
     }
 
     @Override

@@ -1,5 +1,7 @@
 package io.chorus.changeset.wire;
 
+import io.chorus.changeset.Canonical;
+
 import com.esotericsoftware.kryo.io.Input;
 import com.esotericsoftware.kryo.io.Output;
 import io.chorus.changeset.Column;
@@ -18,6 +20,10 @@ final class Parts {
     private static final byte UNCHANGED = 'u';
     private static final byte TEXT = 't';
 
+    /** Relation and index names, shared across frames: every key of every changeset repeats them. */
+    private static final Canonical<RelationName> NAMES = new Canonical<>(100_000);
+    private static final Canonical<String> INDEXES = new Canonical<>(100_000);
+
     private Parts() {
     }
 
@@ -29,8 +35,8 @@ final class Parts {
     }
 
     static RelationName readName(WireContext ctx, Input in) {
-        return ctx.names.read(in, i -> new RelationName(WireContext.readText(i, "schema name"),
-                WireContext.readText(i, "table name")));
+        return ctx.names.read(in, i -> NAMES.of(new RelationName(WireContext.readText(i, "schema name"),
+                WireContext.readText(i, "table name"))));
     }
 
     /**
@@ -136,7 +142,7 @@ final class Parts {
         for (int k = 0; k < count; k++) {
             KeyKind kind = kindOf(in.readByte());
             RelationName relation = readName(ctx, in);
-            String index = WireContext.readText(in, "key index name");
+            String index = INDEXES.of(WireContext.readText(in, "key index name"));
             int valueCount = WireContext.readCount(in, "key value");
             List<String> values = new ArrayList<>(valueCount);
             for (int v = 0; v < valueCount; v++) {

@@ -89,6 +89,19 @@ class WireCodecTest {
     }
 
     @Test
+    void framesDecodedApartShareTheirNamesOriginAndIndexNames() {
+        // the certification index keeps the keys of every changeset above its horizon: equal names must not be copies
+        RowChange a = (RowChange) codec.decode(codec.encode(List.of(changeSet(List.of(insert(1)))))).get(0).changes().get(0);
+        ChangeSet other = codec.decode(codec.encode(List.of(changeSet(List.of(insert(2)))))).get(0);
+        RowChange b = (RowChange) other.changes().get(0);
+        assertThat(b.keys()).isNotEmpty();
+        assertThat(b.keys().get(0).values()).isNotEqualTo(a.keys().get(0).values());
+        assertThat(b.keys().get(0).relation()).isSameAs(a.keys().get(0).relation());
+        assertThat(b.keys().get(0).index()).isSameAs(a.keys().get(0).index());
+        assertThat(other.origin()).isSameAs(NodeId.of(other.origin().value()));
+    }
+
+    @Test
     void versionsTheCatalogHoldsAreNamedByIdAloneAndTheOthersCarried() {
         Map<Long, byte[]> committed = new HashMap<>();
         RelationCatalog catalog = committed::get;

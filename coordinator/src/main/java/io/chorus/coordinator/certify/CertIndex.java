@@ -15,7 +15,9 @@ import java.util.Map;
 /**
  * The certification index: the keys that applied changes put on items, above the purge horizon. Entries arrive in
  * GSN order, so every deque below is sorted by GSN and purging pops fronts. A row key is probed by its item and by
- * the TABLE keys of its relation; a TABLE key is probed against every entry of its relation.
+ * the TABLE keys of its relation; a TABLE key is probed against every entry of its relation. Most items carry one
+ * entry: the item map holds that entry itself and a deque only from the second (under a backlog the index holds
+ * every key of hundreds of thousands of changesets, and an empty deque per item was a third of its memory).
  *
  * <p>Not thread-safe (owned by the certifier).
  */
@@ -29,7 +31,8 @@ final class CertIndex {
     }
 
     private final Deque<Entry> all = new ArrayDeque<>();
-    private final Map<Key.Item, Deque<Entry>> byItem = new HashMap<>();
+    /** An {@link Entry}, or a {@code Deque<Entry>} of two or more. */
+    private final Map<Key.Item, Object> byItem = new HashMap<>();
     private final Map<RelationName, Deque<Entry>> byRelation = new HashMap<>();
     private final Map<RelationName, Deque<Entry>> tableKeys = new HashMap<>();
 
@@ -40,7 +43,7 @@ final class CertIndex {
         if (key.kind() == KeyKind.TABLE) {
             tableKeys.computeIfAbsent(key.relation(), r -> new ArrayDeque<>()).addLast(e);
         } else {
-            byItem.computeIfAbsent(key.item(), i -> new ArrayDeque<>()).addLast(e);
+            byItem.merge(key.item(), e, CertIndex::append);
         }
     }
 
@@ -54,7 +57,7 @@ final class CertIndex {
             if (k.kind() == KeyKind.TABLE) {
                 best = earlier(best, scan(byRelation.get(k.relation()), k, origin, deps.value()));
             } else {
-                best = earlier(best, scan(byItem.get(k.item()), k, origin, deps.value()));
+                best = earlier(best, scanItem(byItem.get(k.item()), k, origin, deps.value()));
                 best = earlier(best, scan(tableKeys.get(k.relation()), k, origin, deps.value()));
             }
         }
@@ -66,6 +69,27 @@ final class CertIndex {
             return b;
         }
         return b != null && b.winner().gsn() < a.winner().gsn() ? b : a;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Object append(Object present, Object added) {
+        Deque<Entry> d;
+        if (present instanceof Entry first) {
+            d = new ArrayDeque<>(4);
+            d.addLast(first);
+        } else {
+            d = (Deque<Entry>) present;
+        }
+        d.addLast((Entry) added);
+        return d;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Hit scanItem(Object entries, Key k, NodeId origin, long deps) {
+        if (entries instanceof Entry e) {
+            return e.gsn() > deps && !e.origin().equals(origin) && CertRules.clashes(k, e.key()) ? new Hit(k, e) : null;
+        }
+        return scan((Deque<Entry>) entries, k, origin, deps);
     }
 
     private static Hit scan(Deque<Entry> entries, Key k, NodeId origin, long deps) {
@@ -97,7 +121,7 @@ final class CertIndex {
             if (e.key().kind() == KeyKind.TABLE) {
                 popFront(tableKeys, e.key().relation(), e);
             } else {
-                popFront(byItem, e.key().item(), e);
+                popItem(e);
             }
             n++;
         }
@@ -107,13 +131,35 @@ final class CertIndex {
     private static <K> void popFront(Map<K, Deque<Entry>> map, K k, Entry e) {
         Deque<Entry> d = map.get(k);
         if (d == null || d.peekFirst() != e) {
-            throw new IllegalStateException("certification index out of order at GSN " + e.gsn() + " for " + e.key()
-                    + ": entries must be added in GSN order");
+            throw outOfOrder(e);
         }
         d.pollFirst();
         if (d.isEmpty()) {
             map.remove(k);
         }
+    }
+
+    @SuppressWarnings("unchecked")
+    private void popItem(Entry e) {
+        Key.Item item = e.key().item();
+        Object present = byItem.get(item);
+        if (present == e) {
+            byItem.remove(item);
+            return;
+        }
+        if (!(present instanceof Deque<?>) || ((Deque<Entry>) present).peekFirst() != e) {
+            throw outOfOrder(e);
+        }
+        Deque<Entry> d = (Deque<Entry>) present;
+        d.pollFirst();
+        if (d.size() == 1) {
+            byItem.put(item, d.peekFirst());
+        }
+    }
+
+    private static IllegalStateException outOfOrder(Entry e) {
+        return new IllegalStateException("certification index out of order at GSN " + e.gsn() + " for " + e.key()
+                + ": entries must be added in GSN order");
     }
 
     int size() {

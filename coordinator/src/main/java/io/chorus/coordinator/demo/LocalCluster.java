@@ -115,7 +115,9 @@ public final class LocalCluster implements AutoCloseable {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> command = new ArrayList<>(network.launchPrefix(i));
         // a sidecar that runs out of heap leaves its heap in the cluster folder, next to its log
-        command.addAll(List.of(java, "-Xmx512m", "-XX:+HeapDumpOnOutOfMemoryError",
+        // compiler threads kept for the JVM's life, so that the bench can count the JIT's CPU apart (a thread that
+        // ends takes its CPU time out of /proc with it)
+        command.addAll(List.of(java, "-Xmx512m", "-XX:-UseDynamicNumberOfCompilerThreads", "-XX:+HeapDumpOnOutOfMemoryError",
                 "-XX:HeapDumpPath=" + dir.resolve("node" + i + ".hprof"),
                 "-Dlog4j2.configurationFile=classpath:chorus-log4j2.xml"));
         // more JVM options for every sidecar, e.g. a flight recording while a benchmark runs

@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.DoubleSupplier;
+import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -52,6 +53,10 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1", description = "client seed (default ${DEFAULT-VALUE})")
     long seed;
 
+    @Option(names = "--workload", split = ",", paramLabel = "NAME",
+            description = "workloads to run, of tpcb and insert (default: both)")
+    List<String> workloads;
+
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
@@ -64,6 +69,7 @@ public final class BenchCommand implements Callable<Integer> {
         if (nodes < 2 || nodes > 5) {
             throw new IllegalArgumentException("--nodes must be between 2 and 5, got " + nodes);
         }
+        List<BenchLoad> loads = selected();
         Duration load = duration != null ? ConfigLoader.parseDuration(duration) : Duration.ofSeconds(quick ? 6 : 30);
         Duration backlog = load.dividedBy(2);
         catchUp = Duration.ofSeconds(quick ? 30 : 300);
@@ -71,7 +77,7 @@ public final class BenchCommand implements Callable<Integer> {
             clients = quick ? 2 : 4;
         }
         PrintWriter o = spec.commandLine().getOut();
-        String schema = BenchLoad.HEARTBEAT + BenchLoad.TPCB.schema() + BenchLoad.INSERT.schema();
+        String schema = BenchLoad.HEARTBEAT + loads.stream().map(BenchLoad::schema).collect(Collectors.joining());
         Files.createDirectories(out);
         o.printf("chorus bench: %d cores, %d Chorus nodes, %d clients per writing node, load phases %d s, backlog %d s%n",
                 Runtime.getRuntime().availableProcessors(), nodes, clients, load.toSeconds(), backlog.toSeconds());
@@ -83,7 +89,7 @@ public final class BenchCommand implements Callable<Integer> {
         try {
             try (NativePair pair = NativePair.start(schema)) {
                 chorus.join();
-                for (BenchLoad w : BenchLoad.values()) {
+                for (BenchLoad w : loads) {
                     results.add(phase("native", "one-writer", w, pair::connect, List.of(1), 2, load,
                             () -> CpuMeter.serversMs(pair.servers()), NO_SIDECARS));
                     progress(o, results);
@@ -91,7 +97,7 @@ public final class BenchCommand implements Callable<Integer> {
                 }
             }
             try (ChorusCluster cluster = chorus.join()) {
-                failure = chorusPhases(cluster, load, backlog, results, drains, o);
+                failure = chorusPhases(cluster, loads, load, backlog, results, drains, o);
                 if (failure == null) {
                     failure = verdict(cluster, o);
                 }
@@ -118,18 +124,18 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     /** Runs the Chorus phases; returns null, or why it stopped early (a node not ONLINE, or not catching up). */
-    private String chorusPhases(ChorusCluster cluster, Duration load, Duration backlog, List<BenchResult> results,
+    private String chorusPhases(ChorusCluster cluster, List<BenchLoad> loads, Duration load, Duration backlog, List<BenchResult> results,
                                 List<BenchResult.Drain> drains, PrintWriter o) throws Exception {
         List<Long> pids = IntStream.rangeClosed(1, nodes).mapToObj(i -> cluster.local().sidecarPid(i)).toList();
         List<PgServer> servers = IntStream.rangeClosed(1, nodes).mapToObj(i -> cluster.local().server(i)).toList();
         DoubleSupplier serverCpu = () -> CpuMeter.serversMs(servers);
         Sidecars sidecars = new Sidecars(() -> CpuMeter.processesMs(pids), () -> CpuMeter.compilerMs(pids));
         List<Integer> all = IntStream.rangeClosed(1, nodes).boxed().toList();
-        String cold = warmUp(cluster, all, sidecars, o);
+        String cold = warmUp(cluster, loads, all, sidecars, o);
         if (cold != null) {
             return cold;
         }
-        for (BenchLoad w : BenchLoad.values()) {
+        for (BenchLoad w : loads) {
             for (List<Integer> writers : List.of(List.of(1), all)) {
                 String unhealthy = health(cluster);
                 if (unhealthy != null) {
@@ -144,7 +150,7 @@ public final class BenchCommand implements Callable<Integer> {
                 return behind;
             }
             try {
-                drains.add(chorusDrain(cluster, w, backlog, nativeBacklog(drains, w)));
+                drains.add(chorusDrain(cluster, w, backlog, nativeBacklog(drains, w), o));
             } catch (SQLException | IllegalStateException e) {
                 String unhealthy = health(cluster);
                 return "backlog drain of " + w.label + ": " + e.getMessage() + (unhealthy == null ? "" : " (" + unhealthy + ")");
@@ -167,11 +173,12 @@ public final class BenchCommand implements Callable<Integer> {
      * while the backlog of a longer all-nodes load only slows the barrier. Returns null, or why the cluster is not
      * usable.
      */
-    private String warmUp(ChorusCluster cluster, List<Integer> all, Sidecars sidecars, PrintWriter o) throws Exception {
+    private String warmUp(ChorusCluster cluster, List<BenchLoad> loads, List<Integer> all, Sidecars sidecars, PrintWriter o)
+            throws Exception {
         Duration each = quick ? Duration.ofSeconds(3) : Duration.ofSeconds(10);
         double cpu0 = sidecars.cpuMs().getAsDouble();
         double jit0 = sidecars.jitMs().getAsDouble();
-        for (BenchLoad w : BenchLoad.values()) {
+        for (BenchLoad w : loads) {
             backlog(w, cluster::connect, all, each, 0, each);
         }
         String behind = caughtUp(cluster);
@@ -181,6 +188,24 @@ public final class BenchCommand implements Callable<Integer> {
                 cpu <= 0 ? 0 : 100 * (sidecars.jitMs().getAsDouble() - jit0) / cpu, cpu);
         o.flush();
         return behind;
+    }
+
+    /** The workloads {@code --workload} names, in the bench's order; every one when it is not given. */
+    private List<BenchLoad> selected() {
+        if (workloads == null || workloads.isEmpty()) {
+            return List.of(BenchLoad.values());
+        }
+        List<BenchLoad> picked = new ArrayList<>();
+        for (String name : workloads) {
+            BenchLoad w = java.util.Arrays.stream(BenchLoad.values()).filter(l -> l.label.equals(name.trim())).findFirst()
+                    .orElseThrow(() -> new IllegalArgumentException("--workload: unknown workload '" + name
+                            + "'; the workloads are tpcb and insert"));
+            if (!picked.contains(w)) {
+                picked.add(w);
+            }
+        }
+        picked.sort(java.util.Comparator.naturalOrder());
+        return picked;
     }
 
     private static String health(ChorusCluster cluster) {
@@ -245,8 +270,8 @@ public final class BenchCommand implements Callable<Integer> {
      * publisher keeps the WAL. (Freezing the sidecar instead, as an earlier version did, got it excluded from the
      * group after 8 s, and the drain then timed a rejoin.)
      */
-    private BenchResult.Drain chorusDrain(ChorusCluster cluster, BenchLoad w, Duration backlog, long atLeast)
-            throws Exception {
+    private BenchResult.Drain chorusDrain(ChorusCluster cluster, BenchLoad w, Duration backlog, long atLeast,
+                                          PrintWriter o) throws Exception {
         long written;
         long t0;
         try (Connection pause = cluster.connect(2)) {
@@ -260,10 +285,16 @@ public final class BenchCommand implements Callable<Integer> {
             t0 = System.nanoTime();
             pause.commit();
         }
+        java.time.LocalTime from = java.time.LocalTime.now();
         try (Connection c = cluster.connect(2)) {
             Sql.one(c, "SELECT chorus.sync_wait('" + catchUp.toSeconds() + " s')::text");
         }
-        return new BenchResult.Drain("chorus", w.label, written, (System.nanoTime() - t0) / 1e9);
+        BenchResult.Drain d = new BenchResult.Drain("chorus", w.label, written, (System.nanoTime() - t0) / 1e9);
+        // the wall-clock window, to find the drain in the sidecars' logs and recordings
+        o.printf(Locale.ROOT, "  chorus drain of %s: %d transactions on node 2 from %s to %s (%.0f tx/s)%n", w.label,
+                written, from, java.time.LocalTime.now(), d.rate());
+        o.flush();
+        return d;
     }
 
     /** Writes {@code length} of load on node 1 (apply paused elsewhere) and returns the committed count. */

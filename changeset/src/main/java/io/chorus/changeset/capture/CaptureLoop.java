@@ -162,7 +162,11 @@ final class CaptureLoop implements Runnable, TransactionAssembler.Output {
                     continue;
                 }
                 emptyPolls = 0;
-                assembler.accept(parser.parse(payload));
+                if (assembler.skipsRows() && PgOutputParser.isRowChange(payload)) {
+                    payload.position(payload.limit()); // a helper's row: nothing to emit, not parsed
+                } else {
+                    assembler.accept(parser.parse(payload));
+                }
                 if (++sinceConfirm >= MESSAGES_BETWEEN_CONFIRMS) {
                     sinceConfirm = 0;
                     if (maybeConfirm(session)) {

@@ -87,6 +87,15 @@ final class TransactionAssembler {
         return begin != null;
     }
 
+    /**
+     * Whether the transaction being read is a helper's: it emits nothing but its commit, so its row messages need
+     * not even be parsed (on a node that only applies, they are nearly all of the stream). pgoutput sends a
+     * transaction's Origin right after its Begin, before any row.
+     */
+    boolean skipsRows() {
+        return origin != null && origin.name().startsWith(helperPrefix);
+    }
+
     /** Starts over at a stream position whose deps are {@code depsThere} (after a reconnect). */
     void restart(Gsn depsThere) {
         abandon();
@@ -179,6 +188,9 @@ final class TransactionAssembler {
 
     private void row(int oid, Op op, Tuple newTuple, Tuple oldTuple, OldTupleKind oldKind) {
         requireTransaction(op.name());
+        if (skipsRows()) {
+            return;
+        }
         Relation rel = relationOf(oid);
         if (isOwn(rel)) {
             return;

@@ -61,6 +61,15 @@ public final class PgOutputParser {
      *
      * @throws PgOutputFormatException when the bytes are not exactly one well-formed message
      */
+    /** Whether {@code payload} (not consumed) is an Insert, Update or Delete message. */
+    public static boolean isRowChange(ByteBuffer payload) {
+        if (!payload.hasRemaining()) {
+            return false;
+        }
+        byte type = payload.get(payload.position());
+        return type == 'I' || type == 'U' || type == 'D';
+    }
+
     public PgOutputMessage parse(ByteBuffer payload) {
         ByteCursor in = new ByteCursor(payload);
         if (!in.hasRemaining()) {

@@ -76,6 +76,8 @@ public class CatchUpRaft extends RAFT {
     private final LongAdder dropped = new LongAdder();
     private final LongAdder resentBytes = new LongAdder();
     private long lastCheck;
+    private final java.util.concurrent.ConcurrentLinkedQueue<Runnable> logTasks =
+            new java.util.concurrent.ConcurrentLinkedQueue<>();
     /** Bytes of the chunk {@link #chunkEnd} measured last (processing thread only). */
     private long chunkBytes;
 
@@ -173,8 +175,31 @@ public class CatchUpRaft extends RAFT {
         check();
     }
 
+    /**
+     * Runs {@code task} on the processing thread, soon (within {@code resend_interval} when idle). Every read of the
+     * log from outside RAFT's own code must go through here: jgroups-raft's file log reads through the same buffer it
+     * appends with, so a read on another thread during an append corrupts the entry written (seen: the retention
+     * check's read, once a minute, left an entry's header overwritten with another entry's bytes; the leader could
+     * never send that entry again, and a follower behind it stayed behind for good).
+     */
+    void runOnLogThread(Runnable task) {
+        logTasks.add(task);
+    }
+
+    private void runLogTasks() {
+        Runnable task;
+        while ((task = logTasks.poll()) != null) {
+            try {
+                task.run();
+            } catch (RuntimeException e) {
+                LOG.warn("a task on the log's thread failed: {}", e.toString(), e);
+            }
+        }
+    }
+
     /** At most once per {@code resend_interval}: repairs the membership and, on the leader, checks the followers. */
     private void check() {
+        runLogTasks();
         long now = System.nanoTime();
         if (now - lastCheck < TimeUnit.MILLISECONDS.toNanos(resend_interval)) {
             return;

@@ -440,4 +440,9 @@ public final class Group implements AutoCloseable {
     GroupConfig config() {
         return cfg;
     }
+
+    /** The log's retention by age (its check runs every {@link Retention#periodMillis()} on the monitor). */
+    Retention retention() {
+        return retention;
+    }
 }

@@ -18,6 +18,7 @@ final class Retention {
     private final GroupConfig cfg;
     private final Supplier<RaftHandle> raft;
     private volatile boolean held;
+    private final java.util.concurrent.atomic.AtomicBoolean queued = new java.util.concurrent.atomic.AtomicBoolean();
 
     Retention(GroupConfig cfg, Supplier<RaftHandle> raft) {
         this.cfg = cfg;
@@ -35,20 +36,35 @@ final class Retention {
         held = hold;
     }
 
+    /**
+     * Looks at the log's oldest entry on RAFT's processing thread (the only thread that may read the log while it
+     * appends, {@link CatchUpRaft#runOnLogThread}) and compacts when it is too old. One look queued at a time.
+     */
     void check() {
         RaftHandle h = raft.get();
-        if (h == null || held) {
+        if (h == null || held || !(h.raft() instanceof CatchUpRaft log) || !queued.compareAndSet(false, true)) {
+            return;
+        }
+        log.runOnLogThread(() -> {
+            queued.set(false);
+            compactIfOld(h);
+        });
+    }
+
+    private void compactIfOld(RaftHandle h) {
+        if (held) {
             return;
         }
         long oldest = oldestEntryMillis(h.log(), h.lastApplied());
         if (oldest > 0 && System.currentTimeMillis() - oldest > cfg.retentionAge().toMillis()) {
             LOG.info("log of group '{}' holds entries older than {}; compacting it into a snapshot",
                     cfg.groupName(), cfg.retentionAge());
-            try {
-                h.snapshot();
-            } catch (Exception e) {
-                LOG.warn("log compaction failed: {}; retrying in {} ms", e.toString(), periodMillis());
-            }
+            // queued behind this task on the same thread: waiting for it here would wait forever
+            h.raft().snapshotAsync().whenComplete((done, e) -> {
+                if (e != null) {
+                    LOG.warn("log compaction failed: {}; retrying in {} ms", e.toString(), periodMillis());
+                }
+            });
         }
     }
 

@@ -3,6 +3,7 @@ package io.chorus.gcs;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.chorus.changeset.Gsn;
+import io.chorus.changeset.NodeId;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -83,6 +84,65 @@ class RetentionTest {
             appendMany(c.group(2), "b", 10);
             c.awaitAll(110, WAIT);
             assertThat(c.listener(3).deliveries()).isEqualTo(c.listener(1).deliveries()).hasSize(110);
+        }
+    }
+
+    /**
+     * The retention check reads the log; RAFT appends to it on its own thread, and the file log reads through the
+     * buffer it appends with. Checks as often as they come while records stream in must leave every entry intact: a
+     * corrupt one could never be sent again to a member that needs it, and a restart cut the log before it.
+     */
+    @Test
+    @Timeout(180)
+    void retentionChecksWhileTheLogAppendsLeaveEveryEntryIntact() throws Exception {
+        java.util.Map<NodeId, Path> logs = new java.util.HashMap<>();
+        try (TestCluster c = new TestCluster(dir, Transport.IN_JVM, 3, b -> b)) {
+            c.startAll();
+            c.awaitPrimary(WAIT);
+            java.util.concurrent.atomic.AtomicBoolean appending = new java.util.concurrent.atomic.AtomicBoolean(true);
+            Thread checks = new Thread(() -> {
+                while (appending.get()) {
+                    c.groups.values().forEach(g -> g.retention().check());
+                    Thread.onSpinWait();
+                }
+            }, "retention-checks");
+            checks.start();
+            try {
+                appendMany(c.group(1), "a", 6_000);
+            } finally {
+                appending.set(false);
+                checks.join(10_000);
+            }
+            c.awaitAll(6_000, WAIT);
+            for (NodeId id : c.groups.keySet()) {
+                logs.put(id, logDir(dir.resolve(id.value())));
+            }
+        }
+        for (java.util.Map.Entry<NodeId, Path> e : logs.entrySet()) {
+            org.jgroups.protocols.raft.FileBasedLog log = new org.jgroups.protocols.raft.FileBasedLog();
+            log.init(e.getValue().toString(), new java.util.HashMap<>());
+            try {
+                List<Long> unreadable = new ArrayList<>();
+                for (long i = Math.max(1, log.firstAppended()); i <= log.lastAppended(); i++) {
+                    if (log.get(i) == null) {
+                        unreadable.add(i);
+                    }
+                }
+                assertThat(unreadable).as("unreadable entries in the log of " + e.getKey()).isEmpty();
+                assertThat(log.commitIndex()).as("entries of " + e.getKey() + " committed and on file")
+                        .isLessThanOrEqualTo(log.lastAppended());
+                assertThat(log.lastAppended()).as(e.getKey() + "'s log (entries carry batches of records)")
+                        .isPositive();
+            } finally {
+                log.close();
+            }
+        }
+    }
+
+    private static Path logDir(Path member) throws java.io.IOException {
+        try (java.util.stream.Stream<Path> files = java.nio.file.Files.walk(member)) {
+            return files.filter(p -> p.getFileName().toString().equals("entries.raft")).map(Path::getParent)
+                    .findFirst().orElseThrow(() -> new AssertionError("no log under " + member));
         }
     }
 }

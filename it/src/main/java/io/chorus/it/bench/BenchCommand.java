@@ -242,6 +242,9 @@ public final class BenchCommand implements Callable<Integer> {
         List<String> errors = d.stop();
         double secs = (System.nanoTime() - t0) / 1e9;
         List<LagProbe.Sample> lag = probe.stop();
+        if (probe.failures() != null) {
+            spec.commandLine().getOut().printf("  (%s %s %s: lag probe: %s)%n", system, mode, w.label, probe.failures());
+        }
         if (!errors.isEmpty()) {
             throw new IllegalStateException(system + " " + mode + " " + w.label + ": clients failed: " + errors);
         }

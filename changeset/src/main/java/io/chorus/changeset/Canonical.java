@@ -34,8 +34,4 @@ public final class Canonical<T> {
         shared = known.putIfAbsent(value, value);
         return shared == null ? value : shared;
     }
-
-    int size() {
-        return known.size();
-    }
 }

@@ -16,7 +16,7 @@ public record NodeId(String value) implements Comparable<NodeId> {
         }
     }
 
-    /** Every delivered changeset names its origin: the few node ids of a group are shared, checked once. */
+    /** Every delivered changeset names its origin: one instance per node id of the group, not one per changeset. */
     private static final Canonical<NodeId> KNOWN = new Canonical<>(4096);
 
     public static NodeId of(String value) {

@@ -5,6 +5,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import org.apache.logging.log4j.LogManager;
@@ -76,8 +77,7 @@ public class CatchUpRaft extends RAFT {
     private final LongAdder dropped = new LongAdder();
     private final LongAdder resentBytes = new LongAdder();
     private long lastCheck;
-    private final java.util.concurrent.ConcurrentLinkedQueue<Runnable> logTasks =
-            new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<Runnable> logTasks = new ConcurrentLinkedQueue<>();
     /** Bytes of the chunk {@link #chunkEnd} measured last (processing thread only). */
     private long chunkBytes;
 

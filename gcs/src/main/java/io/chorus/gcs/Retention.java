@@ -1,5 +1,6 @@
 package io.chorus.gcs;
 
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
@@ -18,7 +19,7 @@ final class Retention {
     private final GroupConfig cfg;
     private final Supplier<RaftHandle> raft;
     private volatile boolean held;
-    private final java.util.concurrent.atomic.AtomicBoolean queued = new java.util.concurrent.atomic.AtomicBoolean();
+    private final AtomicBoolean queued = new AtomicBoolean();
 
     Retention(GroupConfig cfg, Supplier<RaftHandle> raft) {
         this.cfg = cfg;

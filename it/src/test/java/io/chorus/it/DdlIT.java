@@ -54,6 +54,7 @@ class DdlIT {
             CREATE TABLE side_b (id int PRIMARY KEY);
             CREATE TABLE hot_r (id bigint PRIMARY KEY, v text);
             CREATE TABLE hot_d (id bigint PRIMARY KEY, v text);
+            CREATE TABLE hot_c (id bigint PRIMARY KEY, v text, w int);
             """;
     private ChorusCluster cluster;
     private long seed;
@@ -160,9 +161,10 @@ class DdlIT {
     }
 
     /**
-     * Nodes 2 and 3 write to two tables without pause while node1 renames one and drops the other: changes ordered
-     * before the DDL reach node1 after it ran there, and go to the new name or nowhere; changes ordered after it that
-     * did not see it lose. No node stops, and every node ends identical.
+     * Nodes 2 and 3 write to three tables without pause while node1 renames one, drops another and renames a column
+     * of the third: changes ordered before the DDL reach node1 after it ran there, and go to the new name (of the table
+     * or the column) or nowhere; changes ordered after it that did not see it lose, and are rolled back at their origin
+     * under the new names. No node stops, and every node ends identical.
      */
     @Test
     @Order(3)
@@ -180,9 +182,10 @@ class DdlIT {
             try (Connection c = cluster.connect(1); Statement st = c.createStatement()) {
                 st.execute("ALTER TABLE hot_r RENAME TO hot_renamed");
                 st.execute("DROP TABLE hot_d");
+                st.execute("ALTER TABLE hot_c RENAME COLUMN v TO v_renamed");
             }
-            Await.until("both writers to find both tables gone on their nodes, or to finish", Duration.ofSeconds(90),
-                    () -> writers.stream().allMatch(w -> w.gone.size() == 2 || w.done.get()));
+            Await.until("both writers to find the three tables changed on their nodes, or to finish",
+                    Duration.ofSeconds(90), () -> writers.stream().allMatch(w -> w.gone.size() == 3 || w.done.get()));
             stop.set(true);
             for (Future<?> f : running) {
                 f.get(60, TimeUnit.SECONDS);
@@ -199,12 +202,14 @@ class DdlIT {
                 + "\n" + v.describe());
         assertThat(v.ok()).as(v.describe()).isTrue();
         String dump = sameSchemaEverywhere();
-        assertThat(dump).contains("rel hot_renamed r").doesNotContain("rel hot_r ").doesNotContain("rel hot_d ");
+        assertThat(dump).contains("rel hot_renamed r").doesNotContain("rel hot_r ").doesNotContain("rel hot_d ")
+                .contains("col hot_c.v_renamed text").doesNotContain("col hot_c.v text");
     }
 
     /**
-     * Inserts into hot_r and hot_d on one node until stopped, up to {@value #HOT_ROWS} rows each (the writes that lose
-     * to the DDL stay bounded); a table gone there (42P01) is noted, not an error.
+     * Inserts into hot_r, hot_d and hot_c on one node until stopped, up to {@value #HOT_ROWS} rows each (the writes
+     * that lose to the DDL stay bounded), and updates hot_c's column v of the row before; a table gone there (42P01) or
+     * a column renamed there (42703) is noted, not an error.
      */
     private final class HotWriter implements Runnable {
         final int node;
@@ -223,15 +228,28 @@ class DdlIT {
         public void run() {
             try (Connection c = cluster.connect(node)) {
                 for (long i = 1; !stop.get() && i <= HOT_ROWS; i++) {
-                    for (String table : List.of("hot_r", "hot_d")) {
+                    for (String table : List.of("hot_r", "hot_d", "hot_c")) {
                         if (gone.contains(table)) {
                             continue;
                         }
+                        long id = node * 1_000_000_000L + i;
                         try {
-                            Sql.exec(c, "INSERT INTO " + table + " VALUES (?, ?)", node * 1_000_000_000L + i, "n" + node);
+                            if (table.equals("hot_c")) {
+                                c.setAutoCommit(false);
+                                Sql.exec(c, "INSERT INTO hot_c (id, v, w) VALUES (?, ?, 1)", id, "n" + node);
+                                Sql.exec(c, "UPDATE hot_c SET v = v || '+', w = w + 1 WHERE id = ?", id - 1);
+                                c.commit();
+                                c.setAutoCommit(true);
+                            } else {
+                                Sql.exec(c, "INSERT INTO " + table + " VALUES (?, ?)", id, "n" + node);
+                            }
                             committed.incrementAndGet();
                         } catch (SQLException e) {
-                            if (!"42P01".equals(e.getSQLState())) {
+                            if (!c.getAutoCommit()) {
+                                c.rollback();
+                                c.setAutoCommit(true);
+                            }
+                            if (!"42P01".equals(e.getSQLState()) && !"42703".equals(e.getSQLState())) {
                                 throw e;
                             }
                             gone.add(table);

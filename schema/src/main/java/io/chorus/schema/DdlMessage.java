@@ -21,8 +21,9 @@ import java.util.regex.Pattern;
  * logical message with prefix {@value #PREFIX} whose content is JSON
  * {@code {"v":1,"sql":...,"search_path":...,"role":...,"tag":...,"relations":[[schema,table],...],"keyed":...}},
  * plus {@code "renamed":[[old schema, old table],[new schema, new table]]} and {@code "dropped":[[schema,table],...]}
- * when the statement renamed or dropped tables, and {@code "intent"} when the statement was ordered before it ran (the
- * token of its DDL intent, see {@code chorus._ddl_order_start} in chorus-3.sql).
+ * when the statement renamed or dropped tables, {@code "columns_renamed":[[schema, table, old name, new name],...]}
+ * when it renamed columns (chorus-4.sql), and {@code "intent"} when the statement was ordered before it ran (the token
+ * of its DDL intent, see {@code chorus._ddl_order_start} in chorus-3.sql).
  *
  * <p>{@code sql} is absent on the later events of a query string already emitted (several DDL commands in one string):
  * such a message only names more relations. {@code relations} are the tables the DDL created, changed or dropped, old
@@ -41,10 +42,21 @@ import java.util.regex.Pattern;
  *                   change ordered before the DDL but applied at its origin after it is applied under the new name
  * @param dropped    the tables it dropped; a change ordered before the DDL but applied at its origin after it has
  *                   nothing left to change there (the other nodes drop its rows with the table)
+ * @param renamedColumns the columns it renamed, the table under its name after the statement; a change ordered
+ *                   before the DDL but applied at its origin after it is applied under the new column names
  */
 public record DdlMessage(Optional<String> sql, String searchPath, String role, String tag,
                          List<RelationName> relations, boolean keyed, List<RelationName> renamed,
-                         List<RelationName> dropped, Optional<String> intent) {
+                         List<RelationName> dropped, Optional<String> intent, List<ColumnRename> renamedColumns) {
+    /** Column {@code from} of {@code table} is now called {@code to}. */
+    public record ColumnRename(RelationName table, String from, String to) {
+        public ColumnRename {
+            Objects.requireNonNull(table, "table");
+            Objects.requireNonNull(from, "from");
+            Objects.requireNonNull(to, "to");
+        }
+    }
+
     /** The prefix of DDL messages. */
     public static final String PREFIX = "chorus_ddl";
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -62,6 +74,7 @@ public record DdlMessage(Optional<String> sql, String searchPath, String role, S
         renamed = List.copyOf(renamed);
         dropped = List.copyOf(dropped);
         Objects.requireNonNull(intent, "intent");
+        renamedColumns = List.copyOf(renamedColumns);
         if (!renamed.isEmpty() && renamed.size() != 2) {
             throw new IllegalArgumentException("renamed must hold the old and the new name, got " + renamed);
         }
@@ -70,7 +83,7 @@ public record DdlMessage(Optional<String> sql, String searchPath, String role, S
     /** A statement that was not ordered under an intent. */
     public DdlMessage(Optional<String> sql, String searchPath, String role, String tag, List<RelationName> relations,
                       boolean keyed, List<RelationName> renamed, List<RelationName> dropped) {
-        this(sql, searchPath, role, tag, relations, keyed, renamed, dropped, Optional.empty());
+        this(sql, searchPath, role, tag, relations, keyed, renamed, dropped, Optional.empty(), List.of());
     }
 
     /** A statement that renamed and dropped no table. */
@@ -104,7 +117,7 @@ public record DdlMessage(Optional<String> sql, String searchPath, String role, S
                     n.path("search_path").asText(), n.path("role").asText(), n.path("tag").asText(),
                     names(n.path("relations")), n.path("keyed").asBoolean(true), names(n.path("renamed")),
                     names(n.path("dropped")), n.path("intent").isTextual() ? Optional.of(n.path("intent").asText())
-                    : Optional.empty());
+                    : Optional.empty(), columnRenames(n.path("columns_renamed")));
         } catch (IOException | RuntimeException e) {
             if (e instanceof ChorusException ce) {
                 throw ce;
@@ -118,6 +131,16 @@ public record DdlMessage(Optional<String> sql, String searchPath, String role, S
         List<RelationName> out = new ArrayList<>();
         for (JsonNode r : array) {
             out.add(RelationName.of(r.get(0).asText(), r.get(1).asText()));
+        }
+        return out;
+    }
+
+    /** [[schema, table, old, new], ...]; missing: none. */
+    private static List<ColumnRename> columnRenames(JsonNode array) {
+        List<ColumnRename> out = new ArrayList<>();
+        for (JsonNode r : array) {
+            out.add(new ColumnRename(RelationName.of(r.get(0).asText(), r.get(1).asText()), r.get(2).asText(),
+                    r.get(3).asText()));
         }
         return out;
     }

@@ -52,14 +52,18 @@
  *
  * <p>Relation identity and version. A row change names its relation by (schema, table) and carries the definition it
  * was written against — column names, key flags, type oids and modifiers, as pgoutput announced them — which is the
- * relation's version. Within one log entry the wire format writes each definition once and refers to it by a small id
- * after that ({@code changeset.wire}); ids are not group-wide, on purpose: a self-contained entry decodes the same after
- * a restart, after log compaction, on a node that got a full transfer and in a spill file, with no registry to keep,
- * snapshot or transfer. The applier matches values to the table's current columns by name, so a change decoded before
- * an ADD COLUMN (the column takes its default), a DROP COLUMN ({@link io.chorus.schema.DdlRunner#adapt}) or a type
- * change without USING (the text value is read by the new type) and ordered after it applies as it would have before
- * it; a rename or a type change with USING is keyed, so changes that did not see it lose to it. A column missing
- * because it was renamed is never dropped silently: the apply fails naming it.
+ * relation's version. A version is named group-wide by a content-addressed id (64 bits of SHA-256 over its canonical
+ * bytes, {@code changeset.wire.RelationVersion}): the same definition has the same id on every node with no
+ * coordination. A log entry carries only the definitions the group's catalog of committed versions lacks and names
+ * the others by id alone; the log's state machine adds a committed entry's definitions to the catalog before it
+ * delivers the entry, and its snapshot carries the whole catalog, so a restart, a catch-up and a joiner started from a
+ * snapshot all resolve every id (the design in the {@code changeset.wire} package note). The applier matches values
+ * to the table's current columns by name, so a change decoded before an ADD COLUMN (the column takes its default), a
+ * DROP COLUMN ({@link io.chorus.schema.DdlRunner#adapt}) or a type change without USING (the text value is read by the
+ * new type) and ordered after it applies as it would have before it; a rename or a type change with USING is keyed,
+ * so changes that did not see it lose to it. A change ordered before a rename of this node's (table or column) reaches
+ * this node after the rename ran here: the rename's message names the old and the new names, and the applier writes
+ * the change under the new ones. Any other column missing is never dropped silently: the apply fails naming it.
  *
  * <p>Schema fingerprint ({@link io.chorus.schema.SchemaFingerprint}): recorded in {@code chorus.meta} at start and after
  * every DDL the capture sees commit ({@code chorus.schema_fingerprint()}, {@code chorus.schema_description()}); a full

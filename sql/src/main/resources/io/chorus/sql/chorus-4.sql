@@ -179,3 +179,89 @@ BEGIN
     RETURN NULL;
 END
 $$;
+
+-- ===== ddl: column renames reach the statement's origin's applier ==============================================
+--
+-- A remote change ordered before an ALTER TABLE ... RENAME COLUMN of this node, and not seen by it, reaches this node
+-- after the statement ran here and still names the column as it was. The statement's message says which columns it
+-- renamed ("columns_renamed": [[schema, table, old name, new name], ...]) so the applier writes such a change under
+-- the new names, as it does for a renamed table. The start trigger remembers the table's column names by number
+-- before any ALTER TABLE ... RENAME; the message compares them with the names after.
+CREATE OR REPLACE FUNCTION chorus._ddl_start() RETURNS event_trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    stmt text;
+    target text;
+    rel oid;
+    name_re constant text := '((?:"(?:[^"]|"")+"|[a-z_][a-z0-9_$]*)(?:\s*\.\s*(?:"(?:[^"]|"")+"|[a-z_][a-z0-9_$]*))?)';
+BEGIN
+    IF tg_tag <> 'ALTER TABLE' THEN
+        RETURN;
+    END IF;
+    PERFORM set_config('chorus.ddl_old_columns', '', true);
+    IF current_setting('session_replication_role') = 'replica'
+       OR coalesce(current_setting('chorus.policy_running', true), '') = 'on' OR NOT chorus._replicated() THEN
+        RETURN;
+    END IF;
+    stmt := coalesce(nullif(current_setting('chorus.current_statement', true), ''), current_query());
+    target := substring(stmt FROM '(?i)^\s*alter\s+table\s+(?:if\s+exists\s+)?(?:only\s+)?' || name_re
+                                  || '\s*\*?\s+rename\M');
+    IF target IS NOT NULL THEN
+        rel := to_regclass(target);
+        IF rel IS NOT NULL THEN
+            PERFORM set_config('chorus.ddl_old_columns', jsonb_build_object('rel', rel::bigint, 'columns',
+                (SELECT jsonb_object_agg(a.attnum::text, a.attname) FROM pg_attribute a
+                  WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped))::text, true);
+        END IF;
+    END IF;
+    target := substring(stmt FROM '(?i)^\s*alter\s+table\s+(?:if\s+exists\s+)?(?:only\s+)?' || name_re
+                                  || '\s+(?:rename\s+to|set\s+schema)\M');
+    IF target IS NULL THEN
+        RETURN;
+    END IF;
+    rel := to_regclass(target);
+    IF rel IS NOT NULL THEN
+        PERFORM set_config('chorus.ddl_old_relation',
+            (SELECT jsonb_build_array(n.nspname, c.relname)::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE c.oid = rel), true);
+    END IF;
+END
+$$;
+
+-- The columns the ALTER TABLE ... RENAME starting before renamed: [[schema, table, old, new], ...], or null.
+CREATE OR REPLACE FUNCTION chorus._ddl_renamed_columns() RETURNS jsonb
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    old jsonb := nullif(current_setting('chorus.ddl_old_columns', true), '')::jsonb;
+    renamed jsonb;
+BEGIN
+    IF old IS NULL THEN
+        RETURN NULL;
+    END IF;
+    PERFORM set_config('chorus.ddl_old_columns', '', true);
+    SELECT jsonb_agg(jsonb_build_array(n.nspname, c.relname, o.value #>> '{}', a.attname) ORDER BY a.attnum)
+      INTO renamed
+      FROM jsonb_each(old->'columns') o
+      JOIN pg_attribute a ON a.attrelid = (old->>'rel')::oid AND a.attnum = o.key::int AND NOT a.attisdropped
+      JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE a.attname <> o.value #>> '{}';
+    RETURN renamed;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION chorus._emit_ddl(stmt text, search_path text, role_name text, tag text, relations jsonb,
+                                           keyed boolean, moves jsonb)
+RETURNS void LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT pg_has_role(session_user, role_name, 'MEMBER') THEN
+        RAISE EXCEPTION 'chorus: session % may not act as role %: the DDL cannot be replicated', session_user, role_name
+            USING ERRCODE = '42501';
+    END IF;
+    PERFORM pg_logical_emit_message(true, 'chorus_ddl',
+        (jsonb_build_object('v', 1, 'sql', stmt, 'search_path', search_path, 'role', role_name, 'tag', tag,
+                            'relations', coalesce(relations, '[]'::jsonb), 'keyed', keyed)
+         || jsonb_strip_nulls(jsonb_build_object('intent', nullif(current_setting('chorus.ddl_intent', true), ''),
+                                                 'columns_renamed', chorus._ddl_renamed_columns()))
+         || coalesce(moves, '{}'::jsonb))::text);
+END
+$$;

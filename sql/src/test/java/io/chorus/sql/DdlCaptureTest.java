@@ -253,6 +253,27 @@ class DdlCaptureTest {
     }
 
     @Test
+    void columnRenamesSayTheOldAndTheNewNameOfEachColumn() throws SQLException {
+        try (Connection c = replicated()) {
+            exec(c, "CREATE TABLE \"Col Renames\"(id int PRIMARY KEY, v text, \"W w\" int)");
+            exec(c, "ALTER TABLE ONLY \"Col Renames\" RENAME COLUMN v TO \"V 2\"");
+            exec(c, "ALTER TABLE \"Col Renames\" RENAME \"W w\" TO w");
+            exec(c, "ALTER TABLE \"Col Renames\" RENAME TO col_renamed");
+            exec(c, "ALTER TABLE col_renamed ADD COLUMN z int");
+            List<String> msgs = ddl(decoded(c));
+            assertThat(msgs).hasSize(5);
+            assertThat(msgs.get(1)).contains("\"columns_renamed\": [[\"public\", \"Col Renames\", \"v\", \"V 2\"]]");
+            assertThat(msgs.get(2)).as("RENAME without COLUMN")
+                    .contains("\"columns_renamed\": [[\"public\", \"Col Renames\", \"W w\", \"w\"]]");
+            assertThat(msgs.get(3)).as("a table rename renames no column").doesNotContain("columns_renamed")
+                    .contains("\"renamed\"");
+            assertThat(msgs.get(4)).as("the names remembered at a rename's start are not reused")
+                    .doesNotContain("columns_renamed");
+            assertThat(msgs.get(0)).doesNotContain("columns_renamed");
+        }
+    }
+
+    @Test
     void nothingIsCapturedOrRefusedInADatabaseThatIsNotReplicated() throws SQLException {
         try (Connection c = replicated()) {
             exec(c, "UPDATE chorus.meta SET value = 'false' WHERE key = 'enabled'");

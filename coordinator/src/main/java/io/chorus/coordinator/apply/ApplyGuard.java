@@ -5,6 +5,7 @@ import io.chorus.changeset.Lsn;
 import io.chorus.changeset.RelationName;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -107,5 +108,14 @@ public interface ApplyGuard {
      */
     default Optional<TableMove> localMove(RelationName table) {
         return Optional.empty();
+    }
+
+    /**
+     * The columns of {@code table} a local DDL statement renamed after a remote change was written against them, old
+     * name to the name now: such a change, ordered before the statement, reaches this node (the statement's origin)
+     * after it. The caller must have awaited the capture first, as for {@link #localMove}. The default knows none.
+     */
+    default Map<String, String> localColumnRenames(RelationName table) {
+        return Map.of();
     }
 }

@@ -222,11 +222,14 @@ final class Helper implements Runnable {
             return Next.DONE;
         }
         boolean retriable = SqlErrors.isRetriable(e);
-        if (careful && SqlErrors.UNDEFINED_TABLE.equals(e.getSQLState()) && ++failures[0] == 1) {
-            // a DDL statement of this node may have renamed or dropped the table while the statement waited for its
-            // lock: once the capture has seen it, the re-run writes the change where that statement put the table
-            LOG.info("helper {}: {} met a missing table ({}); re-running it once the capture has seen every local "
-                    + "commit", name(), b, SqlErrors.describe(e));
+        boolean undefined = SqlErrors.UNDEFINED_TABLE.equals(e.getSQLState())
+                || SqlErrors.UNDEFINED_COLUMN.equals(e.getSQLState());
+        if (careful && undefined && ++failures[0] == 1) {
+            // a DDL statement of this node may have renamed or dropped the table, or renamed a column, while the
+            // statement waited for its lock: once the capture has seen it, the re-run writes the change where that
+            // statement put the table and its columns
+            LOG.info("helper {}: {} met a missing table or column ({}); re-running it once the capture has seen every "
+                    + "local commit", name(), b, SqlErrors.describe(e));
             config.guard().awaitCaptureCaughtUp(config.retryWait());
             return Next.RERUN;
         }

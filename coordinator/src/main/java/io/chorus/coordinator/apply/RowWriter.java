@@ -1,6 +1,7 @@
 package io.chorus.coordinator.apply;
 
 import io.chorus.changeset.Change;
+import io.chorus.changeset.Column;
 import io.chorus.changeset.Gsn;
 import io.chorus.changeset.Key;
 import io.chorus.changeset.KeyKind;
@@ -20,8 +21,10 @@ import java.sql.Statement;
 import java.sql.Types;
 import java.util.ArrayList;
 import java.util.BitSet;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -270,8 +273,65 @@ final class RowWriter {
      */
     private RowChange adapt(RowChange raw) throws SQLException {
         RowChange rc = relocate(raw);
-        return rc == null ? null : DdlRunner.adapt(rc, session.columnTypes(rc.relation().name()).keySet(),
-                session::droppedColumns);
+        if (rc == null) {
+            return null;
+        }
+        Set<String> existing = session.columnTypes(rc.relation().name()).keySet();
+        return DdlRunner.adapt(renameColumns(raw.relation().name(), rc, existing), existing, session::droppedColumns);
+    }
+
+    /**
+     * A change naming columns its table does not have: when a DDL statement of this node renamed them after the change
+     * was written (the change was ordered before the statement, which ran here first), the change names them as they
+     * are called now — as on the other nodes, which apply it and then rename them. Otherwise it is left as it is (a
+     * dropped column is left out next, anything else fails loudly).
+     *
+     * @param written the table's name in the change as written (before {@link #relocate})
+     */
+    private RowChange renameColumns(RelationName written, RowChange rc, Set<String> existing) throws SQLException {
+        Relation rel = rc.relation();
+        int missing = 0;
+        for (Column col : rel.columns()) {
+            if (!existing.contains(col.name())) {
+                missing++;
+            }
+        }
+        if (missing == 0 || existing.isEmpty()) {
+            return rc;
+        }
+        ApplyGuard guard = session.config().guard();
+        Map<String, String> renames = columnRenames(guard, written, rel.name());
+        if (renames.isEmpty() && missing > session.droppedColumns(rel.name())) {
+            try {
+                guard.awaitCaptureCaughtUp(session.config().retryWait()); // the statement may not be decoded yet
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new SQLException("interrupted while waiting for the capture", SqlErrors.QUERY_CANCELED, e);
+            }
+            renames = columnRenames(guard, written, rel.name());
+        }
+        if (renames.isEmpty()) {
+            return rc;
+        }
+        List<Column> cols = new ArrayList<>(rel.columnCount());
+        for (Column col : rel.columns()) {
+            String now = renames.get(col.name());
+            cols.add(existing.contains(col.name()) || now == null || !existing.contains(now) ? col
+                    : new Column(now, col.key(), col.typeOid(), col.typeModifier()));
+        }
+        LOG.debug("change to {} applied under the column names {}: a DDL statement of this node renamed them after it",
+                rel.name(), renames);
+        return new RowChange(new Relation(rel.name(), rel.replicaIdentity(), cols), rc.op(), rc.newTuple(),
+                rc.oldTuple(), rc.oldIsKeyOnly(), rc.keys());
+    }
+
+    /** Column renames of a local DDL under the change's table name as written and as it is now. */
+    private static Map<String, String> columnRenames(ApplyGuard guard, RelationName written, RelationName now) {
+        Map<String, String> renames = new HashMap<>(guard.localColumnRenames(written));
+        if (!now.equals(written)) {
+            guard.localColumnRenames(now).forEach(renames::putIfAbsent);
+        }
+        return renames;
     }
 
     /**

@@ -8,6 +8,7 @@ final class SqlErrors {
     static final String QUERY_CANCELED = "57014";
     static final String OBJECT_IN_USE = "55006";
     static final String UNDEFINED_TABLE = "42P01";
+    static final String UNDEFINED_COLUMN = "42703";
     static final String LOCK_NOT_AVAILABLE = "55P03";
     static final String DEADLOCK = "40P01";
     /** The server is shutting down, or not yet accepting connections (start-up, crash recovery). */

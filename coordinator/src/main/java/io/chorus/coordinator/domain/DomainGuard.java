@@ -9,6 +9,7 @@ import io.chorus.coordinator.apply.XidSnapshot;
 import io.chorus.coordinator.pending.PendingTracker;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -34,6 +35,11 @@ final class DomainGuard implements ApplyGuard {
     @Override
     public Optional<TableMove> localMove(RelationName table) {
         return schemaChanges.localMove(table);
+    }
+
+    @Override
+    public Map<String, String> localColumnRenames(RelationName table) {
+        return schemaChanges.localColumnRenames(table);
     }
 
     void attach(CaptureSync captureSync) {

@@ -24,13 +24,14 @@ import org.apache.logging.log4j.Logger;
  * A remote DDL statement changes this database when the helper that applied it commits; the capture sees that commit
  * in WAL order among the local commits, so local commits decoded after it are keyed against the new definition.
  *
- * <p>Also remembers the tables this node's own DDL statements renamed or dropped, until every GSN before the
- * statement's is committed here: a remote change ordered before such a statement, and not seen by it, reaches this
- * node after it and still names the table as it was. The applier asks {@link #localMove}: it then writes the change
- * under the new name, or drops it with the table (the other nodes apply it, then drop the table: the same end).
+ * <p>Also remembers the tables this node's own DDL statements renamed or dropped, and the columns they renamed, until
+ * every GSN before the statement's is committed here: a remote change ordered before such a statement, and not seen
+ * by it, reaches this node after it and still names the table and its columns as they were. The applier asks {@link
+ * #localMove} and {@link #localColumnRenames}: it then writes the change under the new names, or drops it with the
+ * table (the other nodes apply it, then run the statement: the same end).
  *
  * <p>Thread-safe: {@link #delivered} runs on the delivery thread, {@link #helperCommitted} and {@link #localDdl} on
- * the capture thread, {@link #localMove} and {@link #committed} on helper threads.
+ * the capture thread, {@link #localMove}, {@link #localColumnRenames} and {@link #committed} on helper threads.
  */
 final class SchemaChanges {
     private static final Logger LOG = LogManager.getLogger(SchemaChanges.class);
@@ -38,8 +39,16 @@ final class SchemaChanges {
     private static final int MAX_MOVES = 1_000;
     private final NavigableSet<Long> pendingDdl = new ConcurrentSkipListSet<>();
 
-    /** One table renamed ({@code to} present) or dropped by a local DDL; gsn once the DDL was delivered. */
-    private record Move(Lsn commitLsn, RelationName from, Optional<RelationName> to, Gsn gsn) {
+    /**
+     * One table renamed ({@code to} present) or dropped by a local DDL, or, when {@code column} is present, one of its
+     * columns renamed ({@code from} is then the table, {@code column} the old and the new column name); gsn once the
+     * DDL was delivered.
+     */
+    private record Move(Lsn commitLsn, RelationName from, Optional<RelationName> to, Optional<DdlMessage.ColumnRename> column,
+                        Gsn gsn) {
+        Move delivered(Gsn at) {
+            return new Move(commitLsn, from, to, column, at);
+        }
     }
 
     private final List<Move> moves = new ArrayList<>(); // guarded by this, in commit order
@@ -68,11 +77,15 @@ final class SchemaChanges {
             }
             DdlMessage m = DdlMessage.of((MessageChange) c);
             synchronized (this) {
+                Lsn at = cs.gtid().commitLsn();
                 if (!m.renamed().isEmpty()) {
-                    remember(new Move(cs.gtid().commitLsn(), m.renamed().get(0), Optional.of(m.renamed().get(1)), null));
+                    remember(new Move(at, m.renamed().get(0), Optional.of(m.renamed().get(1)), Optional.empty(), null));
                 }
                 for (RelationName t : m.dropped()) {
-                    remember(new Move(cs.gtid().commitLsn(), t, Optional.empty(), null));
+                    remember(new Move(at, t, Optional.empty(), Optional.empty(), null));
+                }
+                for (DdlMessage.ColumnRename r : m.renamedColumns()) {
+                    remember(new Move(at, r.table(), Optional.of(r.table()), Optional.of(r), null));
                 }
             }
         }
@@ -83,6 +96,11 @@ final class SchemaChanges {
             moves.remove(0);
         }
         moves.add(m);
+        if (m.column().isPresent()) {
+            LOG.info("local DDL renamed column {} of {} to {}: remote changes ordered before it are applied under the "
+                    + "new name", m.column().get().from(), m.from(), m.column().get().to());
+            return;
+        }
         LOG.info("local DDL {} {}{}: remote changes ordered before it are applied {}", m.to().isPresent() ? "renamed"
                 : "dropped", m.from(), m.to().map(t -> " to " + t).orElse(""), m.to().isPresent()
                 ? "under the new name" : "as dropped with it");
@@ -93,7 +111,7 @@ final class SchemaChanges {
         for (int i = 0; i < moves.size(); i++) {
             Move m = moves.get(i);
             if (m.commitLsn().equals(commitLsn) && m.gsn() == null) {
-                moves.set(i, new Move(m.commitLsn(), m.from(), m.to(), gsn));
+                moves.set(i, m.delivered(gsn));
             }
         }
     }
@@ -110,7 +128,9 @@ final class SchemaChanges {
     synchronized Optional<ApplyGuard.TableMove> localMove(RelationName table) {
         Map<RelationName, Move> latest = new HashMap<>();
         for (Move m : moves) {
-            latest.put(m.from(), m);
+            if (m.column().isEmpty()) {
+                latest.put(m.from(), m);
+            }
         }
         Move m = latest.get(table);
         if (m == null) {
@@ -121,6 +141,24 @@ final class SchemaChanges {
             now = latest.get(now.get()).to();
         }
         return Optional.of(new ApplyGuard.TableMove(table, now));
+    }
+
+    /**
+     * The columns of {@code table} (its name now) this node's DDL renamed, old name to the name now (following later
+     * renames of the new name); empty when none.
+     */
+    synchronized Map<String, String> localColumnRenames(RelationName table) {
+        Map<String, String> now = new HashMap<>();
+        for (Move m : moves) { // commit order: a later rename of the new name continues the chain
+            if (m.column().isEmpty() || !m.from().equals(table)) {
+                continue;
+            }
+            String from = m.column().get().from();
+            String to = m.column().get().to();
+            now.replaceAll((old, current) -> current.equals(from) ? to : current);
+            now.putIfAbsent(from, to);
+        }
+        return now;
     }
 
     static boolean hasDdl(ChangeSet cs) {

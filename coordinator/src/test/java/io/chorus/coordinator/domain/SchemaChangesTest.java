@@ -74,4 +74,24 @@ class SchemaChangesTest {
         assertThat(s.localMove(d)).isEmpty();
         assertThat(s.localMove(r)).isPresent();
     }
+
+    @Test
+    void columnsThisNodeRenamedAreFollowedAcrossRenamesUntilEveryEarlierGsnCommitted() {
+        SchemaChanges s = new SchemaChanges();
+        RelationName c = RelationName.of("public", "c");
+        s.localDdl(localDdl(100, HEAD + ",\"columns_renamed\":[[\"public\",\"c\",\"v\",\"w\"]]}"));
+        s.localDdl(localDdl(200, HEAD + ",\"columns_renamed\":[[\"public\",\"c\",\"w\",\"x\"],"
+                + "[\"public\",\"c\",\"a\",\"b\"]]}"));
+        assertThat(s.localColumnRenames(c)).as("v renamed twice: a change written before both names it x")
+                .isEqualTo(java.util.Map.of("v", "x", "w", "x", "a", "b"));
+        assertThat(s.localColumnRenames(RelationName.of("public", "other"))).isEmpty();
+        assertThat(s.localMove(c)).as("a column rename does not move the table").isEmpty();
+        s.localDelivered(Lsn.of(100), Gsn.of(10));
+        s.localDelivered(Lsn.of(200), Gsn.of(20));
+        s.committed(Gsn.of(10));
+        assertThat(s.localColumnRenames(c)).as("only the second statement's renames may still meet a change")
+                .isEqualTo(java.util.Map.of("w", "x", "a", "b"));
+        s.committed(Gsn.of(20));
+        assertThat(s.localColumnRenames(c)).isEmpty();
+    }
 }

@@ -11,6 +11,7 @@ import io.chorus.changeset.Relation;
 import io.chorus.changeset.RelationName;
 import io.chorus.changeset.RowChange;
 import io.chorus.changeset.TruncateChange;
+import io.chorus.changeset.Tuple;
 import io.chorus.schema.DdlMessage;
 import io.chorus.schema.DdlRunner;
 import io.chorus.schema.SchemaAtWatermark;
@@ -25,6 +26,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -90,7 +92,7 @@ final class RowWriter {
     private void writeInOrder(List<ApplyUnit> units, List<RestoreRow> late) throws SQLException, Recheck {
         for (int i = 0; i < units.size(); i++) {
             ApplyUnit u = units.get(i);
-            writeRestores(u, i == 0 ? withLate(late, u.restores()) : u.restores());
+            writeRestores(u, i == 0 ? withLate(late, u.restores()) : inPlace(units, i, late));
             boolean ddl = false;
             for (Change c : u.changes()) {
                 writeChange(u, c);
@@ -164,6 +166,100 @@ final class RowWriter {
             }
         }
         return all;
+    }
+
+    /**
+     * The own rollbacks of unit {@code i} (not the first) to write in their place. The late set, written before the
+     * first unit, holds each row at the target of the highest GSN that rolls it back; a row it took to the target a
+     * later unit of the batch restores it to again is left there, unless a winner from this unit until that one
+     * writes the row (it must find the version it was certified against). Taken back to this unit's target, it could
+     * meet a unique value the late set already gave back to another row (seed 2173508278: p2 back to u=3 after p0 got
+     * u=3 in the late set; p2 was to go away at the next GSN).
+     */
+    private List<RestoreRow> inPlace(List<ApplyUnit> units, int i, List<RestoreRow> late) throws SQLException {
+        List<RestoreRow> own = units.get(i).restores();
+        if (late.isEmpty() || own.isEmpty()) {
+            return own;
+        }
+        List<RestoreRow> out = new ArrayList<>(own.size());
+        for (RestoreRow r : own) {
+            if (restoredLater(units, i, r, late)) {
+                LOG.debug("GSN {}: rollback of {}{} left at the late set's target, which GSN after it restores",
+                        units.get(i).gsn(), r.relation().name(), r.identity());
+            } else {
+                out.add(r);
+            }
+        }
+        return out;
+    }
+
+    private boolean restoredLater(List<ApplyUnit> units, int i, RestoreRow r, List<RestoreRow> late)
+            throws SQLException {
+        RestoreRow early = null;
+        for (RestoreRow l : late) {
+            if (Batch.sameRow(l, r)) {
+                early = l;
+            }
+        }
+        if (early == null || Objects.equals(early.target(), r.target()) || writes(units.get(i), r)) {
+            return false;
+        }
+        for (int j = i + 1; j < units.size(); j++) {
+            for (RestoreRow o : units.get(j).restores()) {
+                if (Batch.sameRow(o, r)) {
+                    return Objects.equals(o.target(), early.target());
+                }
+            }
+            if (writes(units.get(j), r)) {
+                return false;
+            }
+        }
+        return false;
+    }
+
+    /** Whether a change of unit {@code u} writes the row {@code r} restores (same primary key; when unsure, yes). */
+    private boolean writes(ApplyUnit u, RestoreRow r) throws SQLException {
+        RelationName table = r.relation().name();
+        List<String> pk = session.indexColumns(table, HelperSession.PRIMARY_KEY);
+        List<String> key = new ArrayList<>(pk.size());
+        List<String> restoreKeyNames = new ArrayList<>();
+        for (Column col : r.relation().columns()) {
+            if (col.key()) {
+                restoreKeyNames.add(col.name());
+            }
+        }
+        for (String name : pk) {
+            int at = restoreKeyNames.indexOf(name);
+            if (at < 0 || at >= r.identity().size()) {
+                return true;
+            }
+            key.add(r.identity().get(at));
+        }
+        if (key.isEmpty()) {
+            return true;
+        }
+        for (Change c : u.changes()) {
+            if (c instanceof TruncateChange t && t.relations().contains(table)) {
+                return true;
+            }
+            if (!(c instanceof RowChange rc) || !rc.relation().name().equals(table)) {
+                continue;
+            }
+            for (Tuple t : new Tuple[] {rc.oldTuple(), rc.newTuple()}) {
+                if (t == null) {
+                    continue;
+                }
+                boolean same = true;
+                for (int k = 0; k < pk.size() && same; k++) {
+                    int at = rc.relation().indexOf(pk.get(k));
+                    same = at < 0 || t.isUnchanged(at) || Objects.equals(t.text(at), key.get(k));
+                }
+                if (same) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /**

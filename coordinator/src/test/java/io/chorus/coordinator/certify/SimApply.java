@@ -178,10 +178,67 @@ final class SimApply {
         for (int i = 0; i < units.size(); i++) {
             SimCluster.Unit u = units.get(i);
             if (f == null && u.verdict() != null && !u.verdict().changeSet().origin().equals(nd.id)) {
-                f = applyRemote(nd, u.verdict(), i == 0 && !late.isEmpty() ? List.of() : u.restores());
+                List<RestoreRow> own = i == 0 && !late.isEmpty() ? List.of() : inPlace(units, i, late);
+                if (!own.isEmpty()) {
+                    c.say("      " + nd.id + " GSN " + u.gsn() + ":");
+                }
+                f = applyRemote(nd, u.verdict(), own);
             }
         }
         return f;
+    }
+
+    /**
+     * A later unit's own rollbacks as the applier writes them in their place (RowWriter.inPlace): without a row the
+     * late set already took to the target a later unit of the batch restores it to, when no winner needs it before.
+     */
+    private static List<RestoreRow> inPlace(List<SimCluster.Unit> units, int i, List<RestoreRow> late) {
+        List<RestoreRow> own = units.get(i).restores();
+        if (late.isEmpty()) {
+            return own;
+        }
+        List<RestoreRow> out = new ArrayList<>();
+        for (RestoreRow r : own) {
+            if (!restoredLater(units, i, r, late)) {
+                out.add(r);
+            }
+        }
+        return out;
+    }
+
+    private static boolean restoredLater(List<SimCluster.Unit> units, int i, RestoreRow r, List<RestoreRow> late) {
+        RestoreRow early = late.stream().filter(l -> same(l, r)).findFirst().orElse(null);
+        if (early == null || java.util.Objects.equals(early.target(), r.target()) || writes(units.get(i), r)) {
+            return false;
+        }
+        for (int j = i + 1; j < units.size(); j++) {
+            for (RestoreRow o : units.get(j).restores()) {
+                if (same(o, r)) {
+                    return java.util.Objects.equals(o.target(), early.target());
+                }
+            }
+            if (writes(units.get(j), r)) {
+                return false;
+            }
+        }
+        return false;
+    }
+
+    private static boolean same(RestoreRow a, RestoreRow b) {
+        return a.relation().name().equals(b.relation().name()) && a.identity().equals(b.identity());
+    }
+
+    private static boolean writes(SimCluster.Unit u, RestoreRow r) {
+        for (Change ch : u.verdict() == null ? List.<Change>of() : u.verdict().winningChanges()) {
+            if (ch instanceof RowChange rc && rc.relation().name().equals(r.relation().name())) {
+                for (Tuple t : Arrays.asList(rc.identityTuple(), rc.newTuple())) {
+                    if (t != null && t.text(0).equals(r.identity().get(0))) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
     }
 
     private String restore(SimCluster.Node nd, List<RestoreRow> restores) {

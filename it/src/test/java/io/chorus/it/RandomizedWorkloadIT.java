@@ -21,9 +21,9 @@ import org.junit.jupiter.api.Test;
 /**
  * Issue 4's randomized cluster run: three nodes all writing for 60 s (-Dchorus.duration=N to change it) a seeded
  * mix of inserts, updates and deletes on overlapping keys — multi-row bank transfers, a hot set, FK parent/child
- * churn, unique-id inserts (and with -Dchorus.knownDefects=true renames on a contended unique index, which can still
- * stop an applier) — then: identical tables and identical conflict logs on every node, every acknowledged insert
- * present, the bank's total intact, and conflicts actually happened.
+ * churn, inserts, renames and deletes on a contended unique index, unique-id inserts — then: identical tables and
+ * identical conflict logs on every node, every acknowledged insert present, the bank's total intact, and conflicts
+ * actually happened.
  */
 @Tag("slow")
 class RandomizedWorkloadIT {
@@ -34,11 +34,7 @@ class RandomizedWorkloadIT {
         long seconds = Long.getLong("chorus.duration", 60);
         System.out.println("RandomizedWorkloadIT seed " + seed + " (replay with -Dchorus.seed=" + seed + ")");
         UniqueInserts inserts = new UniqueInserts();
-        List<Workload> workloads = Boolean.getBoolean("chorus.knownDefects")
-                ? List.of(new Bank(), new HotUpdates(), new FkChurn(), new UniqueHandles(), inserts)
-                // known defect, excluded by default: renames on a contended unique index can still stop an applier
-                // (seen: 23505 on handles_handle_key applying a remote rename, at GSN 39 of a 30,000-GSN run)
-                : List.of(new Bank(), new HotUpdates(), new FkChurn(), inserts);
+        List<Workload> workloads = List.of(new Bank(), new HotUpdates(), new FkChurn(), new UniqueHandles(), inserts);
         try (ChorusCluster cluster = ChorusCluster.start(3, "randomized", HarnessIT.schema(workloads), null)) {
             // at most 1,500 transactions per writer: on an idle machine the writers outrun the appliers many times
             // over, and the verdict's barrier must drain the backlog in bounded time (2,500 per writer made ~28,000

@@ -49,6 +49,14 @@ final class Deliverer implements AutoCloseable {
     /** Highest GSN handed to the queue (or skipped as at or below resumeAfter); Raft thread only. */
     private long handedOff;
     private volatile long delivered;
+    /** How long the log may wait for the listener before it is said (WARN), once per episode. */
+    static final long HELD_WARN_NANOS = TimeUnit.SECONDS.toNanos(1);
+    /** Raft thread only: when the hand-offs began to wait for room (0: none since the queue was half empty). */
+    private long heldSince;
+    private boolean heldWarned;
+    /** Start of the hand-off waiting for room now (0: none); read by {@link #heldMillis}. */
+    private volatile long waitingSince;
+    private final java.util.concurrent.atomic.LongAdder heldNanos = new java.util.concurrent.atomic.LongAdder();
     private final Object bytesLock = new Object();
     /** Payload bytes of the records in the queue; guarded by bytesLock. */
     private long queuedBytes;
@@ -76,9 +84,51 @@ final class Deliverer implements AutoCloseable {
             throw new IllegalStateException("delivery gap: GSN " + gsn + " follows " + handedOff
                     + "; the log's state machine is inconsistent");
         }
-        reserve(payload.length);
-        put(new Delivered(gsn, NodeId.of(origin), seq, payload));
+        long start = System.nanoTime();
+        boolean waited = reserve(payload.length, start);
+        waited |= put(new Delivered(gsn, NodeId.of(origin), seq, payload), start);
         handedOff = gsn;
+        long now = System.nanoTime();
+        waitingSince = 0;
+        if (waited) {
+            heldNanos.add(now - start);
+        } else if (heldSince != 0 && queue.remainingCapacity() > queue.size()) { // ended: the queue half empty
+            if (heldWarned) {
+                LOG.info("the group's log no longer waits for this member's applier (it waited {} ms)",
+                        TimeUnit.NANOSECONDS.toMillis(now - heldSince));
+            }
+            heldSince = 0;
+            heldWarned = false;
+        }
+    }
+
+    /**
+     * A hand-off that began at {@code start} waits for room: it holds the group's log (this member's RAFT thread). Said
+     * once per episode past {@link #HELD_WARN_NANOS}, with what the listener holds, and again when it ends: on the
+     * leader every member's appends wait meanwhile (the design's flow control), and their senders may time out and
+     * send again.
+     */
+    private void waiting(long start) {
+        if (start == 0) {
+            return; // not a record (history, transfer): not accounted
+        }
+        waitingSince = start;
+        if (heldSince == 0) {
+            heldSince = start;
+        }
+        long now = System.nanoTime();
+        if (!heldWarned && now - heldSince > HELD_WARN_NANOS) {
+            heldWarned = true;
+            LOG.warn("the group's log has waited {} ms for this member's applier: {} record(s) queued, delivered up to "
+                    + "GSN {}; while this member leads the group every member's appends wait (flow control)",
+                    TimeUnit.NANOSECONDS.toMillis(now - heldSince), queue.size(), delivered);
+        }
+    }
+
+    /** Total time the log waited for room in this member's delivery queue, in milliseconds. */
+    long heldMillis() {
+        long w = waitingSince;
+        return TimeUnit.NANOSECONDS.toMillis(heldNanos.sum() + (w == 0 ? 0 : System.nanoTime() - w));
     }
 
     /**
@@ -86,7 +136,7 @@ final class Deliverer implements AutoCloseable {
      * order, so the listener hears of it before any record numbered after the fork.
      */
     void history(History line) {
-        put(new HistoryChanged(line));
+        put(new HistoryChanged(line), 0);
     }
 
     /** The state machine was loaded from a snapshot ending at {@code snapshotGsn}. */
@@ -96,7 +146,7 @@ final class Deliverer implements AutoCloseable {
                     + where + " snapshot ends at GSN " + snapshotGsn + "); deliveries resume at GSN "
                     + (snapshotGsn + 1) + " after a full transfer";
             LOG.warn("full transfer needed: {}", reason);
-            put(new TransferNeeded(reason));
+            put(new TransferNeeded(reason), 0);
             handedOff = snapshotGsn;
         }
     }
@@ -118,10 +168,13 @@ final class Deliverer implements AutoCloseable {
     }
 
     /** Waits until {@code bytes} more fit in the queue's byte budget (or the queue is empty, or closed). */
-    private void reserve(long bytes) {
+    private boolean reserve(long bytes, long start) {
+        boolean waited = false;
         synchronized (bytesLock) {
             try {
                 while (!closed && queuedBytes > 0 && queuedBytes + bytes > MAX_QUEUED_BYTES) {
+                    waited = true;
+                    waiting(start);
                     bytesLock.wait(100);
                 }
             } catch (InterruptedException ie) {
@@ -129,6 +182,7 @@ final class Deliverer implements AutoCloseable {
             }
             queuedBytes += bytes;
         }
+        return waited;
     }
 
     private void released(long bytes) {
@@ -145,16 +199,22 @@ final class Deliverer implements AutoCloseable {
         }
     }
 
-    private void put(Event e) {
+    /** Queues {@code e}, waiting for room; returns whether it had to wait (start 0: not accounted). */
+    private boolean put(Event e, long start) {
+        if (queue.offer(e)) {
+            return false;
+        }
         try {
             while (!closed) {
+                waiting(start);
                 if (queue.offer(e, 100, TimeUnit.MILLISECONDS)) {
-                    return;
+                    return true;
                 }
             }
         } catch (InterruptedException ie) {
             Thread.currentThread().interrupt();
         }
+        return true;
     }
 
     int queueDepth() {

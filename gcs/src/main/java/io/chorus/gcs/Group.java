@@ -258,7 +258,8 @@ public final class Group implements AutoCloseable {
 
     /** Counters for status reports and metrics; cheap, non-blocking. */
     public GroupStats stats() {
-        return sender.stats(stateMachine.appliedGsn(), deliverer.delivered(), deliverer.queueDepth());
+        return sender.stats(stateMachine.appliedGsn(), deliverer.delivered(), deliverer.queueDepth(),
+                deliverer.heldMillis());
     }
 
     /**

@@ -12,7 +12,10 @@ package io.chorus.gcs;
  * @param recordsCommitted records in those entries
  * @param resubmissions attempts repeated (leader change, attempt deadline, answer without GSNs)
  * @param timeouts appends failed with {@link GcsException.Kind#TIMEOUT}
+ * @param deliveryHeldMillis how long this member's log waited, in all, for room in its delivery queue (its listener
+ *                           was behind); on the leader every member's appends wait meanwhile
  */
 public record GroupStats(long appliedGsn, long deliveredGsn, int sendQueueDepth, int deliveryQueueDepth,
-                         long entriesCommitted, long recordsCommitted, long resubmissions, long timeouts) {
+                         long entriesCommitted, long recordsCommitted, long resubmissions, long timeouts,
+                         long deliveryHeldMillis) {
 }

@@ -131,9 +131,9 @@ final class Sender implements AutoCloseable {
     }
 
     /** Fills the sender's part of the statistics. */
-    GroupStats stats(long appliedGsn, long deliveredGsn, int deliveryQueueDepth) {
+    GroupStats stats(long appliedGsn, long deliveredGsn, int deliveryQueueDepth, long deliveryHeldMillis) {
         return new GroupStats(appliedGsn, deliveredGsn, queue.size(), deliveryQueueDepth, entriesCommitted.sum(),
-                recordsCommitted.sum(), resubmissions.sum(), timeouts.sum());
+                recordsCommitted.sum(), resubmissions.sum(), timeouts.sum(), deliveryHeldMillis);
     }
 
     private void run() {

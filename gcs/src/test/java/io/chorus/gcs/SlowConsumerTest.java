@@ -48,8 +48,11 @@ class SlowConsumerTest {
                 == Thread.State.TIMED_WAITING || producer.getState() == Thread.State.WAITING, producer::toString);
         assertThat(handedOff.get()).as("records handed off while the consumer is stopped").isLessThanOrEqualTo(bound + 1);
         assertThat(d.queuedBytes()).isLessThanOrEqualTo(Deliverer.MAX_QUEUED_BYTES + mib);
+        Conditions.await("the time the log waits counted while it waits", WAIT, () -> d.heldMillis() >= 1_000,
+                () -> "held " + d.heldMillis() + " ms");
         l.release();
         l.awaitGsn(records, WAIT);
+        assertThat(d.heldMillis()).as("the wait stays counted once it ended").isGreaterThanOrEqualTo(1_000);
         assertThat(l.deliveries()).extracting(RecordingListener.Delivery::gsn)
                 .containsExactlyElementsOf(java.util.stream.LongStream.rangeClosed(1, records).boxed().toList());
         d.close();
@@ -69,6 +72,7 @@ class SlowConsumerTest {
             System.out.println("n1 at " + c.listener(1).lastGsn() + "; the stalled member: " + stalled);
             assertThat(stalled.deliveryQueueDepth()).as("n3's delivery queue").isLessThanOrEqualTo(500);
             assertThat(stalled.appliedGsn()).as("n3's log stopped applying").isLessThan(1_000);
+            assertThat(stalled.deliveryHeldMillis()).as("the time n3's log waited for its listener").isPositive();
             c.listener(3).release();
             long released = c.listener(1).lastGsn();
             c.awaitAll(released, WAIT);
